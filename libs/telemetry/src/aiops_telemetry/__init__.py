@@ -1,0 +1,67 @@
+"""Zero-code telemetry for the shop's services.
+
+`Telemetry(settings, version=...)` is the entry point: `instrument(app)` adds
+the pure ASGI tracing middleware and `/health`; `http_client(...)` and
+`create_pool(...)` hand business code clients whose calls are recorded as
+client spans; `async with telemetry:` runs the COPY sink.
+"""
+
+from ._context import (
+    TRACE_ID_HEADER,
+    TRACEPARENT_HEADER,
+    SpanContext,
+    current_span,
+    current_trace_id,
+    extract_context,
+    format_traceparent,
+    new_span_id,
+    new_trace_id,
+    parse_traceparent,
+    valid_trace_id,
+    w3c_trace_id,
+)
+from ._db import QuerySpans, statement_label
+from ._http_client import TracingTransport, create_http_client, failure_kind
+from ._middleware import UNMATCHED, TelemetryMiddleware, endpoint_label
+from ._migrations import Migration, apply_migrations, load_migrations
+from ._service import Telemetry, package_version
+from ._settings import ServiceSettings
+from ._sink import SinkStats, TelemetrySink
+from ._span import CLIENT, COLUMNS, SERVER, SpanRow
+from ._work import SimulatedWork
+
+__all__ = [
+    "CLIENT",
+    "COLUMNS",
+    "SERVER",
+    "TRACEPARENT_HEADER",
+    "TRACE_ID_HEADER",
+    "UNMATCHED",
+    "Migration",
+    "QuerySpans",
+    "ServiceSettings",
+    "SimulatedWork",
+    "SinkStats",
+    "SpanContext",
+    "SpanRow",
+    "Telemetry",
+    "TelemetryMiddleware",
+    "TelemetrySink",
+    "TracingTransport",
+    "apply_migrations",
+    "create_http_client",
+    "current_span",
+    "current_trace_id",
+    "endpoint_label",
+    "extract_context",
+    "failure_kind",
+    "format_traceparent",
+    "load_migrations",
+    "new_span_id",
+    "new_trace_id",
+    "package_version",
+    "parse_traceparent",
+    "statement_label",
+    "valid_trace_id",
+    "w3c_trace_id",
+]

@@ -1,0 +1,110 @@
+"""Trace context: the `X-Trace-Id` header, W3C `traceparent`, and the current span."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+TRACE_ID_HEADER = "x-trace-id"
+TRACEPARENT_HEADER = "traceparent"
+
+# A trace id a caller may choose: short, and only characters that cannot
+# smuggle anything into a header, a log line or a SQL literal.
+_TRACE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_TRACEPARENT_RE = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_HEX32_RE = re.compile(r"[0-9a-f]{32}")
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
+
+
+@dataclass(frozen=True, slots=True)
+class SpanContext:
+    """The span a piece of work runs in; outgoing calls become its children."""
+
+    trace_id: str
+    span_id: str
+
+
+current_span: ContextVar[SpanContext | None] = ContextVar("aiops_current_span", default=None)
+
+
+def current_trace_id() -> str | None:
+    """The trace id of the request being served, for response bodies and logs."""
+    span = current_span.get()
+    return span.trace_id if span else None
+
+
+def new_trace_id() -> str:
+    """A fresh trace id, already in W3C form (32 lowercase hex digits)."""
+    return os.urandom(16).hex()
+
+
+def new_span_id() -> str:
+    return os.urandom(8).hex()
+
+
+def valid_trace_id(value: str) -> bool:
+    return _TRACE_ID_RE.fullmatch(value) is not None
+
+
+def w3c_trace_id(trace_id: str) -> str:
+    """The 32-hex form of a trace id, for `traceparent`.
+
+    Ids that already are 32 hex digits (ours, and UUIDs once their dashes go)
+    pass through, so OpenTelemetry neighbours see the same id; any other
+    caller-chosen id maps to a stable digest of itself.
+    """
+    compact = trace_id.replace("-", "").lower()
+    if _HEX32_RE.fullmatch(compact) and compact != _ZERO_TRACE:
+        return compact
+    return hashlib.blake2b(trace_id.encode(), digest_size=16).hexdigest()
+
+
+def parse_traceparent(value: str) -> tuple[str, str] | None:
+    """`(trace_id, parent_span_id)` from a valid `traceparent`, else None."""
+    match = _TRACEPARENT_RE.fullmatch(value.strip())
+    if match is None:
+        return None
+    version, trace_id, span_id, _flags = match.groups()
+    if version == "ff" or trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+        return None
+    return trace_id, span_id
+
+
+def format_traceparent(trace_id: str, span_id: str) -> str:
+    return f"00-{w3c_trace_id(trace_id)}-{span_id}-01"
+
+
+def extract_context(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | None]:
+    """`(trace_id, parent_span_id)` for an incoming request.
+
+    A valid `X-Trace-Id` wins; a valid `traceparent` supplies the parent span
+    (and the trace id when `X-Trace-Id` is absent or invalid). Anything
+    malformed, oversized or hostile is ignored and a fresh id is generated.
+    """
+    raw_trace_id: str | None = None
+    parent: tuple[str, str] | None = None
+    for name, value in headers:
+        if name == b"x-trace-id":
+            raw_trace_id = value.decode("latin-1")
+        elif name == b"traceparent" and len(value) <= 128:
+            parent = parse_traceparent(value.decode("latin-1"))
+    if raw_trace_id is not None and valid_trace_id(raw_trace_id):
+        if parent is not None and parent[0] == w3c_trace_id(raw_trace_id):
+            return raw_trace_id, parent[1]
+        return raw_trace_id, None
+    if parent is not None:
+        return parent
+    return new_trace_id(), None
+
+
+def outgoing_headers(trace_id: str, span_id: str) -> dict[str, str]:
+    """Headers that make the callee's span a child of `span_id`."""
+    return {
+        TRACE_ID_HEADER: trace_id,
+        TRACEPARENT_HEADER: format_traceparent(trace_id, span_id),
+    }

@@ -1,0 +1,128 @@
+"""Pure ASGI middleware that records one server span per HTTP request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from collections.abc import Collection
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._context import SpanContext, current_span, extract_context, new_span_id
+from ._sink import TelemetrySink
+from ._span import SERVER, SpanRow, wall_clock
+
+logger = logging.getLogger("aiops_telemetry.middleware")
+
+UNMATCHED = "<unmatched>"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def endpoint_label(scope: Scope) -> str:
+    """The route template (`/inventory/{sku}`), never the raw path.
+
+    The router stores the matched route in the scope; unmatched paths all
+    share one label so that scanners cannot grow the label set.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else UNMATCHED
+
+
+class TelemetryMiddleware:
+    """Trace-context propagation and a server span for every HTTP request.
+
+    Accepts a valid incoming `X-Trace-Id` (or `traceparent`) or generates
+    one, makes it the current span for the handler and its outgoing calls,
+    returns it on every response, and records status, latency and, on an
+    exception, the full stack trace.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        sink: TelemetrySink,
+        service_name: str,
+        exclude_paths: Collection[str] = ("/health",),
+    ) -> None:
+        self.app = app
+        self.sink = sink
+        self.service_name = service_name
+        self.exclude_paths = frozenset(exclude_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exclude_paths:
+            await self.app(scope, receive, send)
+            return
+
+        trace_id, parent_span_id = extract_context(scope["headers"])
+        span_id = new_span_id()
+        trace_header = (b"x-trace-id", trace_id.encode())
+        status_code = 500
+        response_started = False
+
+        async def send_with_trace_id(message: Message) -> None:
+            nonlocal status_code, response_started
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", ()), trace_header]
+            await send(message)
+
+        token = current_span.set(SpanContext(trace_id, span_id))
+        error_message: str | None = None
+        started_at = time.time()
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_trace_id)
+        except Exception as exc:
+            error_message = traceback.format_exc()
+            if response_started:
+                raise
+            logger.exception("unhandled error in %s %s (trace %s)", scope["method"], scope["path"], trace_id)
+            await _send_internal_error(send_with_trace_id, trace_id, exc)
+        finally:
+            latency_ms = (time.perf_counter() - start) * 1000.0
+            current_span.reset(token)
+            method = scope["method"]
+            self.sink.record(
+                SpanRow(
+                    timestamp=wall_clock(started_at),
+                    service_name=self.service_name,
+                    endpoint=endpoint_label(scope),
+                    method=method if method in _METHODS else "OTHER",
+                    status_code=status_code,
+                    latency_ms=latency_ms,
+                    error_message=error_message,
+                    trace_id=trace_id,
+                    span_id=span_id,
+                    parent_span_id=parent_span_id,
+                    kind=SERVER,
+                    peer_service=None,
+                    error_kind="exception" if error_message else None,
+                )
+            )
+
+
+async def _send_internal_error(send: Send, trace_id: str, exc: Exception) -> None:
+    body = json.dumps(
+        {
+            "detail": "internal error; the trace id locates its stack trace in telemetry",
+            "error": type(exc).__name__,
+            "trace_id": trace_id,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

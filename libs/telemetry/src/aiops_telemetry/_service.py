@@ -1,0 +1,109 @@
+"""`Telemetry`: one object that makes a FastAPI service observed, owned by its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+
+from ._db import create_pool
+from ._http_client import create_http_client
+from ._middleware import TelemetryMiddleware
+from ._migrations import apply_migrations
+from ._settings import ServiceSettings
+from ._sink import TelemetrySink
+
+HealthCheck = Callable[[Request], Awaitable[str]]
+
+
+def package_version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class Telemetry:
+    """The sink, the middleware, instrumented clients and `/health` for one service.
+
+    Constructing it does no I/O; `async with telemetry:` (in the lifespan)
+    starts the background writer and flushes it on exit.
+    """
+
+    def __init__(self, settings: ServiceSettings, *, version: str) -> None:
+        self.service_name = settings.service_name
+        self.version = version
+        self._settings = settings
+        self.sink = TelemetrySink(
+            self._connect,
+            on_connect=self._migrate,
+            max_buffered=settings.telemetry_max_buffered,
+            batch_size=settings.telemetry_batch_size,
+            flush_interval=settings.telemetry_flush_interval,
+        )
+
+    @property
+    def database_url(self) -> str:
+        return self._settings.database_url.get_secret_value()
+
+    async def _connect(self) -> asyncpg.Connection:
+        conn: asyncpg.Connection = await asyncpg.connect(self.database_url, timeout=5)
+        return conn
+
+    async def _migrate(self, conn: asyncpg.Connection) -> None:
+        await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
+
+    def instrument(self, app: FastAPI, *, checks: Mapping[str, HealthCheck] | None = None) -> None:
+        """Add the tracing middleware and `GET /health` to `app`."""
+        app.add_middleware(
+            TelemetryMiddleware,
+            sink=self.sink,
+            service_name=self.service_name,
+            exclude_paths=self._settings.telemetry_exclude_paths,
+        )
+        app.include_router(self._health_router(checks or {}))
+
+    def _health_router(self, checks: Mapping[str, HealthCheck]) -> APIRouter:
+        router = APIRouter()
+
+        @router.get("/health", tags=["health"])
+        async def health(request: Request) -> dict[str, Any]:
+            """Liveness, version, and the state of the telemetry pipeline."""
+            results = {name: await check(request) for name, check in checks.items()}
+            stats = self.sink.stats()
+            healthy = stats.state == "ok" and all(r == "ok" for r in results.values())
+            return {
+                "service": self.service_name,
+                "version": self.version,
+                "status": "ok" if healthy else "degraded",
+                "checks": results,
+                "telemetry": stats,
+            }
+
+        return router
+
+    def http_client(self, *, base_url: str, peer_service: str, timeout: float) -> httpx.AsyncClient:
+        return create_http_client(
+            base_url=base_url,
+            peer_service=peer_service,
+            sink=self.sink,
+            service_name=self.service_name,
+            timeout=timeout,
+            transport=self._settings.http_transport,
+        )
+
+    async def create_pool(self, **pool_options: Any) -> asyncpg.Pool:
+        return await create_pool(
+            self.database_url, sink=self.sink, service_name=self.service_name, **pool_options
+        )
+
+    async def __aenter__(self) -> Telemetry:
+        await self.sink.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.sink.close()

@@ -1,0 +1,29 @@
+"""Settings every service shares, read from `AIOPS_*` environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings for a shop service; each service subclasses it.
+
+    Every field is read from `AIOPS_<FIELD>` (the README lists them all).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="AIOPS_", extra="ignore")
+
+    service_name: str
+    database_url: SecretStr = SecretStr("postgresql://aiops:aiops@localhost:5432/aiops")
+    telemetry_max_buffered: int = Field(100_000, ge=100, description="rows held while PostgreSQL is away")
+    telemetry_batch_size: int = Field(5_000, ge=1, description="buffered rows that trigger an early flush")
+    telemetry_flush_interval: float = Field(0.5, gt=0, le=60, description="seconds between flushes")
+    telemetry_exclude_paths: list[str] = Field(
+        default_factory=lambda: ["/health"], description="paths not recorded (JSON list)"
+    )
+    work_ms: float = Field(5.0, ge=0, description="median simulated work per request, ms")
+    work_jitter: float = Field(0.3, ge=0, le=2, description="log-normal sigma of that work")
+    http_transport: Literal["aiohttp", "httpx"] = "aiohttp"

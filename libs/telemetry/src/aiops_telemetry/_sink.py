@@ -1,0 +1,207 @@
+"""The telemetry sink: a bounded in-memory buffer written to PostgreSQL by COPY.
+
+Requests only ever append to a list (`record` never awaits, never raises).
+One background task owns the database connection and writes everything
+buffered in a single binary COPY per flush. When PostgreSQL is unreachable the
+rows stay buffered and the task retries with capped exponential backoff;
+only rows beyond `max_buffered` are dropped, and every drop is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import asyncpg
+
+from ._span import COLUMNS, SpanRow
+
+logger = logging.getLogger("aiops_telemetry.sink")
+
+Connect = Callable[[], Awaitable[asyncpg.Connection]]
+OnConnect = Callable[[asyncpg.Connection], Awaitable[None]]
+
+# Errors that no retry can fix: the rows themselves are unwritable.
+_POISON = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+
+@dataclass(frozen=True, slots=True)
+class SinkStats:
+    """What `/health` reports about the pipeline."""
+
+    state: str  # "ok", "retrying" or "closed"
+    buffered: int
+    written: int
+    dropped: int
+    failed_flushes: int
+    max_buffered: int
+    last_flush_at: datetime | None
+    last_flush_error: str | None
+    last_flush_error_at: datetime | None
+
+
+class TelemetrySink:
+    """Buffer span rows and write them to `table` in the background."""
+
+    def __init__(
+        self,
+        connect: Connect,
+        *,
+        on_connect: OnConnect | None = None,
+        table: str = "telemetry",
+        max_buffered: int = 100_000,
+        batch_size: int = 5_000,
+        flush_interval: float = 0.5,
+        max_backoff: float = 5.0,
+        write_timeout: float = 15.0,
+    ) -> None:
+        self._connect = connect
+        self._on_connect = on_connect
+        self._table = table
+        self._max_buffered = max_buffered
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._max_backoff = max_backoff
+        self._write_timeout = write_timeout
+
+        self._buffer: list[SpanRow] = []
+        self._in_flight = 0
+        self._written = 0
+        self._dropped = 0
+        self._failed_flushes = 0
+        self._last_flush_at: datetime | None = None
+        self._last_error: str | None = None
+        self._last_error_at: datetime | None = None
+        self._backing_off = False
+        self._closing = False
+        self._closed = False
+        self._wakeup = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, row: SpanRow) -> None:
+        """Queue one row. Never blocks, never raises; counts it if it must drop it."""
+        if self._closed or len(self._buffer) + self._in_flight >= self._max_buffered:
+            self._dropped += 1
+            return
+        self._buffer.append(row)
+        if len(self._buffer) == self._batch_size and not self._backing_off:
+            self._wakeup.set()
+
+    def stats(self) -> SinkStats:
+        if self._closed:
+            state = "closed"
+        elif self._backing_off:
+            state = "retrying"
+        else:
+            state = "ok"
+        return SinkStats(
+            state=state,
+            buffered=len(self._buffer) + self._in_flight,
+            written=self._written,
+            dropped=self._dropped,
+            failed_flushes=self._failed_flushes,
+            max_buffered=self._max_buffered,
+            last_flush_at=self._last_flush_at,
+            last_flush_error=self._last_error,
+            last_flush_error_at=self._last_error_at,
+        )
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="telemetry-sink")
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Flush what is buffered (one last try, within `timeout`) and stop."""
+        if self._task is not None:
+            self._closing = True
+            self._wakeup.set()
+            try:
+                await asyncio.wait_for(self._task, timeout)
+            except TimeoutError:
+                logger.error("telemetry sink did not finish its final flush within %.1fs", timeout)
+            self._task = None
+        self._closed = True
+        lost = len(self._buffer) + self._in_flight
+        if lost:
+            self._dropped += lost
+            self._buffer.clear()
+            logger.error("%d telemetry rows could not be written before shutdown", lost)
+        await self._disconnect()
+
+    async def __aenter__(self) -> TelemetrySink:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _run(self) -> None:
+        delay = 0.0
+        while not self._closing:
+            await self._sleep(delay or self._flush_interval)
+            if await self._flush():
+                delay = 0.0
+                self._backing_off = False
+            else:
+                delay = min(max(delay * 2, 0.1), self._max_backoff)
+                self._backing_off = True
+        await self._flush()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
+        except TimeoutError:
+            pass
+        self._wakeup.clear()
+
+    async def _flush(self) -> bool:
+        """Write everything buffered in one COPY; True when nothing is left to retry."""
+        if not self._buffer:
+            return True
+        rows, self._buffer = self._buffer, []
+        self._in_flight = len(rows)
+        try:
+            conn = await self._connection()
+            await conn.copy_records_to_table(
+                self._table, records=rows, columns=COLUMNS, timeout=self._write_timeout
+            )
+        except _POISON as exc:
+            self._dropped += len(rows)
+            self._note_error(exc)
+            logger.error("dropped %d unwritable telemetry rows: %s", len(rows), exc)
+            return True
+        except Exception as exc:  # any failure is retried: the sink must outlive its database
+            self._buffer[:0] = rows
+            self._failed_flushes += 1
+            self._note_error(exc)
+            logger.warning("telemetry flush failed (%d rows kept for retry): %s", len(rows), exc)
+            await self._disconnect()
+            return False
+        finally:
+            self._in_flight = 0
+        self._written += len(rows)
+        self._last_flush_at = datetime.now(UTC)
+        return True
+
+    def _note_error(self, exc: BaseException) -> None:
+        self._last_error = f"{type(exc).__name__}: {exc}"[:500]
+        self._last_error_at = datetime.now(UTC)
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await self._connect()
+            if self._on_connect is not None:
+                await self._on_connect(self._conn)
+        return self._conn
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.wait_for(conn.close(), 2.0)
+            except Exception:  # a dead connection cannot be closed politely
+                conn.terminate()
+

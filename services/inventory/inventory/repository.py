@@ -1,0 +1,80 @@
+"""Stock in PostgreSQL: reads, and reservations that never oversell."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+
+import asyncpg
+
+from .schemas import ReserveLine, StockItem
+
+
+class UnknownSku(LookupError):
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"unknown SKU {sku!r}")
+        self.sku = sku
+
+
+class InsufficientStock(Exception):
+    def __init__(self, sku: str, requested: int, available: int) -> None:
+        super().__init__(f"insufficient stock for {sku!r}: requested {requested}, available {available}")
+        self.sku = sku
+        self.requested = requested
+        self.available = available
+
+
+_STOCK_COLUMNS = "sku, name, unit_price::float8 AS unit_price, quantity"
+
+
+async def list_stock(conn: asyncpg.Connection) -> list[StockItem]:
+    rows = await conn.fetch(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock ORDER BY sku")
+    return [StockItem(**dict(row)) for row in rows]
+
+
+async def get_stock(conn: asyncpg.Connection, sku: str) -> StockItem:
+    row = await conn.fetchrow(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock WHERE sku = $1", sku)
+    if row is None:
+        raise UnknownSku(sku)
+    return StockItem(**dict(row))
+
+
+async def reserve(
+    conn: asyncpg.Connection, lines: Iterable[ReserveLine], *, trace_id: str | None
+) -> tuple[str, list[ReserveLine]]:
+    """Take every line's quantity from stock, all or nothing.
+
+    Each decrement is a conditional UPDATE (`quantity >= wanted`), so
+    concurrent reservations serialize on the row lock and none can oversell;
+    SKUs are locked in sorted order so two multi-line reservations cannot
+    deadlock.
+    """
+    wanted = Counter[str]()
+    for line in lines:
+        wanted[line.sku] += line.quantity
+    merged = [ReserveLine(sku=sku, quantity=qty) for sku, qty in sorted(wanted.items())]
+    reservation_id = f"res_{uuid.uuid4().hex[:16]}"
+    async with conn.transaction():
+        for line in merged:
+            left = await conn.fetchval(
+                "UPDATE inventory_stock SET quantity = quantity - $2, updated_at = now() "
+                "WHERE sku = $1 AND quantity >= $2 RETURNING quantity",
+                line.sku,
+                line.quantity,
+            )
+            if left is None:
+                available = await conn.fetchval(
+                    "SELECT quantity FROM inventory_stock WHERE sku = $1", line.sku
+                )
+                if available is None:
+                    raise UnknownSku(line.sku)
+                raise InsufficientStock(line.sku, line.quantity, available)
+        await conn.execute(
+            "INSERT INTO inventory_reservations (id, trace_id, items) VALUES ($1, $2, $3::jsonb)",
+            reservation_id,
+            trace_id,
+            json.dumps([line.model_dump() for line in merged]),
+        )
+    return reservation_id, merged

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from aiops_telemetry import SimulatedWork, current_trace_id
+
+from . import repository
+from .repository import InsufficientStock, UnknownSku
+from .schemas import Reservation, ReserveRequest, Sku, StockItem
+
+router = APIRouter()
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.state.pool
+    return pool
+
+
+def get_work(request: Request) -> SimulatedWork:
+    work: SimulatedWork = request.state.work
+    return work
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+WorkDep = Annotated[SimulatedWork, Depends(get_work)]
+
+
+@router.get("/inventory")
+async def list_stock(pool: PoolDep, work: WorkDep) -> list[StockItem]:
+    """Every SKU with its stock level."""
+    await work()
+    async with pool.acquire() as conn:
+        return await repository.list_stock(conn)
+
+
+@router.get("/inventory/{sku}", responses={404: {"description": "unknown SKU"}})
+async def get_stock(sku: Sku, pool: PoolDep, work: WorkDep) -> StockItem:
+    """One SKU's stock level."""
+    await work()
+    async with pool.acquire() as conn:
+        return await repository.get_stock(conn, sku)
+
+
+@router.post(
+    "/inventory/reserve",
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "unknown SKU"}, 409: {"description": "insufficient stock"}},
+)
+async def reserve(body: ReserveRequest, pool: PoolDep, work: WorkDep) -> Reservation:
+    """Reserve every line's quantity atomically, or none of them."""
+    await work()
+    async with pool.acquire() as conn:
+        reservation_id, lines = await repository.reserve(conn, body.items, trace_id=current_trace_id())
+    return Reservation(reservation_id=reservation_id, items=lines)
+
+
+# Failures of the database itself, as opposed to a query's own error.
+DATABASE_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
+
+
+def _error(status_code: int, detail: str, **extra: object) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail, "trace_id": current_trace_id(), **extra}, status_code=status_code
+    )
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    async def unknown_sku(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, UnknownSku)
+        return _error(status.HTTP_404_NOT_FOUND, str(exc), sku=exc.sku)
+
+    async def insufficient(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InsufficientStock)
+        return _error(
+            status.HTTP_409_CONFLICT,
+            str(exc),
+            sku=exc.sku,
+            requested=exc.requested,
+            available=exc.available,
+        )
+
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        return _error(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"inventory database unavailable ({type(exc).__name__}); retry shortly",
+        )
+
+    app.add_exception_handler(UnknownSku, unknown_sku)
+    app.add_exception_handler(InsufficientStock, insufficient)
+    for exc_type in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(exc_type, database_unavailable)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from aiops_telemetry import SimulatedWork
+
+from .schemas import PaymentRequest, PaymentResponse
+
+DECLINED_TOKEN = "tok_declined"
+
+router = APIRouter()
+
+
+def get_work(request: Request) -> SimulatedWork:
+    work: SimulatedWork = request.state.work
+    return work
+
+
+WorkDep = Annotated[SimulatedWork, Depends(get_work)]
+
+
+@router.post(
+    "/payment",
+    responses={402: {"description": "card declined"}},
+)
+async def authorize_payment(payment: PaymentRequest, work: WorkDep) -> PaymentResponse:
+    """Authorize a payment."""
+    await work()
+    if payment.card_token == DECLINED_TOKEN:
+        raise HTTPException(status.HTTP_402_PAYMENT_REQUIRED, "card declined")
+    return PaymentResponse(
+        payment_id=f"pay_{uuid.uuid4().hex[:16]}",
+        status="authorized",
+        amount=payment.amount,
+        currency=payment.currency,
+    )
