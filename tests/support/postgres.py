@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -20,12 +21,18 @@ MISSING = (
 def find_bindir() -> Path:
     candidates = [os.environ.get("AIOPS_PG_BINDIR", "")]
     if pg_config := shutil.which("pg_config"):
-        candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip())
+        candidates.append(
+            subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
+        )
     candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     if initdb := shutil.which("initdb"):
         candidates.append(str(Path(initdb).resolve().parent))
     for candidate in candidates:
-        if candidate and (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+        if (
+            candidate
+            and (Path(candidate) / "initdb").exists()
+            and (Path(candidate) / "pg_ctl").exists()
+        ):
             return Path(candidate)
     raise RuntimeError(MISSING)
 
@@ -48,7 +55,9 @@ class LocalPostgres:
             try:
                 entry = pwd.getpwnam(self._user)
             except KeyError as exc:
-                raise RuntimeError(f"running as root needs a '{self._user}' user; {MISSING}") from exc
+                raise RuntimeError(
+                    f"running as root needs a '{self._user}' user; {MISSING}"
+                ) from exc
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
 
     @property
@@ -65,7 +74,17 @@ class LocalPostgres:
             raise RuntimeError(f"{args[0]} failed: {result.stderr}{result.stdout}\n{log[-2000:]}")
 
     def init(self) -> None:
-        self._run("initdb", "-D", str(self.datadir), "-U", "aiops", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.datadir),
+            "-U",
+            "aiops",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         self.start()
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "aiops", "aiops")
 
@@ -74,14 +93,14 @@ class LocalPostgres:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.logfile), "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.logfile), "-w", "start"
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self.stop()
-        except RuntimeError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -33,7 +33,10 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                         base_url=url, peer_service=name, timeout=settings.downstream_timeout
                     )
                 )
-                for name, url in (("payment", settings.payment_url), ("inventory", settings.inventory_url))
+                for name, url in (
+                    ("payment", settings.payment_url),
+                    ("inventory", settings.inventory_url),
+                )
             }
             yield {
                 "downstream": Downstream(**clients),

@@ -34,7 +34,9 @@ async def post_json(
         if kind == "timeout":
             timeout = client.timeout.read
             raise DownstreamError(
-                service, status.HTTP_504_GATEWAY_TIMEOUT, f"{service} did not answer within {timeout}s"
+                service,
+                status.HTTP_504_GATEWAY_TIMEOUT,
+                f"{service} did not answer within {timeout}s",
             ) from exc
         raise DownstreamError(
             service, status.HTTP_503_SERVICE_UNAVAILABLE, f"{service} is unreachable ({kind})"

@@ -54,7 +54,9 @@ async def checkout(order: CheckoutRequest, downstream: DownstreamDep, work: Work
     payment_body = order.model_dump(include={"amount", "currency", "card_token"}, exclude_none=True)
     payment = await post_json(downstream.payment, "payment", "/payment", payment_body)
     items = [line.model_dump() for line in order.items]
-    reservation = await post_json(downstream.inventory, "inventory", "/inventory/reserve", {"items": items})
+    reservation = await post_json(
+        downstream.inventory, "inventory", "/inventory/reserve", {"items": items}
+    )
     return Order(
         order_id=f"ord_{uuid.uuid4().hex[:16]}",
         status="confirmed",

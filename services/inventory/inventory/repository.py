@@ -20,7 +20,9 @@ class UnknownSku(LookupError):
 
 class InsufficientStock(Exception):
     def __init__(self, sku: str, requested: int, available: int) -> None:
-        super().__init__(f"insufficient stock for {sku!r}: requested {requested}, available {available}")
+        super().__init__(
+            f"insufficient stock for {sku!r}: requested {requested}, available {available}"
+        )
         self.sku = sku
         self.requested = requested
         self.available = available
@@ -29,20 +31,20 @@ class InsufficientStock(Exception):
 _STOCK_COLUMNS = "sku, name, unit_price::float8 AS unit_price, quantity"
 
 
-async def list_stock(conn: asyncpg.Connection) -> list[StockItem]:
-    rows = await conn.fetch(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock ORDER BY sku")
+async def list_stock(pool: asyncpg.Pool) -> list[StockItem]:
+    rows = await pool.fetch(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock ORDER BY sku")
     return [StockItem(**dict(row)) for row in rows]
 
 
-async def get_stock(conn: asyncpg.Connection, sku: str) -> StockItem:
-    row = await conn.fetchrow(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock WHERE sku = $1", sku)
+async def get_stock(pool: asyncpg.Pool, sku: str) -> StockItem:
+    row = await pool.fetchrow(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock WHERE sku = $1", sku)
     if row is None:
         raise UnknownSku(sku)
     return StockItem(**dict(row))
 
 
 async def reserve(
-    conn: asyncpg.Connection, lines: Iterable[ReserveLine], *, trace_id: str | None
+    pool: asyncpg.Pool, lines: Iterable[ReserveLine], *, trace_id: str | None
 ) -> tuple[str, list[ReserveLine]]:
     """Take every line's quantity from stock, all or nothing.
 
@@ -56,7 +58,7 @@ async def reserve(
         wanted[line.sku] += line.quantity
     merged = [ReserveLine(sku=sku, quantity=qty) for sku, qty in sorted(wanted.items())]
     reservation_id = f"res_{uuid.uuid4().hex[:16]}"
-    async with conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         for line in merged:
             left = await conn.fetchval(
                 "UPDATE inventory_stock SET quantity = quantity - $2, updated_at = now() "

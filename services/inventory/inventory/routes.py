@@ -33,16 +33,14 @@ WorkDep = Annotated[SimulatedWork, Depends(get_work)]
 async def list_stock(pool: PoolDep, work: WorkDep) -> list[StockItem]:
     """Every SKU with its stock level."""
     await work()
-    async with pool.acquire() as conn:
-        return await repository.list_stock(conn)
+    return await repository.list_stock(pool)
 
 
 @router.get("/inventory/{sku}", responses={404: {"description": "unknown SKU"}})
 async def get_stock(sku: Sku, pool: PoolDep, work: WorkDep) -> StockItem:
     """One SKU's stock level."""
     await work()
-    async with pool.acquire() as conn:
-        return await repository.get_stock(conn, sku)
+    return await repository.get_stock(pool, sku)
 
 
 @router.post(
@@ -53,8 +51,7 @@ async def get_stock(sku: Sku, pool: PoolDep, work: WorkDep) -> StockItem:
 async def reserve(body: ReserveRequest, pool: PoolDep, work: WorkDep) -> Reservation:
     """Reserve every line's quantity atomically, or none of them."""
     await work()
-    async with pool.acquire() as conn:
-        reservation_id, lines = await repository.reserve(conn, body.items, trace_id=current_trace_id())
+    reservation_id, lines = await repository.reserve(pool, body.items, trace_id=current_trace_id())
     return Reservation(reservation_id=reservation_id, items=lines)
 
 

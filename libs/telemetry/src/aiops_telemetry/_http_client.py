@@ -115,7 +115,9 @@ def create_http_client(
     The default transport is aiohttp's: with httpx's own pool a hop cost
     several times a direct request here (see `make bench`).
     """
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     inner: httpx.AsyncBaseTransport
     if transport == "aiohttp":
         inner = AiohttpTransport(limits=limits, trust_env=False)

@@ -82,7 +82,9 @@ class TelemetryMiddleware:
             error_message = traceback.format_exc()
             if response_started:
                 raise
-            logger.exception("unhandled error in %s %s (trace %s)", scope["method"], scope["path"], trace_id)
+            logger.exception(
+                "unhandled error in %s %s (trace %s)", scope["method"], scope["path"], trace_id
+            )
             await _send_internal_error(send_with_trace_id, trace_id, exc)
         finally:
             latency_ms = (time.perf_counter() - start) * 1000.0

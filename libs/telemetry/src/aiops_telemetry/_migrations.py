@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 logger = logging.getLogger("aiops_telemetry.migrations")
 
@@ -49,7 +50,9 @@ def load_migrations(package: str) -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-async def apply_migrations(conn: asyncpg.Connection, *, component: str, package: str) -> list[int]:
+async def apply_migrations(
+    conn: asyncpg.Connection | PoolConnectionProxy, *, component: str, package: str
+) -> list[int]:
     """Apply `package`'s pending migrations under `component`; returns the versions applied."""
     migrations = load_migrations(package)
     applied: list[int] = []

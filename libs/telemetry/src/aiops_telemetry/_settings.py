@@ -18,8 +18,12 @@ class ServiceSettings(BaseSettings):
 
     service_name: str
     database_url: SecretStr = SecretStr("postgresql://aiops:aiops@localhost:5432/aiops")
-    telemetry_max_buffered: int = Field(100_000, ge=100, description="rows held while PostgreSQL is away")
-    telemetry_batch_size: int = Field(5_000, ge=1, description="buffered rows that trigger an early flush")
+    telemetry_max_buffered: int = Field(
+        100_000, ge=100, description="rows held while PostgreSQL is away"
+    )
+    telemetry_batch_size: int = Field(
+        5_000, ge=1, description="buffered rows that trigger an early flush"
+    )
     telemetry_flush_interval: float = Field(0.5, gt=0, le=60, description="seconds between flushes")
     telemetry_exclude_paths: list[str] = Field(
         default_factory=lambda: ["/health"], description="paths not recorded (JSON list)"

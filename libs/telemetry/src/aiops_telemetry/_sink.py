@@ -10,10 +10,12 @@ only rows beyond `max_buffered` are dropped, and every drop is counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
 import asyncpg
 
 from ._span import COLUMNS, SpanRow
@@ -151,10 +153,8 @@ class TelemetrySink:
         await self._flush()
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), seconds)
-        except TimeoutError:
-            pass
         self._wakeup.clear()
 
     async def _flush(self) -> bool:
@@ -204,4 +204,3 @@ class TelemetrySink:
                 await asyncio.wait_for(conn.close(), 2.0)
             except Exception:  # a dead connection cannot be closed politely
                 conn.terminate()
-

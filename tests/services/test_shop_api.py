@@ -1,0 +1,210 @@
+"""What shop users see: validation, stock rules, and clean answers when a hop fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import Shop, service_env
+from tests.support.processes import ServiceProcess, free_port
+from tests.support.telemetry_rows import wait_for_rows
+
+ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currency": "USD"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": -5, "currency": "USD"}, "amount"),
+        ({"amount": 0, "currency": "USD"}, "amount"),
+        ({"amount": 5, "currency": "usd"}, "currency"),
+        ({"amount": 5}, "currency"),
+        ({"amount": "lots", "currency": "USD"}, "amount"),
+        ({"amount": 5, "currency": "USD", "surprise": 1}, "surprise"),
+    ],
+)
+async def test_payment_rejects_bad_input_with_422_naming_the_field(
+    shop: Shop, body: dict[str, object], field: str
+) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{shop.payment.url}/payment", json=body)
+    assert response.status_code == 422
+    assert any(field in error["loc"] for error in response.json()["detail"])
+
+
+async def test_payment_declines_a_declined_card(shop: Shop) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{shop.payment.url}/payment",
+            json={"amount": 5, "currency": "USD", "card_token": "tok_declined"},
+        )
+    assert response.status_code == 402
+    assert response.json()["detail"] == "card declined"
+
+
+async def test_checkout_rejects_an_empty_order(shop: Shop) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{shop.checkout.url}/checkout", json={**ORDER, "items": []})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "items"]
+
+
+async def test_inventory_lists_stock_and_answers_404_for_unknown_sku(shop: Shop) -> None:
+    async with httpx.AsyncClient(base_url=shop.inventory.url) as client:
+        listing = await client.get("/inventory")
+        missing = await client.get("/inventory/SKU-NOPE")
+        reserve_missing = await client.post(
+            "/inventory/reserve", json={"items": [{"sku": "SKU-NOPE", "quantity": 1}]}
+        )
+    assert "SKU-001" in {item["sku"] for item in listing.json()}
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "unknown SKU 'SKU-NOPE'"
+    assert reserve_missing.status_code == 404
+    assert reserve_missing.json()["trace_id"] == reserve_missing.headers["x-trace-id"]
+
+
+async def test_insufficient_stock_is_409_and_reserves_nothing(
+    shop: Shop, db: asyncpg.Connection
+) -> None:
+    """A multi-line reservation is all or nothing."""
+    await db.execute(
+        "INSERT INTO inventory_stock (sku, name, unit_price, quantity) VALUES "
+        "('T-ATOMIC-A', 'a', 1, 10), ('T-ATOMIC-B', 'b', 1, 1) "
+        "ON CONFLICT (sku) DO UPDATE SET quantity = EXCLUDED.quantity"
+    )
+    lines = [{"sku": "T-ATOMIC-A", "quantity": 3}, {"sku": "T-ATOMIC-B", "quantity": 2}]
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{shop.inventory.url}/inventory/reserve", json={"items": lines}
+        )
+    assert response.status_code == 409
+    assert response.json() | {"trace_id": None} == {
+        "detail": "insufficient stock for 'T-ATOMIC-B': requested 2, available 1",
+        "sku": "T-ATOMIC-B",
+        "requested": 2,
+        "available": 1,
+        "trace_id": None,
+    }
+    rows = await db.fetch("SELECT sku, quantity FROM inventory_stock WHERE sku LIKE 'T-ATOMIC-%'")
+    stock = {row["sku"]: row["quantity"] for row in rows}
+    assert stock == {"T-ATOMIC-A": 10, "T-ATOMIC-B": 1}
+
+
+async def test_concurrent_reservations_never_oversell(shop: Shop, db: asyncpg.Connection) -> None:
+    """60 buyers race for 20 units: exactly 20 win, the rest get 409, stock ends at 0."""
+    await db.execute(
+        "INSERT INTO inventory_stock (sku, name, unit_price, quantity) "
+        "VALUES ('T-RACE', 'race', 1, 20) ON CONFLICT (sku) DO UPDATE SET quantity = 20"
+    )
+    body = {"items": [{"sku": "T-RACE", "quantity": 1}]}
+    limits = httpx.Limits(max_connections=60)
+    async with httpx.AsyncClient(base_url=shop.inventory.url, limits=limits, timeout=30) as client:
+        responses = await asyncio.gather(
+            *(client.post("/inventory/reserve", json=body) for _ in range(60))
+        )
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(201) == 20
+    assert codes.count(409) == 40
+    assert await db.fetchval("SELECT quantity FROM inventory_stock WHERE sku = 'T-RACE'") == 0
+
+
+async def test_checkout_passes_through_stock_errors_with_its_trace_id(shop: Shop) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{shop.checkout.url}/checkout",
+            json={**ORDER, "items": [{"sku": "SKU-NOPE", "quantity": 1}]},
+        )
+    assert response.status_code == 404
+    assert response.json()["service"] == "inventory"
+    assert response.json()["trace_id"] == response.headers["x-trace-id"]
+
+
+@pytest.fixture(scope="module")
+def slow_payment(database_url: str) -> Iterator[ServiceProcess]:
+    """A payment that takes ~3 s, for a checkout that gives up after 0.3 s."""
+    process = ServiceProcess(
+        "payment.app:create_app",
+        service_env(database_url, AIOPS_WORK_MS="3000", AIOPS_WORK_JITTER="0"),
+    ).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def fragile_checkout(
+    database_url: str, shop: Shop, slow_payment: ServiceProcess
+) -> Iterator[dict[str, str]]:
+    """Two checkouts: one whose payment is slow, one whose payment is not listening at all."""
+    env = service_env(
+        database_url, AIOPS_INVENTORY_URL=shop.inventory.url, AIOPS_DOWNSTREAM_TIMEOUT="0.3"
+    )
+    slow = ServiceProcess(
+        "checkout.app:create_app", {**env, "AIOPS_PAYMENT_URL": slow_payment.url}
+    ).start()
+    down = ServiceProcess(
+        "checkout.app:create_app", {**env, "AIOPS_PAYMENT_URL": f"http://127.0.0.1:{free_port()}"}
+    ).start()
+    yield {"slow": slow.url, "down": down.url}
+    slow.stop()
+    down.stop()
+
+
+async def test_payment_timeout_is_a_504_and_a_timeout_client_span(
+    fragile_checkout: dict[str, str], db: asyncpg.Connection
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(f"{fragile_checkout['slow']}/checkout", json=ORDER)
+    assert response.status_code == 504
+    body = response.json()
+    assert body == {
+        "detail": "payment did not answer within 0.3s",
+        "service": "payment",
+        "trace_id": response.headers["x-trace-id"],
+    }
+    rows = await wait_for_rows(db, "trace_id = $1 AND kind = 'client'", body["trace_id"], count=1)
+    assert [(r["peer_service"], r["status_code"], r["error_kind"]) for r in rows] == [
+        ("payment", None, "timeout")
+    ]
+
+
+async def test_payment_down_is_a_503_and_a_connection_refused_client_span(
+    fragile_checkout: dict[str, str], db: asyncpg.Connection
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(f"{fragile_checkout['down']}/checkout", json=ORDER)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["detail"] == "payment is unreachable (connection_refused)"
+    rows = await wait_for_rows(db, "trace_id = $1", body["trace_id"], count=2)
+    by_kind = {r["kind"]: r for r in rows}
+    assert by_kind["server"]["status_code"] == 503
+    assert by_kind["client"]["error_kind"] == "connection_refused"
+    assert by_kind["client"]["parent_span_id"] == by_kind["server"]["span_id"]
+
+
+async def test_health_reports_name_version_and_pipeline(shop: Shop) -> None:
+    async with httpx.AsyncClient() as client:
+        health = {
+            name: (await client.get(f"{process.url}/health")).json()
+            for name, process in (
+                ("checkout", shop.checkout),
+                ("payment", shop.payment),
+                ("inventory", shop.inventory),
+            )
+        }
+    for name, body in health.items():
+        assert body["service"] == name
+        assert body["version"] == "0.1.0"
+        assert body["status"] == "ok"
+        assert set(body["telemetry"]) >= {
+            "buffered",
+            "written",
+            "dropped",
+            "last_flush_error",
+            "state",
+        }
+    assert health["inventory"]["checks"] == {"database": "ok"}
