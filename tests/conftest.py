@@ -16,8 +16,11 @@ from .support.processes import ServiceProcess, free_port
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[LocalPostgres]:
-    server = LocalPostgres(free_port())
-    server.init()
+    try:
+        server = LocalPostgres(free_port())
+        server.init()
+    except RuntimeError as exc:
+        pytest.exit(f"cannot start the test PostgreSQL: {exc}", returncode=3)
     try:
         yield server
     finally:

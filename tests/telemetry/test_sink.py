@@ -142,3 +142,23 @@ def test_record_never_raises_after_close() -> None:
     asyncio.run(sink.close())
     sink.record(row("late"))
     assert sink.stats().dropped == 1
+
+
+async def test_start_creates_the_schema_before_any_row(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    """Right after a service starts, psql already finds the `telemetry` table."""
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    await db.execute(f"CREATE DATABASE {name}")
+    fresh = database_url.rsplit("/", 1)[0] + f"/{name}"
+    sink = TelemetrySink(connector(fresh), on_connect=migrate, flush_interval=60)
+    await sink.start()
+    try:
+        conn = await asyncpg.connect(fresh)
+        try:
+            assert await conn.fetchval("SELECT to_regclass('telemetry')::text") == "telemetry"
+        finally:
+            await conn.close()
+    finally:
+        await sink.close()
+        await db.execute(f"DROP DATABASE {name}")

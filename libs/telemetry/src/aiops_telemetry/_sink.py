@@ -111,9 +111,21 @@ class TelemetrySink:
             last_flush_error_at=self._last_error_at,
         )
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="telemetry-sink")
+    async def start(self, connect_timeout: float = 5.0) -> None:
+        """Start the writer, connecting (and so migrating) first when PostgreSQL is there.
+
+        Connecting up front means the schema exists as soon as the service is
+        up; when PostgreSQL is not reachable yet, the writer keeps trying.
+        """
+        if self._task is not None:
+            return
+        try:
+            await asyncio.wait_for(self._connection(), connect_timeout)
+        except Exception as exc:  # not fatal: the writer retries with backoff
+            self._note_error(exc)
+            logger.warning("telemetry store not reachable at start, will retry: %s", exc)
+            await self._disconnect()
+        self._task = asyncio.create_task(self._run(), name="telemetry-sink")
 
     async def close(self, timeout: float = 10.0) -> None:
         """Flush what is buffered (one last try, within `timeout`) and stop."""

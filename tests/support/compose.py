@@ -1,0 +1,99 @@
+"""A compose project of the real stack, under its own name and ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.support.processes import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PORT_VARIABLES = (
+    "CHECKOUT_PORT",
+    "PAYMENT_PORT",
+    "INVENTORY_PORT",
+    "ANALYZER_PORT",
+    "GRAFANA_PORT",
+    "POSTGRES_PORT",
+    "REDIS_PORT",
+)
+# Grafana's image cannot be pulled on machines without a registry; the rest is built locally.
+TESTED_SERVICES = ("postgres", "redis", "payment", "inventory", "checkout")
+
+
+class ComposeStack:
+    """`docker compose -p <unique name>` with free host ports and generated secrets.
+
+    A developer's own stack (or containers dockerd brought back) may hold the
+    default ports, so every published port is a free one chosen here.
+    """
+
+    def __init__(self) -> None:
+        self.project = f"aiops-e2e-{secrets.token_hex(3)}"
+        self.ports = {name: free_port() for name in PORT_VARIABLES}
+        self.postgres_password = secrets.token_urlsafe(12)
+        self.env = {
+            **os.environ,
+            **{name: str(port) for name, port in self.ports.items()},
+            "POSTGRES_PASSWORD": self.postgres_password,
+            "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+        }
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT']}"
+
+    @property
+    def database_url(self) -> str:
+        port = self.ports["POSTGRES_PORT"]
+        return f"postgresql://aiops:{self.postgres_password}@127.0.0.1:{port}/aiops"
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 900) -> str:
+        result = subprocess.run(
+            ["docker", "compose", "-p", self.project, *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(
+                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stderr[-4000:]}\n{result.stdout[-2000:]}"
+            )
+        return result.stdout
+
+    def up(self, *services: str) -> None:
+        try:
+            self.compose("up", "--build", "--detach", "--wait", "--wait-timeout", "180", *services)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}\n--- logs ---\n{self.logs()}") from exc
+
+    def logs(self) -> str:
+        return self.compose("logs", "--no-color", "--tail=60", check=False)[-8000:]
+
+    def ps(self) -> list[dict[str, Any]]:
+        out = self.compose("ps", "--all", "--format", "json")
+        # Compose v2 prints one JSON object per line.
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def exec(self, service: str, *command: str) -> str:
+        """Run `command` in `service`'s container; raises if it fails.
+
+        Plain `docker exec`: some Compose v2 builds lose the exit status of
+        `docker compose exec -T`, which would let a failing command pass.
+        """
+        container = self.compose("ps", "--quiet", service).strip()
+        result = subprocess.run(
+            ["docker", "exec", container, *command], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} in {service} failed: {result.stderr}")
+        return result.stdout
+
+    def down(self) -> None:
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)
