@@ -7,7 +7,7 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from aiops_telemetry import SimulatedWork, current_trace_id
+from aiops_telemetry import WorkDep, current_trace_id
 
 from .downstream import DownstreamError, post_json
 from .schemas import CheckoutRequest, Order
@@ -23,18 +23,13 @@ class Downstream:
         self.inventory = inventory
 
 
-def get_downstream(request: Request) -> Downstream:
+# async: a plain `def` dependency runs in the threadpool on every request
+async def get_downstream(request: Request) -> Downstream:
     downstream: Downstream = request.state.downstream
     return downstream
 
 
-def get_work(request: Request) -> SimulatedWork:
-    work: SimulatedWork = request.state.work
-    return work
-
-
 DownstreamDep = Annotated[Downstream, Depends(get_downstream)]
-WorkDep = Annotated[SimulatedWork, Depends(get_work)]
 
 
 @router.post(

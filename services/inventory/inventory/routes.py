@@ -6,7 +6,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from aiops_telemetry import SimulatedWork, current_trace_id
+from aiops_telemetry import WorkDep, current_trace_id
 
 from . import repository
 from .repository import InsufficientStock, UnknownSku
@@ -15,18 +15,13 @@ from .schemas import Reservation, ReserveRequest, Sku, StockItem
 router = APIRouter()
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
+# async: a plain `def` dependency runs in the threadpool on every request
+async def get_pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.state.pool
     return pool
 
 
-def get_work(request: Request) -> SimulatedWork:
-    work: SimulatedWork = request.state.work
-    return work
-
-
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
-WorkDep = Annotated[SimulatedWork, Depends(get_work)]
 
 
 @router.get("/inventory")

@@ -1,25 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 
-from aiops_telemetry import SimulatedWork
+from aiops_telemetry import WorkDep
 
 from .schemas import PaymentRequest, PaymentResponse
 
 DECLINED_TOKEN = "tok_declined"
 
 router = APIRouter()
-
-
-def get_work(request: Request) -> SimulatedWork:
-    work: SimulatedWork = request.state.work
-    return work
-
-
-WorkDep = Annotated[SimulatedWork, Depends(get_work)]
 
 
 @router.post(

@@ -28,7 +28,7 @@ from ._service import Telemetry, package_version
 from ._settings import ServiceSettings
 from ._sink import SinkStats, TelemetrySink
 from ._span import CLIENT, COLUMNS, SERVER, SpanRow
-from ._work import SimulatedWork
+from ._work import SimulatedWork, WorkDep
 
 __all__ = [
     "CLIENT",
@@ -48,6 +48,7 @@ __all__ = [
     "TelemetryMiddleware",
     "TelemetrySink",
     "TracingTransport",
+    "WorkDep",
     "apply_migrations",
     "create_http_client",
     "current_span",

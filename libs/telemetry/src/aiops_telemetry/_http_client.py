@@ -15,6 +15,11 @@ from ._span import CLIENT, SpanRow, wall_clock
 
 Transport = Literal["aiohttp", "httpx"]
 
+# Idle connections must expire before the server closes them: uvicorn's
+# keep-alive timeout is 5 s, as is httpx's default expiry, and a request that
+# reuses a connection just as the server closes it fails with a reset.
+KEEPALIVE_EXPIRY = 2.0
+
 
 def failure_kind(exc: BaseException) -> str:
     """Why a call got no response: `timeout`, `connection_refused`, … .
@@ -116,7 +121,9 @@ def create_http_client(
     several times a direct request here (see `make bench`).
     """
     limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
     )
     inner: httpx.AsyncBaseTransport
     if transport == "aiohttp":

@@ -55,6 +55,7 @@ class TelemetrySink:
         table: str = "telemetry",
         max_buffered: int = 100_000,
         batch_size: int = 5_000,
+        copy_chunk: int = 1_000,
         flush_interval: float = 0.5,
         max_backoff: float = 5.0,
         write_timeout: float = 15.0,
@@ -64,6 +65,7 @@ class TelemetrySink:
         self._table = table
         self._max_buffered = max_buffered
         self._batch_size = batch_size
+        self._copy_chunk = copy_chunk
         self._flush_interval = flush_interval
         self._max_backoff = max_backoff
         self._write_timeout = write_timeout
@@ -170,31 +172,44 @@ class TelemetrySink:
         self._wakeup.clear()
 
     async def _flush(self) -> bool:
-        """Write everything buffered in one COPY; True when nothing is left to retry."""
+        """Write everything buffered; True when nothing is left to retry.
+
+        Rows go out in COPYs of `copy_chunk` rows: encoding a whole buffer at
+        once would hold the event loop (and every request) for tens of ms,
+        while each chunk's round trip lets requests run in between.
+        """
         if not self._buffer:
             return True
         rows, self._buffer = self._buffer, []
         self._in_flight = len(rows)
+        written = 0
         try:
             conn = await self._connection()
-            await conn.copy_records_to_table(
-                self._table, records=rows, columns=COLUMNS, timeout=self._write_timeout
-            )
-        except _POISON as exc:
-            self._dropped += len(rows)
-            self._note_error(exc)
-            logger.error("dropped %d unwritable telemetry rows: %s", len(rows), exc)
-            return True
+            while written < len(rows):
+                chunk = rows[written : written + self._copy_chunk]
+                try:
+                    await conn.copy_records_to_table(
+                        self._table, records=chunk, columns=COLUMNS, timeout=self._write_timeout
+                    )
+                except _POISON as exc:
+                    self._dropped += len(chunk)
+                    self._note_error(exc)
+                    logger.error("dropped %d unwritable telemetry rows: %s", len(chunk), exc)
+                else:
+                    self._written += len(chunk)
+                written += len(chunk)
+                self._in_flight = len(rows) - written
         except Exception as exc:  # any failure is retried: the sink must outlive its database
-            self._buffer[:0] = rows
+            self._buffer[:0] = rows[written:]
             self._failed_flushes += 1
             self._note_error(exc)
-            logger.warning("telemetry flush failed (%d rows kept for retry): %s", len(rows), exc)
+            logger.warning(
+                "telemetry flush failed (%d rows kept for retry): %s", len(rows) - written, exc
+            )
             await self._disconnect()
             return False
         finally:
             self._in_flight = 0
-        self._written += len(rows)
         self._last_flush_at = datetime.now(UTC)
         return True
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 
 class SimulatedWork:
@@ -19,3 +22,15 @@ class SimulatedWork:
         if self._mu is None:
             return
         await asyncio.sleep(self._random.lognormvariate(self._mu, self._sigma) / 1000.0)
+
+
+async def get_work(request: Request) -> SimulatedWork:
+    """The service's `SimulatedWork`, which its lifespan yields as state `work`.
+
+    async: a plain `def` dependency runs in the threadpool on every request.
+    """
+    work: SimulatedWork = request.state.work
+    return work
+
+
+WorkDep = Annotated[SimulatedWork, Depends(get_work)]
