@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from aiops_telemetry import SERVER, SpanRow, TelemetrySink, apply_migrations, new_span_id
+from aiops_telemetry import SERVER, SpanRow, TelemetrySink, apply_migrations, new_span_id, span_row
 from tests.support.processes import free_port
 
 
 def row(trace_id: str, *, kind: str = SERVER) -> SpanRow:
-    return SpanRow(
+    return span_row(
         timestamp=datetime.now(UTC),
         service_name="sink-test",
         endpoint="/x",

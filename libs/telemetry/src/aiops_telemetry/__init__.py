@@ -16,6 +16,7 @@ from ._context import (
     format_traceparent,
     new_span_id,
     new_trace_id,
+    outgoing_headers,
     parse_traceparent,
     valid_trace_id,
     w3c_trace_id,
@@ -27,7 +28,7 @@ from ._migrations import Migration, apply_migrations, load_migrations
 from ._service import Telemetry, package_version
 from ._settings import ServiceSettings
 from ._sink import SinkStats, TelemetrySink
-from ._span import CLIENT, COLUMNS, SERVER, SpanRow
+from ._span import CLIENT, COLUMNS, SERVER, SpanRow, span_row
 from ._work import SimulatedWork, WorkDep
 
 __all__ = [
@@ -60,8 +61,10 @@ __all__ = [
     "load_migrations",
     "new_span_id",
     "new_trace_id",
+    "outgoing_headers",
     "package_version",
     "parse_traceparent",
+    "span_row",
     "statement_label",
     "valid_trace_id",
     "w3c_trace_id",

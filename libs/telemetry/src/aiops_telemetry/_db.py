@@ -13,7 +13,7 @@ from asyncpg.connection import LoggedQuery
 
 from ._context import current_span, new_span_id
 from ._sink import TelemetrySink
-from ._span import CLIENT, SpanRow, wall_clock
+from ._span import CLIENT, span_row, wall_clock
 
 logger = logging.getLogger("aiops_telemetry.db")
 
@@ -59,7 +59,7 @@ class QuerySpans:
             return
         exc = record.exception
         self._sink.record(
-            SpanRow(
+            span_row(
                 timestamp=wall_clock(time.time() - record.elapsed),
                 service_name=self._service_name,
                 endpoint=label,

@@ -11,7 +11,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from ._context import current_span, new_span_id, new_trace_id, outgoing_headers
 from ._sink import TelemetrySink
-from ._span import CLIENT, SpanRow, wall_clock
+from ._span import CLIENT, span_row, wall_clock
 
 Transport = Literal["aiohttp", "httpx"]
 
@@ -84,7 +84,7 @@ class TracingTransport(httpx.AsyncBaseTransport):
             raise
         finally:
             self._sink.record(
-                SpanRow(
+                span_row(
                     timestamp=wall_clock(started_at),
                     service_name=self._service_name,
                     endpoint=request.url.path,

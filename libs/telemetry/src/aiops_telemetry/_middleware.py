@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._context import SpanContext, current_span, extract_context, new_span_id
 from ._sink import TelemetrySink
-from ._span import SERVER, SpanRow, wall_clock
+from ._span import SERVER, span_row, wall_clock
 
 logger = logging.getLogger("aiops_telemetry.middleware")
 
@@ -91,7 +91,7 @@ class TelemetryMiddleware:
             current_span.reset(token)
             method = scope["method"]
             self.sink.record(
-                SpanRow(
+                span_row(
                     timestamp=wall_clock(started_at),
                     service_name=self.service_name,
                     endpoint=endpoint_label(scope),

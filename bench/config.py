@@ -1,0 +1,111 @@
+"""What one run measures and for how long, from `BENCH_*` variables, and the tools it needs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.postgres import find_bindir
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+SECTIONS = {
+    "A": "middleware overhead",
+    "B": "ingest",
+    "C": "hop cost",
+    "D": "checkout throughput",
+    "E": "checkout memory",
+}
+
+
+class ConfigError(Exception):
+    """A setting or a tool is missing; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    duration: int  # seconds of each measured wrk run
+    rounds: int  # interleaved repetitions; the median of each variant is reported
+    soak_seconds: int  # length of the sustained load of section E
+    warmup: int  # seconds of load each server gets before its first measured run
+    connections: int  # wrk -c
+    ingest_rows: int
+    ingest_batch: int
+    sections: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        only = env.get("BENCH_ONLY", "").replace(",", " ").upper().split()
+        unknown = sorted(set(only) - SECTIONS.keys())
+        if unknown:
+            raise ConfigError(
+                f"BENCH_ONLY: unknown sections {unknown}; choose from {sorted(SECTIONS)}"
+            )
+        return cls(
+            duration=_positive_int(env, "BENCH_DURATION", 5),
+            # 5, not 3: on a shared 2-core VM one run of the same app varies by +-20%.
+            rounds=_positive_int(env, "BENCH_ROUNDS", 5),
+            soak_seconds=_positive_int(env, "BENCH_SOAK_SECONDS", 60),
+            warmup=_positive_int(env, "BENCH_WARMUP", 1),
+            connections=_positive_int(env, "BENCH_CONNECTIONS", 32),
+            ingest_rows=_positive_int(env, "BENCH_INGEST_ROWS", 200_000),
+            ingest_batch=_positive_int(env, "BENCH_INGEST_BATCH", 10_000),
+            sections=tuple(s for s in SECTIONS if not only or s in only),
+        )
+
+    @property
+    def wrk_label(self) -> str:
+        return f"wrk -t1 -c{self.connections} -d{self.duration}s"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "duration_s": self.duration,
+            "rounds": self.rounds,
+            "soak_s": self.soak_seconds,
+            "warmup_s": self.warmup,
+            "connections": self.connections,
+            "ingest_rows": self.ingest_rows,
+            "ingest_batch": self.ingest_batch,
+            "sections": list(self.sections),
+        }
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        # wrk only takes whole seconds, so "2.5" is refused rather than silently rounded.
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def find_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise ConfigError(
+            "wrk (the HTTP load generator) was not found on PATH. "
+            "Install it: `apt-get install wrk` (macOS: `brew install wrk`)."
+        )
+    return wrk
+
+
+def check_postgres() -> Path:
+    try:
+        return find_bindir()
+    except RuntimeError as exc:  # its message already names the package to install
+        raise ConfigError(str(exc)) from None
+
+
+def check_platform() -> None:
+    if not Path("/proc/self/status").exists():
+        raise ConfigError(
+            "section E reads VmRSS from /proc/<pid>/status: run the benchmark on Linux"
+        )
