@@ -4,8 +4,8 @@ SHELL := /bin/bash
 
 # uv manages the virtualenv from uv.lock; bootstrap it from PyPI when absent.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
-# uv ships its own CA bundle; use the system's so it works behind TLS proxies too.
-export UV_NATIVE_TLS := 1
+# uv ships its own CA bundle; use the system's, so it works behind TLS-inspecting proxies too.
+export UV_SYSTEM_CERTS := 1
 RUN := $(UV) run --frozen
 COMPOSE := docker compose
 
@@ -15,7 +15,7 @@ help: ## List the targets
 
 .tools/bin/uv:
 	python3 -m venv .tools
-	.tools/bin/pip install --quiet uv
+	.tools/bin/pip install --quiet uv==0.13.9
 
 .venv: uv.lock pyproject.toml $(filter .tools/bin/uv,$(UV))
 	$(UV) sync --frozen

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Shop, service_env
+from tests.support.fake_http import fake_server
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.telemetry_rows import wait_for_rows
 
@@ -208,3 +209,46 @@ async def test_health_reports_name_version_and_pipeline(shop: Shop) -> None:
             "state",
         }
     assert health["inventory"]["checks"] == {"database": "ok"}
+
+
+async def test_repeated_lines_of_one_sku_are_summed_not_rejected(shop: Shop) -> None:
+    """Two lines of 600 make one reservation of 1,200, though one line may hold at most 1,000."""
+    lines = [{"sku": "SKU-002", "quantity": 600}, {"sku": "SKU-002", "quantity": 600}]
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{shop.inventory.url}/inventory/reserve", json={"items": lines}
+        )
+    assert response.status_code == 201, response.text
+    assert response.json()["items"] == [{"sku": "SKU-002", "quantity": 1200}]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "detail"),
+    [
+        (200, {"unexpected": True}, "payment sent an unexpected answer"),
+        (200, ["not", "an", "object"], "payment sent an unexpected answer"),
+        (404, {"detail": "Not Found"}, "payment failed with HTTP 404: Not Found"),
+    ],
+)
+async def test_checkout_answers_502_when_payment_misbehaves(
+    database_url: str, shop: Shop, status: int, body: object, detail: str
+) -> None:
+    """A malformed answer, or a 404 from a misrouted payment URL, is payment's fault: 502.
+
+    Only payment's own 402 reaches the caller as it is; a 404 from payment
+    must not pass for inventory's "unknown SKU".
+    """
+    async with fake_server(status=status, body=body) as payment:
+        env = service_env(database_url, AIOPS_INVENTORY_URL=shop.inventory.url)
+        checkout = ServiceProcess(
+            "checkout.app:create_app", {**env, "AIOPS_PAYMENT_URL": payment.url}
+        )
+        await asyncio.to_thread(checkout.start)
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.post(f"{checkout.url}/checkout", json=ORDER)
+        finally:
+            await asyncio.to_thread(checkout.stop)
+    assert response.status_code == 502
+    assert response.json()["detail"] == detail
+    assert response.json()["service"] == "payment"

@@ -29,7 +29,9 @@ class ServiceProcess:
         self.app = app
         self.port = port or free_port()
         self.env = {**os.environ, **env}
-        self.log = Path(tempfile.mkstemp(prefix=f"aiops-{app.split('.')[0]}-", suffix=".log")[1])
+        fd, log = tempfile.mkstemp(prefix=f"aiops-{app.split('.')[0]}-", suffix=".log")
+        os.close(fd)
+        self.log = Path(log)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import get_args
 
 import asyncpg
@@ -21,50 +20,17 @@ from aiops_telemetry import (
     parse_traceparent,
 )
 from aiops_telemetry._http_client import KEEPALIVE_EXPIRY, Transport
+from tests.support.fake_http import FakeServer, fake_server
 from tests.support.processes import free_port
 from tests.support.telemetry_rows import wait_for_rows
 
 TRANSPORTS = get_args(Transport)
-RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
-
-
-@dataclass
-class Server:
-    """A minimal keep-alive HTTP/1.1 server that remembers connections and request headers."""
-
-    port: int = 0
-    connections: int = 0
-    headers: list[dict[str, str]] = field(default_factory=list)
-    hang: bool = False
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                lines = head.decode("latin-1").split("\r\n")[1:]
-                self.headers.append(
-                    {
-                        k.lower(): v.strip()
-                        for k, _, v in (line.partition(":") for line in lines if line)
-                    }
-                )
-                if self.hang:
-                    await asyncio.sleep(30)
-                writer.write(RESPONSE)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[Server]:
-    state = Server()
-    tcp = await asyncio.start_server(state.handle, "127.0.0.1", 0)
-    state.port = tcp.sockets[0].getsockname()[1]
-    async with tcp:
-        yield state
+async def server() -> AsyncIterator[FakeServer]:
+    async with fake_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -93,7 +59,7 @@ def client(
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_calls_carry_trace_headers_and_become_child_spans(
-    transport: Transport, server: Server, sink: TelemetrySink, db: asyncpg.Connection
+    transport: Transport, server: FakeServer, sink: TelemetrySink, db: asyncpg.Connection
 ) -> None:
     token = current_span.set(SpanContext("abc-123-" + transport, "00f067aa0ba902b7"))
     try:
@@ -133,9 +99,9 @@ async def test_refused_connection_is_recorded_as_such(
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_callee_that_never_answers_is_a_timeout(
-    transport: Transport, server: Server, sink: TelemetrySink, db: asyncpg.Connection
+    transport: Transport, server: FakeServer, sink: TelemetrySink, db: asyncpg.Connection
 ) -> None:
-    server.hang = True
+    server.mode = "hang"
     token = current_span.set(SpanContext(f"hang-{transport}", "00f067aa0ba902b7"))
     try:
         async with client(sink, server.port, transport, timeout=0.2) as http:
@@ -150,7 +116,7 @@ async def test_a_callee_that_never_answers_is_a_timeout(
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_idle_connections_expire_before_uvicorn_closes_them(
-    transport: Transport, server: Server, sink: TelemetrySink
+    transport: Transport, server: FakeServer, sink: TelemetrySink
 ) -> None:
     """A pooled connection is reused while fresh, and dropped before the server's keep-alive ends.
 
@@ -165,3 +131,20 @@ async def test_idle_connections_expire_before_uvicorn_closes_them(
         await asyncio.sleep(KEEPALIVE_EXPIRY + 0.6)
         await http.get("/c")
     assert server.connections == 2
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_callee_that_hangs_up_is_a_reset_not_a_timeout(
+    transport: Transport, server: FakeServer, sink: TelemetrySink, db: asyncpg.Connection
+) -> None:
+    """A crashing callee must not read as a slow one: that would mislead root-cause analysis."""
+    server.mode = "close"
+    token = current_span.set(SpanContext(f"reset-{transport}", "00f067aa0ba902b7"))
+    try:
+        async with client(sink, server.port, transport) as http:
+            with pytest.raises(httpx.HTTPError):
+                await http.get("/ping")
+    finally:
+        current_span.reset(token)
+    [span] = await wait_for_rows(db, "trace_id = $1", f"reset-{transport}", count=1)
+    assert (span["status_code"], span["error_kind"]) == (None, "connection_reset")

@@ -123,6 +123,7 @@ async def test_excluded_paths_are_not_recorded(
     trace_id = f"health-{uuid.uuid4().hex[:12]}"
     response = await client.get("/health", headers={"X-Trace-Id": trace_id})
     assert response.status_code == 200
+    assert response.headers["x-trace-id"] == trace_id, "every response carries the trace id"
     await client.get("/items/1", headers={"X-Trace-Id": trace_id})
     rows = await wait_for_rows(db, "trace_id = $1", trace_id, count=1)
     assert [r["endpoint"] for r in rows] == ["/items/{item_id}"]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from aiops_telemetry import SERVER, SpanRow, TelemetrySink, apply_migrations, new_span_id, span_row
+from aiops_telemetry._span import error_text
 from tests.support.processes import free_port
 
 
@@ -121,20 +122,42 @@ async def test_rows_buffered_during_an_outage_are_written_when_it_ends(
     assert sink.stats().dropped == 0
 
 
-async def test_unwritable_rows_are_dropped_and_counted_without_blocking_the_rest(
+async def test_only_the_rows_the_table_rejects_are_dropped(
     database_url: str, db: asyncpg.Connection
 ) -> None:
-    """A batch the table rejects (a CHECK violation) must not wedge the pipeline."""
+    """A row that violates a CHECK costs only itself, not its chunk, and never wedges the sink."""
     good = uuid.uuid4().hex
-    async with TelemetrySink(connector(database_url), flush_interval=0.05) as sink:
-        sink.record(row("poison", kind="not-a-kind"))
-        await asyncio.sleep(0.3)
-        sink.record(row(good))
+    async with TelemetrySink(connector(database_url), flush_interval=60, copy_chunk=1_000) as sink:
+        for i in range(500):
+            sink.record(row(good, kind="not-a-kind" if i == 250 else SERVER))
     stats = sink.stats()
-    assert stats.dropped == 1
+    assert (stats.written, stats.dropped) == (499, 1)
     assert stats.last_flush_error is not None
     assert "CheckViolation" in stats.last_flush_error
-    assert await count(db, good) == 1
+    assert await count(db, good) == 499
+
+
+async def test_rows_cut_off_by_a_hung_database_at_shutdown_are_counted() -> None:
+    """If the final flush cannot finish in time, its rows count as dropped, never vanish."""
+
+    async def hang() -> asyncpg.Connection:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    sink = TelemetrySink(hang, flush_interval=0.05)
+    await sink.start(connect_timeout=0.05)
+    for _ in range(300):
+        sink.record(row("hung"))
+    await asyncio.sleep(0.2)  # the writer is now stuck connecting, holding the rows
+    await sink.close(timeout=0.3)
+    stats = sink.stats()
+    assert (stats.written, stats.dropped, stats.buffered) == (0, 300, 0)
+
+
+def test_error_text_is_storable() -> None:
+    """NUL bytes (which PostgreSQL text rejects) are escaped, and size is bounded."""
+    assert "\x00" not in error_text("a\x00b")
+    assert len(error_text("x" * 100_000)) <= 8_000
 
 
 def test_record_never_raises_after_close() -> None:

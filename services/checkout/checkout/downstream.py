@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import status
+from pydantic import BaseModel, ValidationError
 
 from aiops_telemetry import failure_kind
 
-# Client errors the caller caused and should see as they are.
-_PASSED_THROUGH = {402, 404, 409}
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class DownstreamError(Exception):
@@ -24,9 +25,20 @@ class DownstreamError(Exception):
 
 
 async def post_json(
-    client: httpx.AsyncClient, service: str, path: str, body: dict[str, Any]
-) -> dict[str, Any]:
-    """POST `body` to `service` and return its JSON answer, or raise `DownstreamError`."""
+    client: httpx.AsyncClient,
+    service: str,
+    path: str,
+    body: dict[str, Any],
+    *,
+    answer: type[Answer],
+    passed_through: Collection[int] = (),
+) -> Answer:
+    """POST `body` to `service` and return its answer as `answer`, or raise `DownstreamError`.
+
+    Statuses in `passed_through` are the caller's own fault (a declined card,
+    an unknown SKU) and reach the caller as they are; any other failure is
+    the downstream's, answered 502, 503 or 504.
+    """
     try:
         response = await client.post(path, json=body)
     except httpx.HTTPError as exc:
@@ -41,7 +53,7 @@ async def post_json(
         raise DownstreamError(
             service, status.HTTP_503_SERVICE_UNAVAILABLE, f"{service} is unreachable ({kind})"
         ) from exc
-    if response.status_code in _PASSED_THROUGH:
+    if response.status_code in passed_through:
         raise DownstreamError(service, response.status_code, _detail(response))
     if response.is_error:
         raise DownstreamError(
@@ -50,12 +62,11 @@ async def post_json(
             f"{service} failed with HTTP {response.status_code}: {_detail(response)}",
         )
     try:
-        answer: dict[str, Any] = response.json()
-    except ValueError as exc:
+        return answer.model_validate_json(response.content)
+    except ValidationError as exc:
         raise DownstreamError(
-            service, status.HTTP_502_BAD_GATEWAY, f"{service} sent a response that is not JSON"
+            service, status.HTTP_502_BAD_GATEWAY, f"{service} sent an unexpected answer"
         ) from exc
-    return answer
 
 
 def _detail(response: httpx.Response) -> str:

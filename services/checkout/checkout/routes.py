@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from aiops_telemetry import WorkDep, current_trace_id
 
 from .downstream import DownstreamError, post_json
-from .schemas import CheckoutRequest, Order
+from .schemas import CheckoutRequest, Order, PaymentAnswer, ReservationAnswer
 
 router = APIRouter()
 
@@ -47,16 +47,20 @@ async def checkout(order: CheckoutRequest, downstream: DownstreamDep, work: Work
     """Take payment, then reserve the items."""
     await work()
     payment_body = order.model_dump(include={"amount", "currency", "card_token"}, exclude_none=True)
-    payment = await post_json(downstream.payment, "payment", "/payment", payment_body)
+    payment = await post_json(
+        downstream.payment, "payment", "/payment", payment_body,
+        answer=PaymentAnswer, passed_through={402},
+    )  # fmt: skip
     items = [line.model_dump() for line in order.items]
     reservation = await post_json(
-        downstream.inventory, "inventory", "/inventory/reserve", {"items": items}
-    )
+        downstream.inventory, "inventory", "/inventory/reserve", {"items": items},
+        answer=ReservationAnswer, passed_through={404, 409},
+    )  # fmt: skip
     return Order(
         order_id=f"ord_{uuid.uuid4().hex[:16]}",
         status="confirmed",
-        payment_id=payment["payment_id"],
-        reservation_id=reservation["reservation_id"],
+        payment_id=payment.payment_id,
+        reservation_id=reservation.reservation_id,
         items=items,
         amount=order.amount,
         currency=order.currency,

@@ -24,6 +24,18 @@ class CheckoutRequest(BaseModel):
     card_token: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
 
 
+class PaymentAnswer(BaseModel):
+    """What checkout needs from payment's answer."""
+
+    payment_id: str
+
+
+class ReservationAnswer(BaseModel):
+    """What checkout needs from inventory's answer."""
+
+    reservation_id: str
+
+
 class Order(BaseModel):
     order_id: str
     status: Literal["confirmed"]

@@ -7,24 +7,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
-import asyncpg
 from fastapi import FastAPI, Request
 
 from aiops_telemetry import SimulatedWork, Telemetry, apply_migrations, package_version
 
+from .repository import StockDatabase
 from .routes import register_error_handlers, router
 from .settings import InventorySettings
 
 
 class State(TypedDict):
-    pool: asyncpg.Pool
+    db: StockDatabase
     work: SimulatedWork
 
 
 async def database_check(request: Request) -> str:
-    pool: asyncpg.Pool = request.state.pool
+    db: StockDatabase = request.state.db
     try:
-        await asyncio.wait_for(pool.fetchval("SELECT 1"), 1.0)
+        await asyncio.wait_for(db.pool.fetchval("SELECT 1"), 1.0)
     except Exception as exc:  # health reports every failure rather than raising it
         return f"unavailable: {type(exc).__name__}"
     return "ok"
@@ -46,7 +46,10 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
             try:
                 async with pool.acquire() as conn:
                     await apply_migrations(conn, component="inventory", package="inventory")
-                yield {"pool": pool, "work": SimulatedWork(settings.work_ms, settings.work_jitter)}
+                yield {
+                    "db": StockDatabase(pool, acquire_timeout=settings.db_timeout),
+                    "work": SimulatedWork(settings.work_ms, settings.work_jitter),
+                }
             finally:
                 await asyncio.wait_for(pool.close(), 10)
 

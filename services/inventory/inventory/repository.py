@@ -8,8 +8,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 import asyncpg
+from asyncpg.pool import PoolAcquireContext
 
-from .schemas import ReserveLine, StockItem
+from .schemas import ReservedLine, ReserveLine, StockItem
 
 
 class UnknownSku(LookupError):
@@ -31,21 +32,40 @@ class InsufficientStock(Exception):
 _STOCK_COLUMNS = "sku, name, unit_price::float8 AS unit_price, quantity"
 
 
-async def list_stock(pool: asyncpg.Pool) -> list[StockItem]:
-    rows = await pool.fetch(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock ORDER BY sku")
+class StockDatabase:
+    """The pool, and how long a request may wait for one of its connections.
+
+    A bounded wait turns a saturated or stalled database into a prompt 503
+    instead of requests piling up behind `pool.acquire()`.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float) -> None:
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
+
+    def connection(self) -> PoolAcquireContext:
+        return self.pool.acquire(timeout=self.acquire_timeout)
+
+
+async def list_stock(db: StockDatabase) -> list[StockItem]:
+    async with db.connection() as conn:
+        rows = await conn.fetch(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock ORDER BY sku")
     return [StockItem(**dict(row)) for row in rows]
 
 
-async def get_stock(pool: asyncpg.Pool, sku: str) -> StockItem:
-    row = await pool.fetchrow(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock WHERE sku = $1", sku)
+async def get_stock(db: StockDatabase, sku: str) -> StockItem:
+    async with db.connection() as conn:
+        row = await conn.fetchrow(
+            f"SELECT {_STOCK_COLUMNS} FROM inventory_stock WHERE sku = $1", sku
+        )
     if row is None:
         raise UnknownSku(sku)
     return StockItem(**dict(row))
 
 
 async def reserve(
-    pool: asyncpg.Pool, lines: Iterable[ReserveLine], *, trace_id: str | None
-) -> tuple[str, list[ReserveLine]]:
+    db: StockDatabase, lines: Iterable[ReserveLine], *, trace_id: str | None
+) -> tuple[str, list[ReservedLine]]:
     """Take every line's quantity from stock, all or nothing.
 
     Each decrement is a conditional UPDATE (`quantity >= wanted`), so
@@ -54,11 +74,11 @@ async def reserve(
     deadlock.
     """
     wanted = Counter[str]()
-    for line in lines:
-        wanted[line.sku] += line.quantity
-    merged = [ReserveLine(sku=sku, quantity=qty) for sku, qty in sorted(wanted.items())]
+    for requested in lines:
+        wanted[requested.sku] += requested.quantity
+    merged = [ReservedLine(sku=sku, quantity=qty) for sku, qty in sorted(wanted.items())]
     reservation_id = f"res_{uuid.uuid4().hex[:16]}"
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.connection() as conn, conn.transaction():
         for line in merged:
             left = await conn.fetchval(
                 "UPDATE inventory_stock SET quantity = quantity - $2, updated_at = now() "

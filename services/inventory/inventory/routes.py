@@ -9,33 +9,33 @@ from fastapi.responses import JSONResponse
 from aiops_telemetry import WorkDep, current_trace_id
 
 from . import repository
-from .repository import InsufficientStock, UnknownSku
+from .repository import InsufficientStock, StockDatabase, UnknownSku
 from .schemas import Reservation, ReserveRequest, Sku, StockItem
 
 router = APIRouter()
 
 
 # async: a plain `def` dependency runs in the threadpool on every request
-async def get_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.state.pool
-    return pool
+async def get_stock_db(request: Request) -> StockDatabase:
+    db: StockDatabase = request.state.db
+    return db
 
 
-PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+DbDep = Annotated[StockDatabase, Depends(get_stock_db)]
 
 
 @router.get("/inventory")
-async def list_stock(pool: PoolDep, work: WorkDep) -> list[StockItem]:
+async def list_stock(db: DbDep, work: WorkDep) -> list[StockItem]:
     """Every SKU with its stock level."""
     await work()
-    return await repository.list_stock(pool)
+    return await repository.list_stock(db)
 
 
 @router.get("/inventory/{sku}", responses={404: {"description": "unknown SKU"}})
-async def get_stock(sku: Sku, pool: PoolDep, work: WorkDep) -> StockItem:
+async def get_stock(sku: Sku, db: DbDep, work: WorkDep) -> StockItem:
     """One SKU's stock level."""
     await work()
-    return await repository.get_stock(pool, sku)
+    return await repository.get_stock(db, sku)
 
 
 @router.post(
@@ -43,10 +43,10 @@ async def get_stock(sku: Sku, pool: PoolDep, work: WorkDep) -> StockItem:
     status_code=status.HTTP_201_CREATED,
     responses={404: {"description": "unknown SKU"}, 409: {"description": "insufficient stock"}},
 )
-async def reserve(body: ReserveRequest, pool: PoolDep, work: WorkDep) -> Reservation:
+async def reserve(body: ReserveRequest, db: DbDep, work: WorkDep) -> Reservation:
     """Reserve every line's quantity atomically, or none of them."""
     await work()
-    reservation_id, lines = await repository.reserve(pool, body.items, trace_id=current_trace_id())
+    reservation_id, lines = await repository.reserve(db, body.items, trace_id=current_trace_id())
     return Reservation(reservation_id=reservation_id, items=lines)
 
 

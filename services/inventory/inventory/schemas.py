@@ -27,6 +27,13 @@ class ReserveRequest(BaseModel):
     items: Annotated[list[ReserveLine], Field(min_length=1, max_length=50)]
 
 
+class ReservedLine(BaseModel):
+    """A reserved SKU; repeated lines of one SKU are summed, so no per-line cap applies."""
+
+    sku: str
+    quantity: int
+
+
 class Reservation(BaseModel):
     reservation_id: str
-    items: list[ReserveLine]
+    items: list[ReservedLine]

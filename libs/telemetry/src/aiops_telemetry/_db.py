@@ -13,7 +13,7 @@ from asyncpg.connection import LoggedQuery
 
 from ._context import current_span, new_span_id
 from ._sink import TelemetrySink
-from ._span import CLIENT, span_row, wall_clock
+from ._span import CLIENT, describe_error, span_row, wall_clock
 
 logger = logging.getLogger("aiops_telemetry.db")
 
@@ -66,7 +66,7 @@ class QuerySpans:
                 method="SQL",
                 status_code=None,
                 latency_ms=record.elapsed * 1000.0,
-                error_message=f"{type(exc).__name__}: {exc}"[:2000] if exc else None,
+                error_message=describe_error(exc) if exc else None,
                 trace_id=parent.trace_id,
                 span_id=new_span_id(),
                 parent_span_id=parent.span_id,

@@ -6,12 +6,13 @@ import socket
 import time
 from typing import Literal
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from ._context import current_span, new_span_id, new_trace_id, outgoing_headers
 from ._sink import TelemetrySink
-from ._span import CLIENT, span_row, wall_clock
+from ._span import CLIENT, describe_error, span_row, wall_clock
 
 Transport = Literal["aiohttp", "httpx"]
 
@@ -19,6 +20,10 @@ Transport = Literal["aiohttp", "httpx"]
 # keep-alive timeout is 5 s, as is httpx's default expiry, and a request that
 # reuses a connection just as the server closes it fails with a reset.
 KEEPALIVE_EXPIRY = 2.0
+
+# Optional request extension naming the callee's route template, for paths
+# with parameters: `client.get(f"/inventory/{sku}", extensions={ENDPOINT: "/inventory/{sku}"})`.
+ENDPOINT = "aiops.endpoint"
 
 
 def failure_kind(exc: BaseException) -> str:
@@ -38,7 +43,9 @@ def failure_kind(exc: BaseException) -> str:
             return "connection_refused"
         if isinstance(err, socket.gaierror):
             return "dns_error"
-        if isinstance(err, ConnectionResetError | httpx.RemoteProtocolError):
+        if isinstance(
+            err, ConnectionResetError | httpx.RemoteProtocolError | aiohttp.ServerDisconnectedError
+        ):
             return "connection_reset"
     for err in chain:
         if isinstance(err, httpx.TimeoutException | TimeoutError):
@@ -49,7 +56,11 @@ def failure_kind(exc: BaseException) -> str:
 
 
 class TracingTransport(httpx.AsyncBaseTransport):
-    """Wraps a transport: adds `X-Trace-Id`/`traceparent` and records a client span."""
+    """Wraps a transport: adds `X-Trace-Id`/`traceparent` and records a client span.
+
+    Errors reach the caller as `httpx` exceptions, whatever the inner
+    transport raised, so `except httpx.HTTPError` is always enough.
+    """
 
     def __init__(
         self,
@@ -78,16 +89,20 @@ class TracingTransport(httpx.AsyncBaseTransport):
             response = await self._inner.handle_async_request(request)
             status_code = response.status_code
             return response
-        except BaseException as exc:  # cancellation too: the caller gave up on this call
-            error_kind = "cancelled" if not isinstance(exc, Exception) else failure_kind(exc)
-            error_message = f"{type(exc).__name__}: {exc}"[:2000]
+        except Exception as exc:
+            error_kind, error_message = failure_kind(exc), describe_error(exc)
+            if isinstance(exc, httpx.HTTPError):
+                raise
+            raise httpx.TransportError(error_message) from exc
+        except BaseException:  # cancelled: the caller gave up on this call
+            error_kind, error_message = "cancelled", "cancelled"
             raise
         finally:
             self._sink.record(
                 span_row(
                     timestamp=wall_clock(started_at),
                     service_name=self._service_name,
-                    endpoint=request.url.path,
+                    endpoint=request.extensions.get(ENDPOINT) or request.url.path,
                     method=request.method,
                     status_code=status_code,
                     latency_ms=(time.perf_counter() - start) * 1000.0,

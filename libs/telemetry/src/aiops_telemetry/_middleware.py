@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._context import SpanContext, current_span, extract_context, new_span_id
 from ._sink import TelemetrySink
-from ._span import SERVER, span_row, wall_clock
+from ._span import SERVER, error_text, span_row, wall_clock
 
 logger = logging.getLogger("aiops_telemetry.middleware")
 
@@ -37,7 +37,9 @@ class TelemetryMiddleware:
     Accepts a valid incoming `X-Trace-Id` (or `traceparent`) or generates
     one, makes it the current span for the handler and its outgoing calls,
     returns it on every response, and records status, latency and, on an
-    exception, the full stack trace.
+    exception, the full stack trace. An unhandled exception is answered here
+    (a JSON 500 carrying the trace id), so the app's own 500 handlers never
+    see it. Requests to `exclude_paths` get a trace id but no row.
     """
 
     def __init__(
@@ -54,14 +56,14 @@ class TelemetryMiddleware:
         self.exclude_paths = frozenset(exclude_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.exclude_paths:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
         trace_id, parent_span_id = extract_context(scope["headers"])
         span_id = new_span_id()
         trace_header = (b"x-trace-id", trace_id.encode())
-        status_code = 500
+        status_code: int | None = 500
         response_started = False
 
         async def send_with_trace_id(message: Message) -> None:
@@ -74,39 +76,47 @@ class TelemetryMiddleware:
 
         token = current_span.set(SpanContext(trace_id, span_id))
         error_message: str | None = None
+        error_kind: str | None = None
         started_at = time.time()
         start = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_trace_id)
         except Exception as exc:
-            error_message = traceback.format_exc()
+            error_message = error_text(traceback.format_exc())
+            error_kind = "exception"
             if response_started:
                 raise
             logger.exception(
                 "unhandled error in %s %s (trace %s)", scope["method"], scope["path"], trace_id
             )
             await _send_internal_error(send_with_trace_id, trace_id, exc)
+        except BaseException:
+            # Cancelled (the server is shutting down, or the client left): not a 500.
+            if not response_started:
+                status_code, error_kind = None, "cancelled"
+            raise
         finally:
             latency_ms = (time.perf_counter() - start) * 1000.0
             current_span.reset(token)
-            method = scope["method"]
-            self.sink.record(
-                span_row(
-                    timestamp=wall_clock(started_at),
-                    service_name=self.service_name,
-                    endpoint=endpoint_label(scope),
-                    method=method if method in _METHODS else "OTHER",
-                    status_code=status_code,
-                    latency_ms=latency_ms,
-                    error_message=error_message,
-                    trace_id=trace_id,
-                    span_id=span_id,
-                    parent_span_id=parent_span_id,
-                    kind=SERVER,
-                    peer_service=None,
-                    error_kind="exception" if error_message else None,
+            if scope["path"] not in self.exclude_paths:
+                method = scope["method"]
+                self.sink.record(
+                    span_row(
+                        timestamp=wall_clock(started_at),
+                        service_name=self.service_name,
+                        endpoint=endpoint_label(scope),
+                        method=method if method in _METHODS else "OTHER",
+                        status_code=status_code,
+                        latency_ms=latency_ms,
+                        error_message=error_message,
+                        trace_id=trace_id,
+                        span_id=span_id,
+                        parent_span_id=parent_span_id,
+                        kind=SERVER,
+                        peer_service=None,
+                        error_kind=error_kind,
+                    )
                 )
-            )
 
 
 async def _send_internal_error(send: Send, trace_id: str, exc: Exception) -> None:

@@ -1,8 +1,8 @@
 """The telemetry sink: a bounded in-memory buffer written to PostgreSQL by COPY.
 
 Requests only ever append to a list (`record` never awaits, never raises).
-One background task owns the database connection and writes everything
-buffered in a single binary COPY per flush. When PostgreSQL is unreachable the
+One background task owns the database connection and writes what is
+buffered with binary COPY, in chunks, every flush interval. When PostgreSQL is unreachable the
 rows stay buffered and the task retries with capped exponential backoff;
 only rows beyond `max_buffered` are dropped, and every drop is counted.
 """
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from ._span import COLUMNS, SpanRow
+from ._span import COLUMNS, SpanRow, describe_error
 
 logger = logging.getLogger("aiops_telemetry.sink")
 
@@ -72,6 +72,7 @@ class TelemetrySink:
 
         self._buffer: list[SpanRow] = []
         self._in_flight = 0
+        self._consumed = 0  # rows of the current flush written or dropped, a prefix
         self._written = 0
         self._dropped = 0
         self._failed_flushes = 0
@@ -176,45 +177,60 @@ class TelemetrySink:
 
         Rows go out in COPYs of `copy_chunk` rows: encoding a whole buffer at
         once would hold the event loop (and every request) for tens of ms,
-        while each chunk's round trip lets requests run in between.
+        while each chunk's round trip lets requests run in between. Whatever
+        stops a flush (an error, or cancellation at shutdown), the rows not
+        yet written go back to the front of the buffer, in order.
         """
         if not self._buffer:
             return True
         rows, self._buffer = self._buffer, []
         self._in_flight = len(rows)
-        written = 0
+        self._consumed = 0
+        failure: Exception | None = None
         try:
             conn = await self._connection()
-            while written < len(rows):
-                chunk = rows[written : written + self._copy_chunk]
-                try:
-                    await conn.copy_records_to_table(
-                        self._table, records=chunk, columns=COLUMNS, timeout=self._write_timeout
-                    )
-                except _POISON as exc:
-                    self._dropped += len(chunk)
-                    self._note_error(exc)
-                    logger.error("dropped %d unwritable telemetry rows: %s", len(chunk), exc)
-                else:
-                    self._written += len(chunk)
-                written += len(chunk)
-                self._in_flight = len(rows) - written
+            while self._consumed < len(rows):
+                await self._copy(conn, rows[self._consumed : self._consumed + self._copy_chunk])
+                self._in_flight = len(rows) - self._consumed
         except Exception as exc:  # any failure is retried: the sink must outlive its database
-            self._buffer[:0] = rows[written:]
+            failure = exc
+        finally:
+            self._buffer[:0] = rows[self._consumed :]
+            self._in_flight = 0
+        if failure is not None:
             self._failed_flushes += 1
-            self._note_error(exc)
+            self._note_error(failure)
             logger.warning(
-                "telemetry flush failed (%d rows kept for retry): %s", len(rows) - written, exc
+                "telemetry flush failed (%d rows kept for retry): %s",
+                len(rows) - self._consumed,
+                failure,
             )
             await self._disconnect()
             return False
-        finally:
-            self._in_flight = 0
         self._last_flush_at = datetime.now(UTC)
         return True
 
+    async def _copy(self, conn: asyncpg.Connection, rows: list[SpanRow]) -> None:
+        """COPY `rows`; if the table rejects some, bisect so only those are dropped and counted."""
+        try:
+            await conn.copy_records_to_table(
+                self._table, records=rows, columns=COLUMNS, timeout=self._write_timeout
+            )
+        except _POISON as exc:
+            if len(rows) > 1:
+                half = len(rows) // 2
+                await self._copy(conn, rows[:half])
+                await self._copy(conn, rows[half:])
+                return
+            self._dropped += 1
+            self._note_error(exc)
+            logger.error("dropped an unwritable telemetry row: %s", exc)
+        else:
+            self._written += len(rows)
+        self._consumed += len(rows)
+
     def _note_error(self, exc: BaseException) -> None:
-        self._last_error = f"{type(exc).__name__}: {exc}"[:500]
+        self._last_error = describe_error(exc, limit=500)
         self._last_error_at = datetime.now(UTC)
 
     async def _connection(self) -> asyncpg.Connection:

@@ -56,6 +56,20 @@ def span_row(
     )  # fmt: skip
 
 
+def error_text(text: str, limit: int = 8_000) -> str:
+    """Error text fit to store: bounded (rows are counted, not weighed) and NUL-free.
+
+    PostgreSQL text cannot hold NUL, and a row it rejects is a row lost.
+    """
+    text = text.replace("\x00", "\\0")
+    return text if len(text) <= limit else text[: limit - 20] + "\n… (truncated)"
+
+
+def describe_error(exc: BaseException, limit: int = 2_000) -> str:
+    """`Type: message` of an exception, as stored and reported."""
+    return error_text(f"{type(exc).__name__}: {exc}", limit)
+
+
 def wall_clock(epoch_seconds: float) -> datetime:
     """A span's start as `timestamptz`, keeping microseconds."""
     return datetime.fromtimestamp(epoch_seconds, UTC)
