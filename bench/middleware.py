@@ -91,9 +91,5 @@ def _telemetry_checks(served: Series, rows: int, counts: SinkCounts, cfg: Config
             f"rows - requests = {extra}, allowed 0..{slack} (in flight when wrk stopped)",
         ),
         Check("no_drops", counts.dropped == 0, f"sink dropped {counts.dropped}"),
-        Check(
-            "all_2xx",
-            served.non_2xx + served.socket_errors == 0,
-            f"non-2xx {served.non_2xx}, socket errors {served.socket_errors}",
-        ),
+        Check.all_2xx("all_2xx", served),
     ]

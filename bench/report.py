@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from .config import Config
 from .measure import Series
@@ -48,6 +49,25 @@ class Check:
 
     def as_json(self) -> dict[str, object]:
         return {"ok": self.ok, "detail": self.detail}
+
+    @classmethod
+    def all_2xx(cls, name: str, load: LoadOutcome) -> Check:
+        """Every request of `load` succeeded: a throughput figure with errors means nothing."""
+        return cls(
+            name,
+            load.non_2xx + load.socket_errors == 0,
+            f"non-2xx {load.non_2xx}, socket errors {load.socket_errors}",
+        )
+
+
+class LoadOutcome(Protocol):
+    """What a wrk run (or a series of them) says about failed requests."""
+
+    @property
+    def non_2xx(self) -> int: ...
+
+    @property
+    def socket_errors(self) -> int: ...
 
 
 @dataclass(slots=True)

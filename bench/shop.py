@@ -86,13 +86,7 @@ def _throughput(ctx: Context, payment: Load, checkout: Load, cpu: CpuProbe) -> S
     failures = ctx.db.failures()
     if failures:
         section.notes.append("failures in telemetry: " + "; ".join(map(str, failures)))
-    section.checks.append(
-        Check(
-            "checkout_all_2xx",
-            shop.non_2xx + shop.socket_errors == 0,
-            f"non-2xx {shop.non_2xx}, socket errors {shop.socket_errors}",
-        )
-    )
+    section.checks.append(Check.all_2xx("checkout_all_2xx", shop))
     section.data = {
         "variants": {name: s.as_json() for name, s in series.items()},
         "ratios": {"checkout/payment": round(shop.ratio(base), 4)},
@@ -143,13 +137,7 @@ def _soak(ctx: Context, checkout: ServiceProcess, load: Load, fresh_rss: int) ->
         f"soak load: {count(result.requests)} requests, {count(result.rps)} req/s, "
         f"non-2xx {count(result.non_2xx)}, socket errors {count(result.socket_errors)}"
     )
-    section.checks.append(
-        Check(
-            "soak_all_2xx",
-            result.non_2xx + result.socket_errors == 0,
-            f"non-2xx {result.non_2xx}, socket errors {result.socket_errors}",
-        )
-    )
+    section.checks.append(Check.all_2xx("soak_all_2xx", result))
     section.data = {
         "seconds": seconds,
         "rss_kib": {"fresh": fresh_rss, "start": start, "middle": mid, "end": end, "peak": peak},

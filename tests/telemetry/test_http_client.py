@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import get_args
 
 import asyncpg
@@ -25,6 +26,16 @@ from tests.support.processes import free_port
 from tests.support.telemetry_rows import wait_for_rows
 
 TRANSPORTS = get_args(Transport)
+
+
+@contextmanager
+def in_span(trace_id: str) -> Iterator[None]:
+    """Run as if inside a request of trace `trace_id`, span 00f067aa0ba902b7."""
+    token = current_span.set(SpanContext(trace_id, "00f067aa0ba902b7"))
+    try:
+        yield
+    finally:
+        current_span.reset(token)
 
 
 @pytest.fixture
@@ -61,12 +72,9 @@ def client(
 async def test_calls_carry_trace_headers_and_become_child_spans(
     transport: Transport, server: FakeServer, sink: TelemetrySink, db: asyncpg.Connection
 ) -> None:
-    token = current_span.set(SpanContext("abc-123-" + transport, "00f067aa0ba902b7"))
-    try:
+    with in_span("abc-123-" + transport):
         async with client(sink, server.port, transport) as http:
             response = await http.post("/payment", json={"amount": 5})
-    finally:
-        current_span.reset(token)
     assert response.status_code == 200
     [sent] = server.headers
     assert sent["x-trace-id"] == "abc-123-" + transport
@@ -85,13 +93,10 @@ async def test_calls_carry_trace_headers_and_become_child_spans(
 async def test_refused_connection_is_recorded_as_such(
     transport: Transport, sink: TelemetrySink, db: asyncpg.Connection
 ) -> None:
-    token = current_span.set(SpanContext(f"refused-{transport}", "00f067aa0ba902b7"))
-    try:
+    with in_span(f"refused-{transport}"):
         async with client(sink, free_port(), transport) as http:
             with pytest.raises(httpx.HTTPError):
                 await http.get("/ping")
-    finally:
-        current_span.reset(token)
     [span] = await wait_for_rows(db, "trace_id = $1", f"refused-{transport}", count=1)
     assert (span["status_code"], span["error_kind"]) == (None, "connection_refused")
     assert span["error_message"]
@@ -102,13 +107,10 @@ async def test_a_callee_that_never_answers_is_a_timeout(
     transport: Transport, server: FakeServer, sink: TelemetrySink, db: asyncpg.Connection
 ) -> None:
     server.mode = "hang"
-    token = current_span.set(SpanContext(f"hang-{transport}", "00f067aa0ba902b7"))
-    try:
+    with in_span(f"hang-{transport}"):
         async with client(sink, server.port, transport, timeout=0.2) as http:
             with pytest.raises(httpx.TimeoutException):
                 await http.get("/ping")
-    finally:
-        current_span.reset(token)
     [span] = await wait_for_rows(db, "trace_id = $1", f"hang-{transport}", count=1)
     assert (span["status_code"], span["error_kind"]) == (None, "timeout")
     assert span["latency_ms"] >= 200
@@ -139,12 +141,9 @@ async def test_a_callee_that_hangs_up_is_a_reset_not_a_timeout(
 ) -> None:
     """A crashing callee must not read as a slow one: that would mislead root-cause analysis."""
     server.mode = "close"
-    token = current_span.set(SpanContext(f"reset-{transport}", "00f067aa0ba902b7"))
-    try:
+    with in_span(f"reset-{transport}"):
         async with client(sink, server.port, transport) as http:
             with pytest.raises(httpx.HTTPError):
                 await http.get("/ping")
-    finally:
-        current_span.reset(token)
     [span] = await wait_for_rows(db, "trace_id = $1", f"reset-{transport}", count=1)
     assert (span["status_code"], span["error_kind"]) == (None, "connection_reset")
