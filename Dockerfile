@@ -23,6 +23,7 @@ COPY libs/telemetry/pyproject.toml libs/telemetry/
 COPY services/checkout/pyproject.toml services/checkout/
 COPY services/payment/pyproject.toml services/payment/
 COPY services/inventory/pyproject.toml services/inventory/
+COPY services/analyzer/pyproject.toml services/analyzer/
 RUN uv sync --frozen --no-dev --no-install-workspace --no-cache
 
 COPY libs libs

@@ -1,0 +1,68 @@
+"""The detection knobs, with the seed's defaults where the seed had one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionConfig:
+    """Every threshold detection and baseline learning use, in one place."""
+
+    # Window p50 must exceed baseline x this to be a latency anomaly (seed LATENCY_MULTIPLIER).
+    latency_multiplier: float = 3.0
+    # Share of failed requests above which a window is an error spike (seed ERROR_RATE_THRESHOLD).
+    error_rate_threshold: float = 0.2
+    # ... and that many failures must be this improbable at the key's usual error rate
+    # (binomial): at 1%, 2 failures in 5 happen once in ~1,000 windows (not a spike), 3 in 10
+    # once in ~9,000 (a spike).
+    error_p_value: float = 5e-4
+    # The usual error rate assumed when none is learned, or the learned one is lower.
+    error_rate_floor: float = 0.01
+    # Requests a window needs before its latency or error rate is judged or learned (seed).
+    min_samples: int = 5
+    # Weight of the newest window in a baseline: new = (1 - alpha) x old + alpha x current (seed).
+    ewma_alpha: float = 0.1
+    # Windows a baseline must have learned before latency or silence is judged against it.
+    min_windows: int = 10
+    # Spreads above the baseline a window p50 must also be, so a noisy series needs a bigger jump.
+    z_threshold: float = 4.0
+    # Floor on the spread as a share of the level, so a very steady series keeps some tolerance.
+    min_spread_ratio: float = 0.05
+    # A learned window moves the baseline by at most this many spreads (winsorized update).
+    clamp_sigmas: float = 3.0
+    # No latency anomaly below this window p50: tripling a sub-millisecond span is noise.
+    min_latency_ms: float = 5.0
+    # Timeouts an edge needs in a window (and a share above error_rate_threshold) to report them.
+    min_timeouts: int = 3
+    # Length of an analysis window, for keys that sent nothing at all in it.
+    window_seconds: float = 10.0
+    # A window is quiet when it holds at most this share of the requests its baseline expects.
+    silence_ratio: float = 0.1
+    # ... and when that few requests is this improbable for the learned rate (Poisson).
+    silence_p_value: float = 1e-6
+    # A baseline not updated for this long raises no silence: the endpoint was retired.
+    silence_forget_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "latency_multiplier": self.latency_multiplier > 1,
+            "error_rate_threshold": 0 <= self.error_rate_threshold < 1,
+            "error_p_value": 0 < self.error_p_value < 1,
+            "error_rate_floor": 0 < self.error_rate_floor < 1,
+            "min_samples": self.min_samples >= 1,
+            "ewma_alpha": 0 < self.ewma_alpha <= 1,
+            "min_windows": self.min_windows >= 1,
+            "z_threshold": self.z_threshold >= 0,
+            "min_spread_ratio": self.min_spread_ratio > 0,
+            "clamp_sigmas": self.clamp_sigmas > 0,
+            "min_latency_ms": self.min_latency_ms >= 0,
+            "min_timeouts": self.min_timeouts >= 1,
+            "window_seconds": self.window_seconds > 0,
+            "silence_ratio": 0 <= self.silence_ratio < 1,
+            "silence_p_value": 0 < self.silence_p_value < 1,
+            "silence_forget_s": self.silence_forget_s > 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid detection config: {', '.join(bad)}")

@@ -1,0 +1,123 @@
+"""The plain data detection works on: window aggregates in, baselines kept, anomalies out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class KeyKind(StrEnum):
+    """What a series measures."""
+
+    ENDPOINT = "endpoint"  # server spans: requests a service served on one route
+    EDGE = "edge"  # client spans: calls one service made to another
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SeriesKey:
+    """One series: a server endpoint `(service, endpoint)` or a caller→callee edge."""
+
+    kind: KeyKind
+    service: str  # who recorded the spans: the server, or the caller
+    target: str  # the endpoint's route template, or the callee (`peer_service`)
+
+    @classmethod
+    def endpoint(cls, service: str, endpoint: str) -> SeriesKey:
+        return cls(KeyKind.ENDPOINT, service, endpoint)
+
+    @classmethod
+    def edge(cls, caller: str, callee: str) -> SeriesKey:
+        return cls(KeyKind.EDGE, caller, callee)
+
+    def __str__(self) -> str:
+        if self.kind is KeyKind.EDGE:
+            return f"{self.service} → {self.target}"
+        return f"{self.service} {self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """One analysis window's aggregate for one key.
+
+    Errors are 5xx responses for an endpoint; for an edge, also calls that got
+    no response (NULL status) or recorded a failure kind. Percentiles are over
+    the window's own requests, so one slow request moves p99, not p50.
+    """
+
+    key: SeriesKey
+    start: datetime
+    end: datetime
+    count: int
+    error_count: int
+    timeout_count: int
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    sample_trace_ids: tuple[str, ...] = ()  # worst first: failures, then the slowest
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def error_rate(self) -> float:
+        return self.error_count / self.count if self.count else 0.0
+
+    @property
+    def timeout_rate(self) -> float:
+        return self.timeout_count / self.count if self.count else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What normal looks like for one key, learned window by window.
+
+    `level_ms` follows the window median (p50): a window's median ignores a
+    few slow requests, so the baseline learns the typical request, and it
+    varies little from window to window, which makes a real shift stand out
+    against `spread_ms`.
+    """
+
+    key: SeriesKey
+    level_ms: float  # EWMA of the window p50 latency
+    spread_ms: float  # EWMA standard deviation of the window p50 around level_ms
+    rate_per_s: float  # EWMA of requests per second in learned windows
+    error_rate: float  # EWMA of the window error rate, for explanations
+    samples: int  # requests in all learned windows
+    windows: int  # windows learned
+    updated_at: datetime  # end of the last learned window
+
+
+class AnomalyType(StrEnum):
+    LATENCY = "latency"
+    ERROR_SPIKE = "error_spike"
+    SILENCE = "silence"
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """One finding, with what it takes to explain it.
+
+    `observed`, `baseline` and `threshold` share a unit per type: latency in
+    ms (window p50), error_spike and timeout as a share of the window's
+    requests, silence as a request count in the window.
+    """
+
+    type: AnomalyType
+    key: SeriesKey
+    observed: float
+    baseline: float | None  # None when no baseline was learned yet (errors need none)
+    threshold: float
+    window_start: datetime
+    window_end: datetime
+    sample_count: int
+    score: float  # 0..1: 0.5 just past the threshold, towards 1 the further past it
+    sample_trace_ids: tuple[str, ...]
+    explanation: str

@@ -1,0 +1,139 @@
+"""Baseline learning: EWMA with a spread, warm-up, minimum samples, outliers, anomalies."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from analyzer.detection import (
+    Anomaly,
+    AnomalyType,
+    Baseline,
+    DetectionConfig,
+    is_established,
+    learn,
+    update_baseline,
+)
+
+from .synthetic import CHECKOUT, CONFIG, PAYMENT, at, steady_run, window_of
+
+
+def established(level_ms: float = 100.0, spread_ms: float = 10.0) -> Baseline:
+    return Baseline(
+        key=PAYMENT,
+        level_ms=level_ms,
+        spread_ms=spread_ms,
+        rate_per_s=10.0,
+        error_rate=0.0,
+        samples=10_000,
+        windows=100,
+        updated_at=at(100),
+    )
+
+
+def test_first_window_starts_a_baseline_at_its_median() -> None:
+    """A new key's baseline is its first window's p50, rate and error rate, one window learned."""
+    window = window_of([10.0, 20.0, 30.0, 40.0, 1000.0], index=0, errors=1)
+    baseline = update_baseline(None, window, CONFIG)
+    assert baseline is not None
+    assert baseline.level_ms == 30.0
+    assert baseline.spread_ms == 0.0
+    assert baseline.rate_per_s == pytest.approx(0.5)
+    assert baseline.error_rate == pytest.approx(0.2)
+    assert (baseline.samples, baseline.windows, baseline.updated_at) == (5, 1, at(1))
+    assert not is_established(baseline, CONFIG)
+
+
+def test_a_window_of_four_requests_teaches_nothing_five_do() -> None:
+    """min_samples=5: a 4-request window neither starts nor moves a baseline; 5 does."""
+    assert update_baseline(None, window_of([50.0] * 4, index=0), CONFIG) is None
+    before = established()
+    assert update_baseline(before, window_of([500.0] * 4, index=101), CONFIG) is before
+    after = update_baseline(before, window_of([50.0] * 5, index=101), CONFIG)
+    assert after is not None
+    assert after.level_ms < before.level_ms
+    assert after.windows == before.windows + 1
+
+
+def test_warm_up_weighs_windows_equally_then_uses_alpha() -> None:
+    """Until 1/alpha windows the level is the plain mean, so the first window doesn't dominate."""
+    first = update_baseline(None, window_of([100.0] * 5, index=0), CONFIG)
+    second = update_baseline(first, window_of([200.0] * 5, index=1), CONFIG)
+    assert second is not None
+    assert second.level_ms == pytest.approx(150.0)
+    assert second.spread_ms == pytest.approx(50.0)  # population std of {100, 200}
+
+    late = update_baseline(established(100.0, 10.0), window_of([110.0] * 5, index=101), CONFIG)
+    assert late is not None
+    assert late.level_ms == pytest.approx(101.0)  # the seed's 0.9 x 100 + 0.1 x 110
+
+
+def test_an_anomalous_window_is_not_learned() -> None:
+    """The caller's verdict wins: a flagged window leaves the baseline exactly as it was."""
+    before = established()
+    window = window_of([900.0] * 50, index=101)
+    assert update_baseline(before, window, CONFIG, anomalous=True) is before
+
+
+def test_the_same_window_twice_is_learned_once() -> None:
+    """A window not newer than the last learned one is ignored (re-delivery after a restart)."""
+    before = established()
+    once = update_baseline(before, window_of([120.0] * 10, index=100), CONFIG)
+    assert once is not None
+    assert update_baseline(once, window_of([120.0] * 10, index=100), CONFIG) is once
+
+
+def test_one_wild_window_moves_an_established_baseline_by_at_most_clamp_sigmas() -> None:
+    """Winsorized: a 10x window that escaped detection moves the level <= alpha x 3 spreads."""
+    before = established(level_ms=100.0, spread_ms=10.0)
+    after = update_baseline(before, window_of([1000.0] * 50, index=101), CONFIG)
+    assert after is not None
+    assert after.level_ms == pytest.approx(100.0 + 0.1 * 3 * 10.0)
+
+
+def test_one_slow_request_barely_moves_the_baseline() -> None:
+    """The baseline learns window medians, so one 100x request in a window is nearly invisible."""
+    run = steady_run(random.Random(1), 30)
+    before = run.baselines[PAYMENT]
+    run.cycle([window_of([100.0] * 49 + [10_000.0], index=30)], index=30)
+    after = run.baselines[PAYMENT]
+    assert after.windows == before.windows + 1
+    assert abs(after.level_ms - before.level_ms) < 0.02 * before.level_ms
+
+
+def test_a_window_for_another_key_is_rejected() -> None:
+    """Mixing keys is a caller bug, so it raises rather than silently corrupting a baseline."""
+    with pytest.raises(ValueError, match="checkout"):
+        update_baseline(established(), window_of([1.0] * 5, index=101, key=CHECKOUT), CONFIG)
+
+
+def test_learn_skips_only_the_keys_an_anomaly_names() -> None:
+    """learn() updates every key with a usable window except the flagged ones."""
+    baselines = {PAYMENT: established(), CHECKOUT: dataclasses.replace(established(), key=CHECKOUT)}
+    windows = [
+        window_of([300.0] * 10, index=101, key=PAYMENT),
+        window_of([120.0] * 10, index=101, key=CHECKOUT),
+    ]
+    flagged = Anomaly(
+        AnomalyType.LATENCY, PAYMENT, 300.0, 100.0, 130.0, at(101), at(102), 10, 0.7, (), "slow"
+    )
+    learned = learn(baselines, windows, [flagged], CONFIG)
+    assert learned[PAYMENT] is baselines[PAYMENT]
+    assert learned[CHECKOUT].windows == 101
+    assert baselines[CHECKOUT].windows == 100  # the input mapping is left alone
+
+
+def test_config_defaults_are_the_seeds_and_nonsense_is_refused() -> None:
+    """Seed knobs: multiplier 3, error rate 0.2, 5 samples, alpha 0.1; bad values raise."""
+    assert (
+        CONFIG.latency_multiplier,
+        CONFIG.error_rate_threshold,
+        CONFIG.min_samples,
+        CONFIG.ewma_alpha,
+    ) == (3.0, 0.2, 5, 0.1)
+    with pytest.raises(ValueError, match="ewma_alpha"):
+        DetectionConfig(ewma_alpha=0.0)
+    with pytest.raises(ValueError, match="latency_multiplier, min_samples"):
+        DetectionConfig(latency_multiplier=1.0, min_samples=0)
