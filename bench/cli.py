@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from types import FrameType
 
-from . import hop, ingest, middleware, shop
+from . import analyzer_cycle, hop, ingest, middleware, shop
 from .config import (
     RESULTS_DIR,
     SECTIONS,
@@ -99,6 +99,8 @@ def _plan(config: Config) -> list[tuple[tuple[str, ...], Runner]]:
                 lambda ctx: shop.run(ctx, throughput="D" in wanted, memory="E" in wanted),
             )
         )
+    if "F" in wanted:
+        plan.append((("F",), lambda ctx: [analyzer_cycle.run(ctx)]))
     return plan
 
 

@@ -18,6 +18,7 @@ SECTIONS = {
     "C": "hop cost",
     "D": "checkout throughput",
     "E": "checkout memory",
+    "F": "analyzer cycle cost vs history",
 }
 
 
@@ -34,6 +35,7 @@ class Config:
     connections: int  # wrk -c
     ingest_rows: int
     ingest_batch: int
+    history_rows: int  # telemetry rows behind the analyzer's windows in section F
     sections: tuple[str, ...]
 
     @classmethod
@@ -53,6 +55,7 @@ class Config:
             connections=_positive_int(env, "BENCH_CONNECTIONS", 32),
             ingest_rows=_positive_int(env, "BENCH_INGEST_ROWS", 200_000),
             ingest_batch=_positive_int(env, "BENCH_INGEST_BATCH", 10_000),
+            history_rows=_positive_int(env, "BENCH_HISTORY_ROWS", 10_000_000),
             sections=tuple(s for s in SECTIONS if not only or s in only),
         )
 
@@ -69,6 +72,7 @@ class Config:
             "connections": self.connections,
             "ingest_rows": self.ingest_rows,
             "ingest_batch": self.ingest_batch,
+            "history_rows": self.history_rows,
             "sections": list(self.sections),
         }
 

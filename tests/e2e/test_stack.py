@@ -48,7 +48,7 @@ def test_every_started_service_is_healthy(stack: ComposeStack) -> None:
     assert {name: c["Health"] for name, c in containers.items()} == dict.fromkeys(
         TESTED_SERVICES, "healthy"
     )
-    for service in ("checkout", "payment", "inventory"):
+    for service in ("checkout", "payment", "inventory", "analyzer"):
         health = httpx.get(f"{stack.url(service)}/health", timeout=5).json()
         assert (health["service"], health["status"]) == (service, "ok")
 

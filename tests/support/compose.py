@@ -22,7 +22,7 @@ PORT_VARIABLES = (
     "REDIS_PORT",
 )
 # Grafana's image cannot be pulled on machines without a registry; the rest is built locally.
-TESTED_SERVICES = ("postgres", "redis", "payment", "inventory", "checkout")
+TESTED_SERVICES = ("postgres", "redis", "payment", "inventory", "checkout", "analyzer")
 
 
 class ComposeStack:

@@ -21,7 +21,7 @@ from ._context import (
     valid_trace_id,
     w3c_trace_id,
 )
-from ._db import QuerySpans, statement_label
+from ._db import QuerySpans, statement_label, wait_for_pool
 from ._http_client import TracingTransport, create_http_client, failure_kind
 from ._middleware import UNMATCHED, TelemetryMiddleware, endpoint_label
 from ._migrations import Migration, apply_migrations, load_migrations
@@ -68,4 +68,5 @@ __all__ = [
     "statement_label",
     "valid_trace_id",
     "w3c_trace_id",
+    "wait_for_pool",
 ]

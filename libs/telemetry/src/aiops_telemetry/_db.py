@@ -85,29 +85,17 @@ def _error_kind(exc: BaseException) -> str:
     return "connection_error"
 
 
-async def create_pool(
-    dsn: str,
-    *,
-    sink: TelemetrySink,
-    service_name: str,
-    wait: float = 30.0,
-    **pool_options: Any,
-) -> asyncpg.Pool:
-    """An asyncpg pool whose connections report every query to the sink.
+async def wait_for_pool(dsn: str, *, wait: float = 30.0, **pool_options: Any) -> asyncpg.Pool:
+    """An asyncpg pool, waiting up to `wait` seconds for PostgreSQL to accept connections.
 
-    Waits up to `wait` seconds for PostgreSQL to accept connections, since
-    services and their database usually start together.
+    Services and their database usually start together, so the first
+    attempts may be refused.
     """
-    spans = QuerySpans(sink=sink, service_name=service_name)
-
-    async def instrument(conn: asyncpg.Connection) -> None:
-        spans.watch(conn)
-
     deadline = time.monotonic() + wait
     delay = 0.2
     while True:
         try:
-            pool: asyncpg.Pool = await asyncpg.create_pool(dsn, init=instrument, **pool_options)
+            pool: asyncpg.Pool = await asyncpg.create_pool(dsn, **pool_options)
         except (OSError, TimeoutError, asyncpg.CannotConnectNowError) as exc:
             if time.monotonic() + delay > deadline:
                 raise RuntimeError(
@@ -119,3 +107,20 @@ async def create_pool(
             delay = min(delay * 2, 2.0)
         else:
             return pool
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    sink: TelemetrySink,
+    service_name: str,
+    wait: float = 30.0,
+    **pool_options: Any,
+) -> asyncpg.Pool:
+    """An asyncpg pool whose connections report every query to the sink."""
+    spans = QuerySpans(sink=sink, service_name=service_name)
+
+    async def instrument(conn: asyncpg.Connection) -> None:
+        spans.watch(conn)
+
+    return await wait_for_pool(dsn, wait=wait, init=instrument, **pool_options)
