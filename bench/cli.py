@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from types import FrameType
 
-from . import analyzer_cycle, hop, ingest, middleware, shop
+from . import analyzer_cycle, detection, hop, ingest, middleware, shop
 from .config import (
     RESULTS_DIR,
     SECTIONS,
@@ -101,6 +101,8 @@ def _plan(config: Config) -> list[tuple[tuple[str, ...], Runner]]:
         )
     if "F" in wanted:
         plan.append((("F",), lambda ctx: [analyzer_cycle.run(ctx)]))
+    if "G" in wanted:
+        plan.append((("G",), lambda ctx: [detection.run(ctx)]))
     return plan
 
 

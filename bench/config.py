@@ -19,6 +19,7 @@ SECTIONS = {
     "D": "checkout throughput",
     "E": "checkout memory",
     "F": "analyzer cycle cost vs history",
+    "G": "detection targets",
 }
 
 
@@ -36,6 +37,7 @@ class Config:
     ingest_rows: int
     ingest_batch: int
     history_rows: int  # telemetry rows behind the analyzer's windows in section F
+    quiet_seconds: int  # normal traffic before section G's faults (includes baseline learning)
     sections: tuple[str, ...]
 
     @classmethod
@@ -56,6 +58,8 @@ class Config:
             ingest_rows=_positive_int(env, "BENCH_INGEST_ROWS", 200_000),
             ingest_batch=_positive_int(env, "BENCH_INGEST_BATCH", 10_000),
             history_rows=_positive_int(env, "BENCH_HISTORY_ROWS", 10_000_000),
+            # 90, not less: baselines need 10 windows of 5 s before latency is judged.
+            quiet_seconds=_positive_int(env, "BENCH_QUIET_SECONDS", 90),
             sections=tuple(s for s in SECTIONS if not only or s in only),
         )
 
@@ -73,6 +77,7 @@ class Config:
             "ingest_rows": self.ingest_rows,
             "ingest_batch": self.ingest_batch,
             "history_rows": self.history_rows,
+            "quiet_seconds": self.quiet_seconds,
             "sections": list(self.sections),
         }
 

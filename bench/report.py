@@ -18,22 +18,33 @@ from .measure import Series
 
 @dataclass(frozen=True, slots=True)
 class Goal:
-    """A ratio we aim for; reported as met or missed, never asserted."""
+    """A target we aim for; reported as met or missed, never asserted.
+
+    A ratio to beat by default (`value >= target`); a cost to stay under with
+    `at_most=True`.
+    """
 
     name: str
     value: float
     target: float
+    at_most: bool = False
 
     @property
     def met(self) -> bool:
-        return self.value >= self.target
+        return self.value <= self.target if self.at_most else self.value >= self.target
 
     def line(self) -> str:
         verdict = "met" if self.met else "MISSED"
-        return f"goal {self.name} = {self.value:.3f} (target >= {self.target:.2f}): {verdict}"
+        bound = "<=" if self.at_most else ">="
+        return f"goal {self.name} = {self.value:.3f} (target {bound} {self.target:.2f}): {verdict}"
 
     def as_json(self) -> dict[str, object]:
-        return {"value": round(self.value, 4), "target": self.target, "met": self.met}
+        return {
+            "value": round(self.value, 4),
+            "target": self.target,
+            "at_most": self.at_most,
+            "met": self.met,
+        }
 
 
 @dataclass(frozen=True, slots=True)
