@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from . import metrics, storage
-from .detection import Anomaly, Baseline
+from .detection import Anomaly, Baseline, SeriesKey
 from .loop import AnalysisLoop
 
 router = APIRouter()
@@ -39,7 +39,7 @@ def baseline_json(baseline: Baseline) -> dict[str, Any]:
     return asdict(baseline) | {"key": str(baseline.key), **_key_fields(baseline.key)}
 
 
-def _key_fields(key: Any) -> dict[str, str]:
+def _key_fields(key: SeriesKey) -> dict[str, str]:
     return {"kind": str(key.kind), "service": key.service, "target": key.target}
 
 

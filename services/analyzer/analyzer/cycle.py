@@ -11,13 +11,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from aiops_telemetry import Connection
 
 from . import storage
 from .detection import Anomaly, Baseline, DetectionConfig, SeriesKey, WindowStats, detect, learn
-
-Connection = asyncpg.Connection | PoolConnectionProxy
 
 
 @dataclass(frozen=True, slots=True)

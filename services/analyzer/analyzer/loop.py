@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -61,7 +60,6 @@ class AnalysisLoop:
 
     async def analyze_now(self) -> CycleReport | None:
         async with self._lock, self._pool.acquire() as conn:
-            began = time.perf_counter()
             try:
                 report = await run_cycle(
                     conn, self.state, self._config, self._timing, now=datetime.now(UTC)
@@ -72,14 +70,14 @@ class AnalysisLoop:
                 raise
             self.stats.last_error = None
         if report is not None:
-            self._record(report, time.perf_counter() - began)
+            self._record(report)
         return report
 
-    def _record(self, report: CycleReport, seconds: float) -> None:
+    def _record(self, report: CycleReport) -> None:
         self.stats.cycles += 1
         self.stats.rows_analysed += report.rows
-        self.stats.last_cycle_seconds = seconds
-        self.stats.cycle_seconds_total += seconds
+        self.stats.last_cycle_seconds = report.seconds
+        self.stats.cycle_seconds_total += report.seconds
         self.stats.last_cycle_at = report.end
         for anomaly in report.anomalies:
             self.stats.anomalies_by_type[anomaly.type] += 1

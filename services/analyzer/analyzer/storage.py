@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TypeAlias
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from aiops_telemetry import Connection
 
 from .detection import Anomaly, AnomalyType, Baseline, KeyKind, SeriesKey, WindowStats
-
-Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 # One statement per window. The only filter on the table is the "timestamp"
 # range, so the planner can serve it from the BRIN index (or any index that

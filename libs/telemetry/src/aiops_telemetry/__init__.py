@@ -21,7 +21,7 @@ from ._context import (
     valid_trace_id,
     w3c_trace_id,
 )
-from ._db import QuerySpans, statement_label, wait_for_pool
+from ._db import Connection, QuerySpans, statement_label, wait_for_pool
 from ._http_client import TracingTransport, create_http_client, failure_kind
 from ._middleware import UNMATCHED, TelemetryMiddleware, endpoint_label
 from ._migrations import Migration, apply_migrations, load_migrations
@@ -38,6 +38,7 @@ __all__ = [
     "TRACEPARENT_HEADER",
     "TRACE_ID_HEADER",
     "UNMATCHED",
+    "Connection",
     "Migration",
     "QuerySpans",
     "ServiceSettings",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.connection import LoggedQuery
+from asyncpg.pool import PoolConnectionProxy
 
 from ._context import current_span, new_span_id
 from ._sink import TelemetrySink
@@ -19,12 +21,17 @@ logger = logging.getLogger("aiops_telemetry.db")
 
 PEER = "postgres"
 
+# A connection of its own, or one checked out of a pool.
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
 # Transaction control is bookkeeping, not work worth a span of its own.
 _SKIPPED_VERBS = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END"})
 _VERB_RE = re.compile(r"\s*(?:WITH\b.*?\)\s*)?([A-Za-z]+)", re.DOTALL)
 _TARGET_RE = re.compile(r"\b(?:FROM|INTO|UPDATE|TABLE)\s+([A-Za-z_][A-Za-z0-9_.]*)", re.IGNORECASE)
 
 
+# Business code runs a handful of distinct statements; parse each once.
+@functools.lru_cache(maxsize=512)
 def statement_label(query: str) -> str:
     """A bounded label for a statement: its verb and first table (`UPDATE inventory_stock`)."""
     verb_match = _VERB_RE.match(query)
@@ -47,15 +54,13 @@ class QuerySpans:
         conn.add_query_logger(self)
 
     def __call__(self, record: LoggedQuery) -> None:
-        if record.query in self._skipped_queries:
-            return
-        label = statement_label(record.query)
-        if label in _SKIPPED_VERBS:
-            return
         # asyncpg schedules loggers with call_soon, which copies the caller's
         # context: current_span is still the request that ran the query.
         parent = current_span.get()
-        if parent is None:
+        if parent is None or record.query in self._skipped_queries:
+            return
+        label = statement_label(record.query)
+        if label in _SKIPPED_VERBS:
             return
         exc = record.exception
         self._sink.record(

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 from importlib.resources import files
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from ._db import Connection
 
 logger = logging.getLogger("aiops_telemetry.migrations")
 
@@ -50,9 +49,7 @@ def load_migrations(package: str) -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-async def apply_migrations(
-    conn: asyncpg.Connection | PoolConnectionProxy, *, component: str, package: str
-) -> list[int]:
+async def apply_migrations(conn: Connection, *, component: str, package: str) -> list[int]:
     """Apply `package`'s pending migrations under `component`; returns the versions applied."""
     migrations = load_migrations(package)
     applied: list[int] = []
