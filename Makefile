@@ -60,7 +60,7 @@ redis-cli: ## redis-cli session on the stack's Redis
 	$(COMPOSE) exec redis redis-cli
 
 .PHONY: test
-test: .venv ## Run the test suite (starts its own PostgreSQL and services)
+test: .venv ## Run the test suite (starts its own PostgreSQL, Redis and services)
 	$(RUN) pytest -m "not e2e"
 
 .PHONY: e2e

@@ -1,13 +1,17 @@
-"""G. Detection targets: quiet on normal traffic, and how fast a fault is reported.
+"""G. Detection targets: quiet on normal traffic, how fast a fault is reported and blamed.
 
-The whole shop and the analyzer run as real processes at their default
-settings (5 s cycles). A driver sends ~10 checkouts/s with exponential
+The whole shop and the analyzer (with a Redis of its own) run as real
+processes at their default settings (5 s cycles). A driver sends ~10 checkouts/s with exponential
 think times; faults swap where that traffic goes, to twins of the services
 that carry the same service names:
 
 - a checkout whose payment takes 2 s (the seed's scenario 1, with the
   checkout timeout raised so the slowness is seen, not cut off);
 - a checkout whose payment is down (every checkout fails).
+
+For each fault it measures when the anomaly is listed and when an open
+incident names payment as its root cause. The first incident is resolved
+through the API before the second fault, which must reopen it (same cause).
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import json
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from tests.support.processes import free_port
 
-from .fleet import Context, Fleet
+from .fleet import Context, Fleet, throwaway_redis
 from .report import Check, Goal, Section
 
 RATE_PER_S = 10.0
@@ -75,40 +80,74 @@ async def time_to_detect(
     return None
 
 
-async def scenario(
-    urls: dict[str, str], quiet_s: float, recover_s: float
-) -> tuple[int, list[str], float | None, float | None]:
+async def time_to_incident(
+    client: httpx.AsyncClient, analyzer: str, since: float
+) -> tuple[float | None, list[dict[str, Any]]]:
+    """Seconds from `since` until an open incident is listed; the open incidents then."""
+    while time.time() - since < DETECTION_LIMIT_S:
+        incidents: list[dict[str, Any]] = (
+            await client.get(f"{analyzer}/incidents", params={"status": "open"})
+        ).json()
+        if incidents:
+            return time.time() - since, incidents
+        await asyncio.sleep(0.25)
+    return None, []
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    quiet_anomalies: list[str] = field(default_factory=list)
+    quiet_incidents: int = 0
+    latency_s: float | None = None
+    errors_s: float | None = None
+    # Per fault: seconds to an open incident, and the open incidents then.
+    incident_s: dict[str, float | None] = field(default_factory=dict)
+    incidents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+async def scenario(urls: dict[str, str], quiet_s: float, recover_s: float) -> Outcome:
+    outcome = Outcome()
+    analyzer = urls["analyzer"]
     async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=200)) as client:
         driver = Driver(client, urls["checkout"])
         stop = asyncio.Event()
         driving = asyncio.create_task(driver.run(stop))
         print(f"G: {quiet_s:.0f}s of normal traffic at ~{RATE_PER_S:.0f}/s", file=sys.stderr)
         await asyncio.sleep(quiet_s)
-        during_quiet = await anomalies(client, urls["analyzer"])
+        outcome.quiet_anomalies = [a["explanation"] for a in await anomalies(client, analyzer)]
+        outcome.quiet_incidents = len((await client.get(f"{analyzer}/incidents")).json())
 
         print("G: payment slowed to ~2 s", file=sys.stderr)
         driver.target, fault_at = urls["checkout_slow_payment"], time.time()
-        latency_s = await time_to_detect(
-            client, urls["analyzer"], "latency", "payment /payment", fault_at
+        incident = asyncio.create_task(time_to_incident(client, analyzer, fault_at))
+        outcome.latency_s = await time_to_detect(
+            client, analyzer, "latency", "payment /payment", fault_at
         )
+        outcome.incident_s["delay"], outcome.incidents["delay"] = await incident
         driver.target = urls["checkout"]
         await asyncio.sleep(recover_s)
+        for opened in outcome.incidents["delay"]:
+            await client.post(f"{analyzer}/incidents/{opened['id']}/resolve")
 
         print("G: payment down", file=sys.stderr)
         driver.target, fault_at = urls["checkout_payment_down"], time.time()
-        errors_s = await time_to_detect(
-            client, urls["analyzer"], "error_spike", "checkout /checkout", fault_at
+        incident = asyncio.create_task(time_to_incident(client, analyzer, fault_at))
+        outcome.errors_s = await time_to_detect(
+            client, analyzer, "error_spike", "checkout /checkout", fault_at
         )
+        outcome.incident_s["down"], outcome.incidents["down"] = await incident
         stop.set()
         await driving
-    return driver.sent, [a["explanation"] for a in during_quiet], latency_s, errors_s
+    outcome.sent = driver.sent
+    return outcome
 
 
 def run(ctx: Context) -> Section:
     quiet_s = float(ctx.config.quiet_seconds)
     section = Section("G", f"Detection targets: {quiet_s:.0f}s normal traffic, then two faults")
     ctx.db.truncate()
-    with Fleet(ctx.env) as fleet:
+    with Fleet(ctx.env) as fleet, throwaway_redis() as redis_url:
         print("G: starting the shop, its faulty twins and the analyzer", file=sys.stderr)
         payment = fleet.start("payment.app:create_app")
         slow_payment = fleet.start(
@@ -127,36 +166,61 @@ def run(ctx: Context) -> Section:
                 "checkout.app:create_app",
                 {**downstream, "AIOPS_PAYMENT_URL": f"http://127.0.0.1:{free_port()}"},
             ).url,
-            "analyzer": fleet.start("analyzer.app:create_app").url,
+            "analyzer": fleet.start("analyzer.app:create_app", {"AIOPS_REDIS_URL": redis_url}).url,
         }
-        sent, quiet, latency_s, errors_s = asyncio.run(scenario(urls, quiet_s, recover_s=30))
+        outcome = asyncio.run(scenario(urls, quiet_s, recover_s=30))
 
+    delay_root, down_root = (_roots(outcome.incidents[fault]) for fault in ("delay", "down"))
     section.headers = ["measure", "value"]
     section.rows = [
-        ["checkouts sent", f"{sent:,}"],
-        [f"anomalies in {quiet_s:.0f}s of normal traffic", str(len(quiet))],
-        ["2 s payment delay reported after", _seconds(latency_s)],
-        ["payment down reported after", _seconds(errors_s)],
+        ["checkouts sent", f"{outcome.sent:,}"],
+        [f"anomalies in {quiet_s:.0f}s of normal traffic", str(len(outcome.quiet_anomalies))],
+        [f"incidents in {quiet_s:.0f}s of normal traffic", str(outcome.quiet_incidents)],
+        ["2 s payment delay reported after", _seconds(outcome.latency_s)],
+        ["2 s payment delay: open incident after", _seconds(outcome.incident_s["delay"])],
+        ["2 s payment delay: root cause", delay_root],
+        ["payment down reported after", _seconds(outcome.errors_s)],
+        ["payment down: open incident after", _seconds(outcome.incident_s["down"])],
+        ["payment down: root cause", down_root],
     ]
-    section.notes += [f"during normal traffic: {explanation}" for explanation in quiet]
-    section.checks.append(
-        Check("faults_detected", latency_s is not None and errors_s is not None, "both faults")
-    )
+    section.notes += [f"during normal traffic: {e}" for e in outcome.quiet_anomalies]
+    section.checks += [
+        Check(
+            "faults_detected",
+            outcome.latency_s is not None and outcome.errors_s is not None,
+            "both faults",
+        ),
+        Check("delay_blames_payment", delay_root == "payment", delay_root),
+        Check("outage_blames_payment", down_root == "payment", down_root),
+    ]
     section.goals += [
-        Goal("anomalies_during_normal_traffic", len(quiet), 0, at_most=True),
-        Goal("latency_time_to_detect_s", latency_s or DETECTION_LIMIT_S, 15, at_most=True),
-        Goal("errors_time_to_detect_s", errors_s or DETECTION_LIMIT_S, 15, at_most=True),
+        Goal("anomalies_during_normal_traffic", len(outcome.quiet_anomalies), 0, at_most=True),
+        Goal("incidents_during_normal_traffic", outcome.quiet_incidents, 0, at_most=True),
+        Goal("latency_time_to_detect_s", outcome.latency_s or DETECTION_LIMIT_S, 15, at_most=True),
+        Goal("errors_time_to_detect_s", outcome.errors_s or DETECTION_LIMIT_S, 15, at_most=True),
+        *(
+            Goal(f"{fault}_time_to_incident_s", seconds or DETECTION_LIMIT_S, 15, at_most=True)
+            for fault, seconds in outcome.incident_s.items()
+        ),
     ]
     section.data = {
-        "checkouts_sent": sent,
+        "checkouts_sent": outcome.sent,
         "quiet_seconds": quiet_s,
-        "quiet_anomalies": quiet,
-        "latency_time_to_detect_s": latency_s,
-        "errors_time_to_detect_s": errors_s,
+        "quiet_anomalies": outcome.quiet_anomalies,
+        "quiet_incidents": outcome.quiet_incidents,
+        "latency_time_to_detect_s": outcome.latency_s,
+        "errors_time_to_detect_s": outcome.errors_s,
+        "time_to_incident_s": outcome.incident_s,
+        "incidents": outcome.incidents,
         "rate_per_s": RATE_PER_S,
         "orders": json.dumps(ORDER),
     }
     return section
+
+
+def _roots(incidents: list[dict[str, Any]]) -> str:
+    """The open incidents' root services, e.g. "payment"; "none" without an incident."""
+    return ", ".join(i["root_cause"]["service"] for i in incidents) or "none"
 
 
 def _seconds(value: float | None) -> str:

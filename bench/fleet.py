@@ -18,6 +18,7 @@ import httpx
 from aiops_telemetry import apply_migrations
 from tests.support.postgres import LocalPostgres
 from tests.support.processes import ServiceProcess, free_port
+from tests.support.redis import LocalRedis
 
 from .config import REPO_ROOT, Config
 from .wrk import Wrk
@@ -45,6 +46,16 @@ def throwaway_postgres() -> Iterator[LocalPostgres]:
         yield pg
     finally:
         pg.destroy()
+
+
+@contextmanager
+def throwaway_redis() -> Iterator[str]:
+    """A Redis for this run only; its URL. Stopped and deleted whatever happens."""
+    redis = LocalRedis(free_port())
+    try:
+        yield redis.reset()
+    finally:
+        redis.destroy()
 
 
 def service_env(dsn: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Fixtures: a real PostgreSQL for the session, real service processes on loopback."""
+"""Fixtures: a real PostgreSQL and Redis for the session, real service processes on loopback."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aiops_telemetry import apply_migrations
 
 from .support.postgres import LocalPostgres
 from .support.processes import ServiceProcess, free_port
+from .support.redis import LocalRedis
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +42,25 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[LocalRedis]:
+    try:
+        server = LocalRedis(free_port())
+        server.start()
+    except RuntimeError as exc:
+        pytest.exit(f"cannot start the test Redis: {exc}", returncode=3)
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def redis_url(redis_server: LocalRedis) -> str:
+    """The test Redis, running (a previous test may have stopped it) and empty."""
+    return redis_server.reset()
 
 
 @dataclass(frozen=True)

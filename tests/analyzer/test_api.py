@@ -10,16 +10,18 @@ import pytest
 
 from tests.conftest import Shop
 from tests.support.processes import ServiceProcess
+from tests.support.redis import LocalRedis
 
 ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currency": "USD"}
 
 
 @pytest.fixture(scope="module")
-def analyzer(database_url: str) -> Iterator[ServiceProcess]:
+def analyzer(database_url: str, redis_server: LocalRedis) -> Iterator[ServiceProcess]:
     process = ServiceProcess(
         "analyzer.app:create_app",
         {
             "AIOPS_DATABASE_URL": database_url,
+            "AIOPS_REDIS_URL": redis_server.reset(),  # empty: no other leader holds the lock
             "AIOPS_ANALYSIS_INTERVAL": "1",
             "AIOPS_INGEST_LAG": "0.5",
         },

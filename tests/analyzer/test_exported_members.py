@@ -1,17 +1,20 @@
-"""The detection package's public API is exactly what `__all__` says."""
+"""Each analyzer package's public API is exactly what its `__all__` says."""
 
 from __future__ import annotations
 
 import types
 
-from analyzer import detection
+import pytest
+
+from analyzer import detection, incidents, rca
 
 
-def test_all_lists_every_public_name_and_nothing_else() -> None:
+@pytest.mark.parametrize("package", [detection, rca, incidents], ids=lambda p: p.__name__)
+def test_all_lists_every_public_name_and_nothing_else(package: types.ModuleType) -> None:
     """Everything public but the submodules themselves is in __all__, and nothing more."""
     public = {
         name
-        for name, value in vars(detection).items()
+        for name, value in vars(package).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
-    assert sorted(detection.__all__) == sorted(public)
+    assert sorted(package.__all__) == sorted(public)

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import free_port
+from tests.support.processes import free_port, free_port_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT_VARIABLES = (
@@ -35,16 +35,20 @@ class ComposeStack:
     def __init__(self) -> None:
         self.project = f"aiops-e2e-{secrets.token_hex(3)}"
         self.ports = {name: free_port() for name in PORT_VARIABLES}
+        # Two ports for the analyzer, so `--scale analyzer=2` has one per replica.
+        self.ports["ANALYZER_PORT"] = free_port_pair()
         self.postgres_password = secrets.token_urlsafe(12)
         self.env = {
             **os.environ,
             **{name: str(port) for name, port in self.ports.items()},
+            "ANALYZER_PORT": f"{self.ports['ANALYZER_PORT']}-{self.ports['ANALYZER_PORT'] + 1}",
             "POSTGRES_PASSWORD": self.postgres_password,
             "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12),
         }
 
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT']}"
+    def url(self, service: str, replica: int = 1) -> str:
+        """The published URL of a service (of its n-th replica: only the analyzer has two)."""
+        return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT'] + replica - 1}"
 
     @property
     def database_url(self) -> str:

@@ -22,6 +22,19 @@ def free_port() -> int:
         return port
 
 
+def free_port_pair() -> int:
+    """A port p such that p and p + 1 are both free (for a range of two)."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
+
+
 class ServiceProcess:
     """`uvicorn --factory <app>` on 127.0.0.1, as the container runs it."""
 

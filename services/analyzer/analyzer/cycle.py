@@ -1,6 +1,7 @@
-"""One analysis cycle: read the next window, detect, learn, persist. Thin on purpose.
+"""One analysis cycle: read the next window, detect, find root causes, learn, persist.
 
-All judgement lives in `analyzer.detection` (pure functions); this module
+Thin on purpose: all judgement lives in `analyzer.detection` and
+`analyzer.rca` (pure functions); this module
 only chooses the window, moves data between PostgreSQL and those functions,
 and keeps the state that carries from one cycle to the next.
 """
@@ -13,8 +14,12 @@ from datetime import datetime, timedelta
 
 from aiops_telemetry import Connection
 
-from . import storage
+from . import rca_storage, storage
 from .detection import Anomaly, Baseline, DetectionConfig, SeriesKey, WindowStats, detect, learn
+from .rca import DependencyGraph, Finding, RcaConfig, analyse, slow_thresholds
+
+# Sample traces kept per key and window: what RCA follows, worst first.
+SAMPLE_TRACES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +36,10 @@ class Timing:
 
 @dataclass
 class AnalysisState:
-    """What one cycle hands the next: the baselines, and where the last window ended."""
+    """What one cycle hands the next: baselines, the dependency graph, the last window's end."""
 
     baselines: dict[SeriesKey, Baseline] = field(default_factory=dict)
+    graph: DependencyGraph = field(default_factory=DependencyGraph)
     last_end: datetime | None = None
 
 
@@ -43,6 +49,7 @@ class CycleReport:
     end: datetime
     windows: tuple[WindowStats, ...]
     anomalies: tuple[Anomaly, ...]
+    findings: tuple[Finding, ...]
     seconds: float  # wall time the cycle took
 
     @property
@@ -61,7 +68,8 @@ def next_window(
     """
     end = now - timedelta(seconds=timing.ingest_lag_s)
     start = end - timedelta(seconds=timing.window_s)
-    if last_end is not None and end - last_end <= timedelta(seconds=timing.max_catch_up_s):
+    # A last end far off either way (long downtime, another clock) is forgotten.
+    if last_end is not None and abs(end - last_end) <= timedelta(seconds=timing.max_catch_up_s):
         start = last_end
     if (end - start).total_seconds() < timing.window_s / 2:
         return None
@@ -75,6 +83,7 @@ async def run_cycle(
     timing: Timing,
     *,
     now: datetime,
+    rca: RcaConfig = RcaConfig(),  # frozen, so one shared default is safe
 ) -> CycleReport | None:
     """Analyse the next window; persist what was learned and found; advance `state`."""
     bounds = next_window(state.last_end, now, timing)
@@ -82,24 +91,45 @@ async def run_cycle(
         return None
     start, end = bounds
     began = time.perf_counter()
-    windows = await storage.window_stats(conn, start=start, end=end)
+    windows = await storage.window_stats(conn, start=start, end=end, sample_traces=SAMPLE_TRACES)
     anomalies = detect(windows, state.baselines, config, now=end)
+    observed = await rca_storage.window_dependencies(conn, start=start, end=end)
+    graph = state.graph.merge(observed)
+    findings: list[Finding] = []
+    if anomalies:
+        traces = await rca_storage.trace_spans(
+            conn, (t for a in anomalies for t in a.sample_trace_ids)
+        )
+        slow_ms = slow_thresholds(state.baselines, config)
+        findings = analyse(anomalies, traces, graph, slow_ms, rca)
     learned = learn(state.baselines, windows, anomalies, config)
     changed = {key: b for key, b in learned.items() if state.baselines.get(key) != b}
     async with conn.transaction():
         await storage.save_baselines(conn, changed)
         await storage.save_anomalies(conn, anomalies, detected_at=now)
+        await rca_storage.save_dependencies(conn, observed)
+        await storage.save_progress(conn, end)
     state.baselines = learned
+    state.graph = graph
     state.last_end = end
     return CycleReport(
         start=start,
         end=end,
         windows=tuple(windows),
         anomalies=tuple(anomalies),
+        findings=tuple(findings),
         seconds=time.perf_counter() - began,
     )
 
 
 async def restore_state(conn: Connection) -> AnalysisState:
-    """State after a restart: the persisted baselines at once, nothing relearned."""
-    return AnalysisState(baselines=await storage.load_baselines(conn))
+    """State after a restart or a change of leader: what was persisted, nothing relearned.
+
+    Windows resume where the last analysed one ended, so a standby taking
+    over neither rereads nor skips the leader's windows (within `max_catch_up_s`).
+    """
+    return AnalysisState(
+        baselines=await storage.load_baselines(conn),
+        graph=await rca_storage.load_dependencies(conn),
+        last_end=await storage.load_progress(conn),
+    )

@@ -1,18 +1,22 @@
-"""The analyzer's schedule: a cycle every interval until stopped, and on demand."""
+"""The analyzer's schedule: while this replica leads, a cycle every interval, and on demand."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import asyncpg
+from redis.exceptions import RedisError
 
-from .cycle import AnalysisState, CycleReport, Timing, run_cycle
-from .detection import Anomaly, DetectionConfig
+from .cycle import AnalysisState, CycleReport, Timing, restore_state, run_cycle
+from .detection import DetectionConfig
+from .incidents import IncidentDesk
+from .leader import LeaderLock
+from .rca import RcaConfig
 
 logger = logging.getLogger("analyzer.loop")
 
@@ -27,51 +31,113 @@ class LoopStats:
     last_cycle_seconds: float = 0.0
     cycle_seconds_total: float = 0.0
     anomalies_by_type: Counter[str] = field(default_factory=Counter)
+    findings: int = 0
     last_cycle_at: datetime | None = None
     last_error: str | None = None
 
 
+class NotLeader(RuntimeError):
+    """This replica is a standby: the leader runs the cycles."""
+
+
 class AnalysisLoop:
-    """Owns the state between cycles; `run` until `stop` is set, `analyze_now` on demand."""
+    """Runs cycles while this replica holds the leader lock, and feeds findings to the desk.
+
+    A heartbeat task renews the lock every `heartbeat` seconds, apart from
+    the cycles, so a slow cycle never lets it lapse. Cycles follow what the
+    heartbeat saw, at cycle boundaries only: a replica starts leading by
+    loading the persisted state and stops by handing its queued findings to
+    Redis. When Redis is unreachable the lock cannot be checked: a replica
+    keeps the role it had (one that never reached Redis leads), so a single
+    analyzer goes on detecting and its findings wait in the desk.
+    """
 
     def __init__(
         self,
         pool: asyncpg.Pool,
-        state: AnalysisState,
+        desk: IncidentDesk,
+        leader: LeaderLock,
         config: DetectionConfig,
         timing: Timing,
+        rca: RcaConfig,
         *,
         interval: float,
-        active_for: float,
+        heartbeat: float,
     ) -> None:
         self._pool = pool
-        self.state = state
+        self._desk = desk
+        self._leader = leader
         self._config = config
         self._timing = timing
+        self._rca = rca
         self._interval = interval
-        self._active_for = timedelta(seconds=active_for)
+        self._heartbeat = heartbeat
         self._lock = asyncio.Lock()  # one cycle at a time: windows must not overlap
-        self._recent: deque[Anomaly] = deque(maxlen=1000)
+        self.state: AnalysisState | None = None  # loaded when this replica starts leading
+        self.holds_lock = False  # what the last heartbeat saw
+        self.leading = False  # whether cycles run here; follows holds_lock between cycles
+        self._role_known = False
         self.stats = LoopStats()
 
-    def active_anomalies(self, now: datetime) -> list[Anomaly]:
-        """Anomalies whose window ended within the last `active_for` seconds."""
-        return [a for a in self._recent if now - a.window_end <= self._active_for]
+    @property
+    def identity(self) -> str:
+        return self._leader.identity
+
+    async def heartbeat(self) -> None:
+        """Take or renew the leader lock, and record whether Redis answered."""
+        try:
+            self.holds_lock = await self._leader.hold()
+        except RedisError as exc:
+            self._desk.redis_failed(exc)
+            self.holds_lock = self.holds_lock or not self._role_known
+        else:
+            self._role_known = True
+            self._desk.redis_ok()
 
     async def analyze_now(self) -> CycleReport | None:
-        async with self._lock, self._pool.acquire() as conn:
-            try:
+        """One cycle and its incidents; raises NotLeader on a standby."""
+        async with self._lock:
+            await self._follow_lock()
+            if self.state is None:
+                raise NotLeader(f"standby; the leader is {await self._holder()}")
+            return await self._cycle(self.state)
+
+    async def _follow_lock(self) -> None:
+        if self.holds_lock and not self.leading:
+            async with self._pool.acquire() as conn:
+                self.state = await restore_state(conn)
+            self.leading = True
+            logger.info("leading as %s (%d baselines)", self.identity, len(self.state.baselines))
+        elif self.leading and not self.holds_lock:
+            logger.warning("lost the leader lock; standing by")
+            graph = self.state.graph if self.state else None
+            self.state, self.leading = None, False
+            await self._desk.hand_over(now=datetime.now(UTC), graph=graph)
+
+    async def _cycle(self, state: AnalysisState) -> CycleReport | None:
+        now = datetime.now(UTC)
+        try:
+            async with self._pool.acquire() as conn:
                 report = await run_cycle(
-                    conn, self.state, self._config, self._timing, now=datetime.now(UTC)
+                    conn, state, self._config, self._timing, now=now, rca=self._rca
                 )
-            except Exception as exc:
-                self.stats.failures += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                raise
-            self.stats.last_error = None
+        except Exception as exc:
+            self.stats.failures += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            raise
+        self.stats.last_error = None
         if report is not None:
             self._record(report)
+            # Written even if the lock lapsed meanwhile: the window is persisted
+            # as analysed, so no other replica will find these again.
+            await self._desk.process(report.findings, now=now, graph=state.graph)
         return report
+
+    async def _holder(self) -> str:
+        try:
+            return await self._leader.holder() or "unknown"
+        except RedisError:
+            return "unknown (Redis is unreachable)"
 
     def _record(self, report: CycleReport) -> None:
         self.stats.cycles += 1
@@ -79,17 +145,44 @@ class AnalysisLoop:
         self.stats.last_cycle_seconds = report.seconds
         self.stats.cycle_seconds_total += report.seconds
         self.stats.last_cycle_at = report.end
+        self.stats.findings += len(report.findings)
         for anomaly in report.anomalies:
             self.stats.anomalies_by_type[anomaly.type] += 1
-            self._recent.append(anomaly)
             logger.warning("anomaly: %s", anomaly.explanation)
+        for finding in report.findings:
+            logger.warning("root cause %s: %s", finding.root_cause, finding.explanation)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """A cycle every interval; a failed cycle (database away) is logged and retried."""
+        """Until stopped: a heartbeat task, and a cycle every interval while leading."""
+        await self.heartbeat()
+        beating = asyncio.create_task(self._beat(stop), name="leader-heartbeat")
+        try:
+            while not stop.is_set():
+                try:
+                    if self.holds_lock or self.leading:
+                        with contextlib.suppress(NotLeader):
+                            await self.analyze_now()
+                    await self._desk.flush_history()
+                except Exception:  # the loop must outlive its database
+                    logger.exception("analysis cycle failed; retrying next interval")
+                await _sleep(stop, self._interval)
+        finally:
+            await beating
+            if self.holds_lock:
+                with contextlib.suppress(RedisError):
+                    await self._leader.release()
+
+    async def _beat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            try:
-                await self.analyze_now()
-            except Exception:  # the loop must outlive its database
-                logger.exception("analysis cycle failed; retrying next interval")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._interval)
+            await _sleep(stop, self._heartbeat)
+            if not stop.is_set():
+                try:
+                    await self.heartbeat()
+                except Exception:  # never let the lock lapse over a surprise
+                    logger.exception("leader heartbeat failed; retrying")
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

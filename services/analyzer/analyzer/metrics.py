@@ -1,39 +1,75 @@
-"""`/metrics` in the Prometheus text exposition format, from the loop's counters."""
+"""`/metrics` in the Prometheus text exposition format, from the loop's and desk's counters."""
 
 from __future__ import annotations
 
 from .detection import AnomalyType
-from .loop import LoopStats
+from .incidents import IncidentDesk
+from .loop import AnalysisLoop
 
 
-def render(stats: LoopStats, *, baselines: int, active: int) -> str:
+def _metric(name: str, kind: str, help_text: str, *samples: str) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
+
+
+def render(loop: AnalysisLoop, desk: IncidentDesk) -> str:
+    stats, incidents = loop.stats, desk.stats
+    baselines = len(loop.state.baselines) if loop.state else 0
     lines = [
-        "# HELP aiops_analyzer_cycles_total Analysis cycles completed.",
-        "# TYPE aiops_analyzer_cycles_total counter",
-        f"aiops_analyzer_cycles_total {stats.cycles}",
-        "# HELP aiops_analyzer_cycle_failures_total Analysis cycles that failed.",
-        "# TYPE aiops_analyzer_cycle_failures_total counter",
-        f"aiops_analyzer_cycle_failures_total {stats.failures}",
-        "# HELP aiops_analyzer_cycle_seconds Duration of the last cycle.",
-        "# TYPE aiops_analyzer_cycle_seconds gauge",
-        f"aiops_analyzer_cycle_seconds {stats.last_cycle_seconds:.6f}",
-        "# HELP aiops_analyzer_cycle_seconds_total Time spent in cycles.",
-        "# TYPE aiops_analyzer_cycle_seconds_total counter",
-        f"aiops_analyzer_cycle_seconds_total {stats.cycle_seconds_total:.6f}",
-        "# HELP aiops_analyzer_rows_analysed_total Telemetry rows aggregated by cycles.",
-        "# TYPE aiops_analyzer_rows_analysed_total counter",
-        f"aiops_analyzer_rows_analysed_total {stats.rows_analysed}",
-        "# HELP aiops_analyzer_anomalies_total Anomalies detected, by type.",
-        "# TYPE aiops_analyzer_anomalies_total counter",
-        *(
-            f'aiops_analyzer_anomalies_total{{type="{kind}"}} {stats.anomalies_by_type[kind]}'
-            for kind in AnomalyType
+        *_metric(
+            "aiops_analyzer_cycles_total", "counter", "Analysis cycles completed.",
+            f"aiops_analyzer_cycles_total {stats.cycles}",
         ),
-        "# HELP aiops_analyzer_baselines Series with a learned baseline.",
-        "# TYPE aiops_analyzer_baselines gauge",
-        f"aiops_analyzer_baselines {baselines}",
-        "# HELP aiops_analyzer_active_anomalies Anomalies still active.",
-        "# TYPE aiops_analyzer_active_anomalies gauge",
-        f"aiops_analyzer_active_anomalies {active}",
-    ]
+        *_metric(
+            "aiops_analyzer_cycle_failures_total", "counter", "Analysis cycles that failed.",
+            f"aiops_analyzer_cycle_failures_total {stats.failures}",
+        ),
+        *_metric(
+            "aiops_analyzer_cycle_seconds", "gauge", "Duration of the last cycle.",
+            f"aiops_analyzer_cycle_seconds {stats.last_cycle_seconds:.6f}",
+        ),
+        *_metric(
+            "aiops_analyzer_cycle_seconds_total", "counter", "Time spent in cycles.",
+            f"aiops_analyzer_cycle_seconds_total {stats.cycle_seconds_total:.6f}",
+        ),
+        *_metric(
+            "aiops_analyzer_rows_analysed_total", "counter", "Telemetry rows aggregated by cycles.",
+            f"aiops_analyzer_rows_analysed_total {stats.rows_analysed}",
+        ),
+        *_metric(
+            "aiops_analyzer_anomalies_total", "counter", "Anomalies detected, by type.",
+            *(
+                f'aiops_analyzer_anomalies_total{{type="{kind}"}} {stats.anomalies_by_type[kind]}'
+                for kind in AnomalyType
+            ),
+        ),
+        *_metric(
+            "aiops_analyzer_findings_total", "counter", "Root causes found (one per problem).",
+            f"aiops_analyzer_findings_total {stats.findings}",
+        ),
+        *_metric(
+            "aiops_analyzer_baselines", "gauge", "Series with a learned baseline (leader only).",
+            f"aiops_analyzer_baselines {baselines}",
+        ),
+        *_metric(
+            "aiops_analyzer_leader", "gauge", "1 while this replica leads.",
+            f"aiops_analyzer_leader {int(loop.leading)}",
+        ),
+        *_metric(
+            "aiops_analyzer_incidents_opened_total", "counter", "Incidents this replica opened.",
+            f"aiops_analyzer_incidents_opened_total {incidents.opened}",
+        ),
+        *_metric(
+            "aiops_analyzer_redis_up", "gauge", "0 while Redis is unreachable.",
+            f"aiops_analyzer_redis_up {int(incidents.redis_error is None)}",
+        ),
+        *_metric(
+            "aiops_analyzer_pending_findings", "gauge", "Findings waiting for Redis.",
+            f"aiops_analyzer_pending_findings {incidents.pending_findings}",
+        ),
+        *_metric(
+            "aiops_analyzer_dropped_findings_total", "counter",
+            "Findings lost to a full queue during a Redis outage.",
+            f"aiops_analyzer_dropped_findings_total {incidents.dropped_findings}",
+        ),
+    ]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .cycle import Timing
 from .detection import DetectionConfig
+from .incidents import IncidentPolicy, WebhookTarget, parse_targets
+from .rca import RcaConfig
+
+# Comma-separated in the environment: AIOPS_WEBHOOK_URLS=http://a/hook,http://b/hook
+UrlList = Annotated[list[str], NoDecode]
 
 
 class AnalyzerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIOPS_", extra="ignore")
 
     database_url: SecretStr = SecretStr("postgresql://aiops:aiops@localhost:5432/aiops")
+    redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
     analysis_interval: float = Field(5.0, gt=0, le=300, description="seconds between cycles")
     ingest_lag: float = Field(3.0, ge=0, le=60, description="seconds a window ends behind now")
     # The seed's knobs.
@@ -22,6 +30,31 @@ class AnalyzerSettings(BaseSettings):
     ewma_alpha: float = Field(0.1, gt=0, le=1)
     baseline_min_windows: int = Field(10, ge=1, description="windows before a baseline counts")
     anomaly_retention_s: float = Field(60.0, gt=0, description="how long an anomaly is active")
+    # Root cause and incidents.
+    correlation_window: float = Field(300.0, gt=0, description="seconds that group anomalies")
+    resolve_after: float = Field(120.0, gt=0, description="quiet seconds before auto-resolve")
+    incident_ttl: float = Field(3600.0, gt=0, description="seconds an incident lives in Redis")
+    leader_ttl: float = Field(15.0, ge=1, description="seconds a silent leader keeps the lock")
+    webhook_urls: UrlList = Field(default_factory=list)
+    slack_webhook_urls: UrlList = Field(default_factory=list)
+    webhook_timeout: float = Field(5.0, gt=0)
+    webhook_retries: int = Field(3, ge=0, le=10)
+
+    @field_validator("webhook_urls", "slack_webhook_urls", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_within_correlation(self) -> AnalyzerSettings:
+        if self.resolve_after > self.correlation_window:
+            raise ValueError(
+                "AIOPS_RESOLVE_AFTER must not exceed AIOPS_CORRELATION_WINDOW: an open "
+                "incident must stay matchable, or its own anomalies would open a duplicate"
+            )
+        return self
 
     def detection(self) -> DetectionConfig:
         return DetectionConfig(
@@ -36,3 +69,14 @@ class AnalyzerSettings(BaseSettings):
     def timing(self) -> Timing:
         # Tumbling windows as long as the interval: each cycle reads what arrived since the last.
         return Timing(window_s=self.analysis_interval, ingest_lag_s=self.ingest_lag)
+
+    def rca(self) -> RcaConfig:
+        return RcaConfig(correlation_window_s=self.correlation_window)
+
+    def incident_policy(self) -> IncidentPolicy:
+        return IncidentPolicy(
+            correlation_window_s=self.correlation_window, resolve_after_s=self.resolve_after
+        )
+
+    def webhook_targets(self) -> list[WebhookTarget]:
+        return parse_targets(self.webhook_urls, self.slack_webhook_urls)

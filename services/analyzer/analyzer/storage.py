@@ -14,21 +14,25 @@ from aiops_telemetry import Connection
 
 from .detection import Anomaly, AnomalyType, Baseline, KeyKind, SeriesKey, WindowStats
 
+# Whether a span failed (rca.Span.failed says the same in Python): a server
+# span on a 5xx; a client span on a 5xx, on a recorded failure kind (timeout,
+# refused, ...), or when an HTTP call got no response (NULL status). A query
+# span never has a status, so NULL alone does not make a query a failure.
+SPAN_FAILED_SQL = """CASE kind
+            WHEN 'server' THEN coalesce(status_code >= 500, false)
+            ELSE coalesce(status_code >= 500, method <> 'SQL') OR error_kind IS NOT NULL
+        END"""
+
 # One statement per window. The only filter on the table is the "timestamp"
 # range, so the planner can serve it from the BRIN index (or any index that
 # leads on the timestamp) and a cycle's cost follows the window, not history.
-#
-# Failures: a server span failed on a 5xx. A client span failed on a 5xx, on
-# a recorded failure kind (timeout, refused, …), or when an HTTP call got no
-# response (NULL status); a query span never has a status, so NULL alone
-# does not make a query a failure.
 #
 # Percentiles are percentile_cont (linear interpolation between ranks), one
 # sort per key for all three. Sample traces: each trace's worst span in the
 # key, then the traces worst first (failures, then slowest), distinct, so the
 # samples are not three queries of one request. The window function sorts by
 # the key first, so the grouping reuses its order.
-WINDOW_STATS_SQL = """
+WINDOW_STATS_SQL = f"""
 WITH spans AS (
     SELECT
         CASE kind WHEN 'server' THEN 'endpoint' ELSE 'edge' END AS key_kind,
@@ -36,10 +40,7 @@ WITH spans AS (
         CASE kind WHEN 'server' THEN endpoint ELSE peer_service END AS target,
         latency_ms,
         trace_id,
-        CASE kind
-            WHEN 'server' THEN coalesce(status_code >= 500, false)
-            ELSE coalesce(status_code >= 500, method <> 'SQL') OR error_kind IS NOT NULL
-        END AS failed,
+        {SPAN_FAILED_SQL} AS failed,
         error_kind IS NOT DISTINCT FROM 'timeout' AS timed_out
     FROM telemetry
     WHERE "timestamp" >= $1 AND "timestamp" < $2
@@ -242,3 +243,20 @@ async def recent_anomalies(conn: Connection, *, since: datetime, limit: int = 10
         )
         for row in rows
     ]
+
+
+_SAVE_PROGRESS_SQL = """
+INSERT INTO analyzer_progress (last_end) VALUES ($1)
+ON CONFLICT (singleton) DO UPDATE SET last_end = EXCLUDED.last_end, saved_at = now()
+"""
+
+
+async def save_progress(conn: Connection, last_end: datetime) -> None:
+    """Record that every window up to `last_end` has been analysed."""
+    await conn.execute(_SAVE_PROGRESS_SQL, last_end)
+
+
+async def load_progress(conn: Connection) -> datetime | None:
+    """Where the last analysed window ended, if any window ever was."""
+    last_end: datetime | None = await conn.fetchval("SELECT last_end FROM analyzer_progress")
+    return last_end

@@ -5,7 +5,13 @@ aggregates into anomalies, and `learn(baselines, windows, anomalies, config)`
 returns the baselines with every window learned that no anomaly names.
 """
 
-from .baselines import effective_spread, is_established, learn, update_baseline
+from .baselines import (
+    effective_spread,
+    is_established,
+    latency_threshold,
+    learn,
+    update_baseline,
+)
 from .config import DetectionConfig
 from .detectors import (
     detect,
@@ -31,6 +37,7 @@ __all__ = [
     "detect_timeouts",
     "effective_spread",
     "is_established",
+    "latency_threshold",
     "learn",
     "update_baseline",
 ]

@@ -34,6 +34,15 @@ def effective_spread(baseline: Baseline, config: DetectionConfig) -> float:
     return max(baseline.spread_ms, config.min_spread_ratio * baseline.level_ms)
 
 
+def latency_threshold(baseline: Baseline, config: DetectionConfig) -> float:
+    """The latency above which a window median, or one request, counts as slow for this key."""
+    return max(
+        baseline.level_ms * config.latency_multiplier,
+        baseline.level_ms + config.z_threshold * effective_spread(baseline, config),
+        config.min_latency_ms,
+    )
+
+
 def update_baseline(
     previous: Baseline | None,
     window: WindowStats,

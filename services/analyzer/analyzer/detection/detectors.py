@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from .baselines import effective_spread, is_established
+from .baselines import effective_spread, is_established, latency_threshold
 from .config import DetectionConfig
 from .model import Anomaly, AnomalyType, Baseline, KeyKind, SeriesKey, WindowStats
 from .scoring import (
@@ -63,11 +63,7 @@ def detect_latency(
         ):
             continue
         spread = effective_spread(baseline, config)
-        threshold = max(
-            baseline.level_ms * config.latency_multiplier,
-            baseline.level_ms + config.z_threshold * spread,
-            config.min_latency_ms,
-        )
+        threshold = latency_threshold(baseline, config)
         observed = window.p50_ms
         if observed <= threshold:
             continue

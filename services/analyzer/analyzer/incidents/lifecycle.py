@@ -1,0 +1,305 @@
+"""Incidents as pure functions: open one from a finding, fold new findings in, move its status.
+
+Deduplication lives in `match`: while an incident is open, a finding with the
+same root cause (or one that is only a symptom of it) updates that incident
+rather than opening another; a resolved incident whose cause returns within
+the correlation window is reopened, not duplicated. Every function returns a
+new `Incident`, with `version` bumped, so the store can write it with a
+compare-and-set and `changes` can say what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from analyzer.detection import AnomalyType
+from analyzer.rca import DependencyGraph, Finding
+
+from .model import (
+    AnomalyEvidence,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    RankedCandidate,
+    RootCause,
+    Severity,
+    Status,
+)
+
+
+class TransitionError(ValueError):
+    """A status change that is not allowed from the incident's current status."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentPolicy:
+    # A finding joins an incident whose last anomaly is this recent; a resolved
+    # incident whose cause returns within it is reopened (the seed's 5 minutes).
+    correlation_window_s: float = 300.0
+    # An incident with no anomaly for this long is resolved automatically.
+    resolve_after_s: float = 120.0
+    max_anomalies: int = 20  # evidence kept: the latest per series and type
+    max_trace_ids: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0 < self.resolve_after_s <= self.correlation_window_s:
+            # An incident must still be matchable while it is open, or it would be duplicated.
+            raise ValueError("need 0 < resolve_after_s <= correlation_window_s")
+        if self.max_anomalies < 1 or self.max_trace_ids < 1:
+            raise ValueError("max_anomalies and max_trace_ids must be >= 1")
+
+
+_FAILING = (AnomalyType.ERROR_SPIKE, AnomalyType.TIMEOUT)
+_WORDS = {
+    AnomalyType.ERROR_SPIKE: "failing",
+    AnomalyType.TIMEOUT: "timing out",
+    AnomalyType.LATENCY: "slow",
+    AnomalyType.SILENCE: "silent",
+}
+
+
+def severity_of(anomalies: Iterable[AnomalyEvidence]) -> Severity:
+    """Critical when most requests fail or a service falls silent; high on errors or 5x latency."""
+    severity = Severity.LOW
+    for anomaly in anomalies:
+        kind = AnomalyType(anomaly.type)
+        if kind is AnomalyType.SILENCE or (kind in _FAILING and anomaly.observed >= 0.5):
+            return Severity.CRITICAL
+        if kind in _FAILING or (
+            kind is AnomalyType.LATENCY
+            and anomaly.baseline
+            and anomaly.observed >= 5 * anomaly.baseline
+        ):
+            level = Severity.HIGH
+        else:
+            level = Severity.MEDIUM
+        severity = max(severity, level, key=lambda s: s.rank)
+    return severity
+
+
+def title_of(root: RootCause, anomalies: Sequence[AnomalyEvidence]) -> str:
+    """E.g. "payment /payment failing and slow; affects checkout"."""
+    own = [a for a in anomalies if root.service in (a.service, a.target)]
+    words = sorted({_WORDS[AnomalyType(a.type)] for a in own or anomalies})
+    others = sorted({a.service for a in anomalies} - {root.service})
+    affects = f"; affects {', '.join(others)}" if others else ""
+    return f"{root} {' and '.join(words)}{affects}"
+
+
+def new_incident_id(now: datetime, token: str) -> str:
+    """INC-<UTC time opened>-<token>: sortable by eye, unique without coordination."""
+    return f"INC-{now:%Y%m%d-%H%M%S}-{token}"
+
+
+def open_incident(
+    finding: Finding, *, incident_id: str, now: datetime, policy: IncidentPolicy
+) -> Incident:
+    evidence = _merge_evidence([], finding, limit=policy.max_anomalies)
+    root = RootCause(service=finding.root_cause.service, endpoint=finding.root_cause.endpoint)
+    return Incident(
+        id=incident_id,
+        title=title_of(root, evidence),
+        status=Status.OPEN,
+        severity=severity_of(evidence),
+        root_cause=root,
+        candidates=_candidates(finding),
+        confidence=finding.confidence,
+        explanation=finding.explanation,
+        affected_services=sorted(finding.affected_services),
+        affected_endpoints=sorted({a.key for a in evidence}),
+        anomalies=evidence,
+        sample_trace_ids=_first_unique(finding.trace_ids, policy.max_trace_ids),
+        opened_at=now,
+        updated_at=now,
+        last_anomaly_at=max(a.window_end for a in finding.anomalies),
+    )
+
+
+def match(
+    incidents: Iterable[Incident],
+    finding: Finding,
+    *,
+    policy: IncidentPolicy,
+    graph: DependencyGraph,
+) -> Incident | None:
+    """The incident `finding` belongs to, or None if it is a new problem.
+
+    In order of preference: the same root cause; the same root service; an
+    incident whose root cause the finding's root service depends on (the
+    finding saw a symptom). Among equals, open before resolved, then newest.
+    """
+    window = timedelta(seconds=policy.correlation_window_s)
+    root = finding.root_cause
+    # Judged at the finding's own time, not now: findings that waited out a
+    # Redis outage are grouped as they happened.
+    seen = max(a.window_end for a in finding.anomalies)
+
+    def recent(incident: Incident) -> bool:
+        if incident.status is Status.RESOLVED:
+            return incident.resolved_at is not None and seen - incident.resolved_at <= window
+        return seen - incident.last_anomaly_at <= window
+
+    def rank(incident: Incident) -> tuple[int, int, datetime] | None:
+        cause = incident.root_cause
+        if (cause.service, cause.endpoint) == (root.service, root.endpoint):
+            tier = 0
+        elif cause.service == root.service:
+            tier = 1
+        elif cause.service in graph.downstream(root.service) and root.service in set(
+            incident.affected_services
+        ):
+            tier = 2
+        else:
+            return None
+        return (tier, int(incident.status is Status.RESOLVED), incident.updated_at)
+
+    ranked = [(r, i) for i in incidents if recent(i) and (r := rank(i)) is not None]
+    if not ranked:
+        return None
+    best_tier = min(r[:2] for r, _ in ranked)
+    return max((i for r, i in ranked if r[:2] == best_tier), key=lambda i: i.updated_at)
+
+
+def absorb(
+    incident: Incident, finding: Finding, *, now: datetime, policy: IncidentPolicy
+) -> Incident:
+    """`incident` with `finding`'s evidence folded in; reopened if it was resolved."""
+    evidence = _merge_evidence(incident.anomalies, finding, limit=policy.max_anomalies)
+    update: dict[str, object] = {
+        "anomalies": evidence,
+        "severity": max(incident.severity, severity_of(evidence), key=lambda s: s.rank),
+        "affected_services": sorted(set(incident.affected_services) | finding.affected_services),
+        "affected_endpoints": sorted(set(incident.affected_endpoints) | {a.key for a in evidence}),
+        "sample_trace_ids": _first_unique(
+            [*finding.trace_ids, *incident.sample_trace_ids], policy.max_trace_ids
+        ),
+        "last_anomaly_at": max(
+            incident.last_anomaly_at, *(a.window_end for a in finding.anomalies)
+        ),
+        "updated_at": now,
+        "version": incident.version + 1,
+    }
+    if finding.root_cause.service == incident.root_cause.service:
+        # The same cause seen again: its newest ranking is the better evidence,
+        # and a blamed endpoint is more precise than a blamed service.
+        endpoint = finding.root_cause.endpoint or incident.root_cause.endpoint
+        update |= {
+            "root_cause": RootCause(service=incident.root_cause.service, endpoint=endpoint),
+            "candidates": _candidates(finding),
+            "confidence": finding.confidence,
+            "explanation": finding.explanation,
+        }
+    if incident.status is Status.RESOLVED:
+        update |= {
+            "status": Status.OPEN,
+            "resolved_at": None,
+            "resolved_by": None,
+            "acknowledged_at": None,
+            "reopen_count": incident.reopen_count + 1,
+        }
+    updated = incident.model_copy(update=update)
+    return updated.model_copy(update={"title": title_of(updated.root_cause, updated.anomalies)})
+
+
+def acknowledge(incident: Incident, *, now: datetime) -> Incident:
+    """Someone is on it: open → acknowledged. Acknowledging twice changes nothing."""
+    if incident.status is Status.RESOLVED:
+        raise TransitionError(f"{incident.id} is resolved; it cannot be acknowledged")
+    if incident.status is Status.ACKNOWLEDGED:
+        return incident
+    return incident.model_copy(
+        update={
+            "status": Status.ACKNOWLEDGED,
+            "acknowledged_at": now,
+            "updated_at": now,
+            "version": incident.version + 1,
+        }
+    )
+
+
+def resolve(incident: Incident, *, now: datetime, by: str) -> Incident:
+    """open or acknowledged → resolved, by "user" or "auto"."""
+    if incident.status is Status.RESOLVED:
+        raise TransitionError(f"{incident.id} is already resolved")
+    return incident.model_copy(
+        update={
+            "status": Status.RESOLVED,
+            "resolved_at": now,
+            "resolved_by": by,
+            "updated_at": now,
+            "version": incident.version + 1,
+        }
+    )
+
+
+def auto_resolve(incident: Incident, *, now: datetime, policy: IncidentPolicy) -> Incident:
+    """Resolved once no anomaly has been seen for `resolve_after_s`; otherwise unchanged."""
+    quiet = now - incident.last_anomaly_at >= timedelta(seconds=policy.resolve_after_s)
+    if incident.status is Status.RESOLVED or not quiet:
+        return incident
+    return resolve(incident, now=now, by="auto")
+
+
+def changes(before: Incident | None, after: Incident, *, now: datetime) -> list[IncidentEvent]:
+    """What happened between two versions of an incident, as history events."""
+
+    def event(kind: EventKind, detail: str) -> IncidentEvent:
+        return IncidentEvent(kind=kind, at=now, incident=after, detail=detail)
+
+    if before is None:
+        return [event(EventKind.OPENED, f"{after.title} ({after.severity})")]
+    events = []
+    if before.status is not after.status:
+        if after.status is Status.OPEN:
+            events.append(event(EventKind.REOPENED, f"reopened: {after.root_cause}"))
+        elif after.status is Status.ACKNOWLEDGED:
+            events.append(event(EventKind.ACKNOWLEDGED, "acknowledged"))
+        else:
+            events.append(event(EventKind.RESOLVED, f"resolved by {after.resolved_by}"))
+    if before.severity is not after.severity:
+        events.append(
+            event(EventKind.SEVERITY_CHANGED, f"severity {before.severity} → {after.severity}")
+        )
+    if before.root_cause != after.root_cause:
+        events.append(
+            event(
+                EventKind.ROOT_CAUSE_CHANGED,
+                f"root cause {before.root_cause} → {after.root_cause}",
+            )
+        )
+    grew = set(after.affected_endpoints) - set(before.affected_endpoints)
+    if grew:
+        events.append(event(EventKind.UPDATED, f"now also affects {', '.join(sorted(grew))}"))
+    return events
+
+
+def _candidates(finding: Finding) -> list[RankedCandidate]:
+    return [
+        RankedCandidate(
+            service=c.suspect.service,
+            endpoint=c.suspect.endpoint,
+            score=c.score,
+            traces=c.traces,
+            evidence=c.evidence,
+        )
+        for c in finding.candidates
+    ]
+
+
+def _merge_evidence(
+    old: Sequence[AnomalyEvidence], finding: Finding, *, limit: int
+) -> list[AnomalyEvidence]:
+    """The latest anomaly per series and type, newest first."""
+    latest: dict[tuple[str, str], AnomalyEvidence] = {}
+    for item in [*old, *(AnomalyEvidence.of(a) for a in finding.anomalies)]:
+        slot = (item.key, item.type)
+        if slot not in latest or item.window_end >= latest[slot].window_end:
+            latest[slot] = item
+    ordered = sorted(latest.values(), key=lambda a: (a.window_end, a.score), reverse=True)
+    return ordered[:limit]
+
+
+def _first_unique(values: Iterable[str], limit: int) -> list[str]:
+    return list(dict.fromkeys(values))[:limit]

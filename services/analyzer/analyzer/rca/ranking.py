@@ -1,0 +1,294 @@
+"""From anomalies and their sample traces to findings: one per root cause, suspects ranked.
+
+Anomalies close in time are one incident's symptoms, but one incident can
+hold independent faults, so a group of anomalies is split by where each
+anomaly's traces say its trouble starts. Traces are the strong evidence.
+Where they are missing (a silent service leaves none) or few, the
+dependency graph stands in: of the anomalous services, the one nothing
+anomalous is below is the likely cause, its callers the symptoms.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from analyzer.detection import Anomaly, AnomalyType, KeyKind, SeriesKey
+
+from .explain import describe_evidence, explain_root
+from .model import (
+    Candidate,
+    Dependency,
+    DependencyGraph,
+    Finding,
+    Origin,
+    Span,
+    Suspect,
+)
+from .origins import find_origins, relevant_origins
+from .traces import TraceNode, build_trees
+
+
+@dataclass(frozen=True, slots=True)
+class RcaConfig:
+    """The root-cause analysis knobs."""
+
+    # An anomaly whose window ends within this many seconds of the previous one joins its group.
+    correlation_window_s: float = 300.0
+    # With fewer traces than this to follow, a finding also weighs the dependency graph.
+    min_traces: int = 3
+    # Trace ids a finding keeps, those pointing at the root cause first.
+    max_trace_ids: int = 10
+
+    def __post_init__(self) -> None:
+        window = self.correlation_window_s
+        checks = {
+            "correlation_window_s": math.isfinite(window) and window >= 0,
+            "min_traces": self.min_traces >= 1,
+            "max_trace_ids": self.max_trace_ids >= 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid RCA config: {', '.join(bad)}")
+
+
+def correlate(anomalies: Iterable[Anomaly], window_s: float) -> list[list[Anomaly]]:
+    """Anomalies grouped by time: a gap of more than `window_s` between window ends splits."""
+    groups: list[list[Anomaly]] = []
+    for anomaly in sorted(anomalies, key=lambda a: (a.window_end, a.key, a.type)):
+        gap = (anomaly.window_end - groups[-1][-1].window_end).total_seconds() if groups else 0.0
+        if not groups or gap > window_s:
+            groups.append([])
+        groups[-1].append(anomaly)
+    return groups
+
+
+def analyse(
+    anomalies: Sequence[Anomaly],
+    traces: Mapping[str, Sequence[Span]],
+    graph: DependencyGraph,
+    slow_ms: Mapping[SeriesKey, float],
+    config: RcaConfig = RcaConfig(),
+) -> list[Finding]:
+    """Findings for `anomalies`, the one with the highest-scored anomaly first.
+
+    `traces` holds the spans of the anomalies' sample traces (those missing
+    are skipped); `slow_ms` is what `slow_thresholds` gives.
+    """
+    # The traces show calls too, which a young graph may not have learned yet.
+    below = functools.cache(graph.merge(_observed_dependencies(traces.values())).downstream)
+    trees: dict[str, tuple[list[TraceNode], list[Origin]]] = {}
+
+    def explaining(anomaly: Anomaly, trace_id: str) -> list[Origin]:
+        if trace_id not in trees:  # a trace sampled by several anomalies is followed once
+            roots = build_trees(traces[trace_id])
+            trees[trace_id] = (roots, find_origins(roots, slow_ms))
+        roots, origins = trees[trace_id]
+        return relevant_origins(origins, roots, anomaly, slow_ms)
+
+    findings: list[Finding] = []
+    for group in correlate(anomalies, config.correlation_window_s):
+        evidence = [{t: explaining(a, t) for t in a.sample_trace_ids if t in traces} for a in group]
+        findings.extend(_findings(group, evidence, below, config))
+    return sorted(findings, key=lambda f: (-max(a.score for a in f.anomalies), f.root_cause))
+
+
+def _findings(
+    anomalies: list[Anomaly],
+    evidence: list[dict[str, list[Origin]]],
+    below: Callable[[str], frozenset[str]],
+    config: RcaConfig,
+) -> list[Finding]:
+    """One group's findings: its anomalies split by the suspect each is attributed to."""
+    votes = [_tally(trace_votes.values()) for trace_votes in evidence]
+    group_votes: defaultdict[Suspect, float] = defaultdict(float)
+    for anomaly_votes in votes:
+        for suspect, vote in anomaly_votes.items():
+            group_votes[suspect] += vote
+    traced = [_top(anomaly_votes, below) if anomaly_votes else None for anomaly_votes in votes]
+    # A service is anomalous if an anomaly points at it or a trace starts its trouble there.
+    # Silence is left out: it spreads *down* from a cause (callers that fail
+    # early stop calling what comes next), so a silent service is no suspect.
+    loud = [a for a in anomalies if a.type is not AnomalyType.SILENCE]
+    anomalous = {_implicated(a) for a in loud} | {s.service for s in group_votes}
+    group = _Group(anomalies, evidence, dict(group_votes), frozenset(anomalous), below)
+
+    members: dict[Suspect, list[int]] = {}
+    for index, anomaly in enumerate(anomalies):
+        if (voted := traced[index]) is not None:
+            suspect = voted
+        elif anomaly.type is AnomalyType.SILENCE:
+            suspect = group.silence_cause(anomaly, group_votes)
+        else:
+            suspect = group.suspect_for(group.lowest_below(_implicated(anomaly)))
+        members.setdefault(suspect, []).append(index)
+    # Blended graph votes can make a finding's top candidate another finding's
+    # root; merge those until every root is unique (the count shrinks each time).
+    while True:
+        built = [group.finding(indices, suspect, config) for suspect, indices in members.items()]
+        merged: dict[Suspect, list[int]] = {}
+        for finding, indices in zip(built, members.values(), strict=True):
+            merged.setdefault(finding.root_cause, []).extend(indices)
+        if len(merged) == len(members):
+            return built
+        members = merged
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """What one group of correlated anomalies knows, to attribute and rank with."""
+
+    anomalies: list[Anomaly]
+    evidence: list[dict[str, list[Origin]]]  # per anomaly: its relevant origins per trace
+    votes: dict[Suspect, float]  # every trace vote in the group
+    anomalous: frozenset[str]  # services the group implicates
+    below: Callable[[str], frozenset[str]]  # everything a service depends on
+
+    def is_lowest(self, service: str) -> bool:
+        """Nothing anomalous is below `service`."""
+        return not (self.below(service) & self.anomalous) - {service}
+
+    def lowest_below(self, service: str) -> str:
+        """The anomalous service deepest below `service`, or `service` when none is."""
+        deeper = (self.below(service) & self.anomalous) - {service}
+        if not deeper:
+            return service
+        return min([s for s in deeper if self.is_lowest(s)] or deeper)
+
+    def silence_cause(self, anomaly: Anomaly, votes: Mapping[Suspect, float]) -> Suspect:
+        """Where a silence comes from: the group's traced problem, if it has one.
+
+        Otherwise traffic stopped upstream: the silent service that no other
+        silent service calls (the entry point that went quiet).
+        """
+        if votes:
+            return _top(votes, self.below)
+        silent = {_implicated(a) for a in self.anomalies if a.type is AnomalyType.SILENCE}
+        service = _implicated(anomaly)
+        above = [s for s in silent if s != service and service in self.below(s)]
+        tops = [s for s in above if not any(s in self.below(t) for t in silent - {s})]
+        return self.suspect_for(min(tops or above or [service]))
+
+    def suspect_for(self, service: str) -> Suspect:
+        """The suspect naming a service picked by the graph: its traced one if any."""
+        voted = [suspect for suspect in self.votes if suspect.service == service]
+        if voted:
+            return min(voted, key=lambda s: (-self.votes[s], s))
+        endpoints = {
+            a.key.target
+            for a in self.anomalies
+            if a.key.kind is KeyKind.ENDPOINT and a.key.service == service
+        }
+        return Suspect(service, endpoints.pop() if len(endpoints) == 1 else None)
+
+    def finding(self, indices: list[int], attributed: Suspect, config: RcaConfig) -> Finding:
+        """The finding for the anomalies at `indices`, attributed to `attributed`."""
+        indices = sorted(indices, key=lambda i: _by_score(self.anomalies[i]))
+        per_trace: dict[str, list[Origin]] = {}
+        for index in indices:
+            for trace_id, origins in self.evidence[index].items():
+                per_trace.setdefault(trace_id, []).extend(origins)
+        followed = {trace_id: origins for trace_id, origins in per_trace.items() if origins}
+        votes = _tally(followed.values())
+
+        # Few traces: every service the finding implicates (by anomaly or by
+        # trace) with nothing anomalous below it gets the weight of one trace.
+        graph_voted: dict[Suspect, bool] = {}  # suspect -> whether nothing anomalous is below it
+        if len(followed) < config.min_traces:
+            services = {
+                _implicated(self.anomalies[i])
+                for i in indices
+                if self.anomalies[i].type is not AnomalyType.SILENCE
+            }
+            services |= {suspect.service for suspect in votes} | {attributed.service}
+            lowest = sorted(s for s in services if self.is_lowest(s))
+            for service in lowest or [attributed.service]:
+                suspect = self.suspect_for(service)
+                votes[suspect] += 1.0
+                graph_voted[suspect] = bool(lowest)
+
+        pointing: defaultdict[Suspect, list[str]] = defaultdict(list)
+        for trace_id, origins in followed.items():
+            for suspect in dict.fromkeys(o.suspect for o in origins):
+                pointing[suspect].append(trace_id)
+        total = sum(votes.values())
+        candidates = sorted(
+            (
+                Candidate(
+                    suspect,
+                    vote / total,
+                    len(pointing[suspect]),
+                    describe_evidence(
+                        suspect, followed, pointing[suspect], graph_voted.get(suspect)
+                    ),
+                )
+                for suspect, vote in votes.items()
+            ),
+            key=lambda c: (-round(c.score, 9), -c.traces, c.suspect),
+        )
+        root = candidates[0]
+        first = pointing[root.suspect]
+        trace_ids = first + [t for t in per_trace if t not in first]
+        return Finding(
+            root_cause=root.suspect,
+            candidates=tuple(candidates),
+            confidence=root.score,
+            anomalies=tuple(self.anomalies[i] for i in indices),
+            trace_ids=tuple(trace_ids[: config.max_trace_ids]),
+            explanation=explain_root(root, len(followed), graph_voted.get(root.suspect)),
+        )
+
+
+def _observed_dependencies(traces: Iterable[Sequence[Span]]) -> list[Dependency]:
+    """The caller→callee edges the traces' client spans show."""
+    calls: dict[tuple[str, str], list[Span]] = {}
+    for spans in traces:
+        for span in spans:
+            if not span.is_server and span.peer_service is not None:
+                calls.setdefault((span.service, span.peer_service), []).append(span)
+    return [
+        Dependency(
+            caller=caller,
+            callee=callee,
+            calls=len(spans),
+            errors=sum(span.failed for span in spans),
+            first_seen=min(span.start for span in spans),
+            last_seen=max(span.start for span in spans),
+        )
+        for (caller, callee), spans in calls.items()
+    ]
+
+
+def _tally(per_trace: Iterable[Sequence[Origin]]) -> defaultdict[Suspect, float]:
+    """Each trace's one vote, split evenly across the distinct suspects it points at."""
+    votes: defaultdict[Suspect, float] = defaultdict(float)
+    for origins in per_trace:
+        suspects = {o.suspect for o in origins}
+        for suspect in suspects:
+            votes[suspect] += 1.0 / len(suspects)
+    return votes
+
+
+def _top(votes: Mapping[Suspect, float], below: Callable[[str], frozenset[str]]) -> Suspect:
+    """The most voted suspect; on a tie the one the others depend on, then the first."""
+    best = max(votes.values())
+    tied = [s for s, vote in votes.items() if math.isclose(vote, best)]
+    lowest = [
+        s
+        for s in tied
+        if not any(o.service != s.service and o.service in below(s.service) for o in tied)
+    ]
+    return min(lowest or tied)
+
+
+def _implicated(anomaly: Anomaly) -> str:
+    """The service an anomaly points at: an endpoint's server, an edge's callee."""
+    return anomaly.key.target if anomaly.key.kind is KeyKind.EDGE else anomaly.key.service
+
+
+def _by_score(anomaly: Anomaly) -> tuple[float, datetime, SeriesKey, str]:
+    return (-anomaly.score, anomaly.window_end, anomaly.key, anomaly.type)

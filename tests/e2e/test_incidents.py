@@ -1,0 +1,84 @@
+"""Incidents on the real compose stack: two analyzer replicas, payment's container stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support.compose import TESTED_SERVICES, ComposeStack
+
+pytestmark = pytest.mark.e2e
+
+ORDER = {"items": [{"sku": "SKU-003", "quantity": 1}], "amount": 3.5, "currency": "USD"}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[ComposeStack]:
+    stack = ComposeStack()
+    stack.env["AIOPS_ANALYSIS_INTERVAL"] = "2"
+    try:
+        stack.up(*TESTED_SERVICES)
+        stack.compose("up", "--detach", "--wait", "--scale", "analyzer=2", "analyzer")
+        yield stack
+    finally:
+        stack.down()
+
+
+@contextlib.asynccontextmanager
+async def checkouts(url: str) -> AsyncIterator[None]:
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=10) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    await client.post(f"{url}/checkout", json=ORDER)
+                await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_payment_stopped_gives_one_incident_naming_payment_across_replicas(
+    stack: ComposeStack,
+) -> None:
+    replicas = [stack.url("analyzer", 1), stack.url("analyzer", 2)]
+    async with httpx.AsyncClient(timeout=10) as client:
+        roles = sorted([(await client.get(f"{r}/health")).json()["role"] for r in replicas])
+        assert roles == ["leader", "standby"]
+
+        async with checkouts(stack.url("checkout")):
+            await asyncio.sleep(6)
+            stack.compose("stop", "payment")
+            deadline = time.monotonic() + 60
+            while not (incidents := (await client.get(f"{replicas[0]}/incidents")).json()):
+                assert time.monotonic() < deadline, "no incident within 60 s"
+                await asyncio.sleep(1)
+            await asyncio.sleep(10)  # more cycles: still one incident, not one per replica
+
+        for replica in replicas:
+            incidents = (await client.get(f"{replica}/incidents")).json()
+            assert len(incidents) == 1, incidents
+            [incident] = incidents
+            assert incident["root_cause"]["service"] == "payment"
+            assert incident["status"] == "open"
+
+    ttl = int(stack.exec("redis", "redis-cli", "TTL", f"incident:{incident['id']}"))
+    assert 0 < ttl <= 3600
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        opened = await conn.fetchval(
+            "SELECT count(*) FROM analyzer_incident_history WHERE event = 'opened'"
+        )
+    finally:
+        await conn.close()
+    assert opened == 1
