@@ -24,10 +24,12 @@ COPY services/checkout/pyproject.toml services/checkout/
 COPY services/payment/pyproject.toml services/payment/
 COPY services/inventory/pyproject.toml services/inventory/
 COPY services/analyzer/pyproject.toml services/analyzer/
+COPY tools/chaos/pyproject.toml tools/chaos/
 RUN uv sync --frozen --no-dev --no-install-workspace --no-cache
 
 COPY libs libs
 COPY services services
+COPY tools tools
 RUN uv sync --frozen --no-dev --no-editable --no-cache
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin aiops

@@ -26,11 +26,15 @@ install: .venv ## Create .venv with every dependency (uv sync)
 
 .env:
 	@python3 -c "import secrets; t = lambda: secrets.token_urlsafe(18); \
-	print(f'POSTGRES_PASSWORD={t()}'); print(f'GRAFANA_ADMIN_PASSWORD={t()}')" > .env
+	print(f'POSTGRES_PASSWORD={t()}'); print(f'GRAFANA_ADMIN_PASSWORD={t()}'); \
+	print(f'AIOPS_CHAOS_TOKEN={t()}')" > .env
 	@echo "wrote .env with generated secrets (see .env.example)"
 
 .PHONY: up
 up: .env ## Build and start the stack; returns once every service is healthy
+	@# An .env from before the chaos API: give it a token too.
+	@grep -q '^AIOPS_CHAOS_TOKEN=' .env || python3 -c "import secrets; \
+	print(f'AIOPS_CHAOS_TOKEN={secrets.token_urlsafe(18)}')" >> .env
 	@if $(COMPOSE) pull --quiet grafana >/dev/null 2>&1 || \
 	    docker image inspect "$$($(COMPOSE) config --images | grep grafana)" >/dev/null 2>&1; then \
 	  $(COMPOSE) up --build --detach --wait; \
@@ -77,6 +81,28 @@ lint: .venv ## ruff, ruff format --check, mypy --strict
 fmt: .venv ## Format and autofix
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+# `make load RATE=20 DURATION=300`: requests/s and seconds. It reaches the ports
+# the stack publishes: CHECKOUT_PORT & co from the environment, else .env, else the defaults.
+RATE ?= 10
+DURATION ?= 60
+stack_port = $(or $($(1)),$(shell sed -nE 's/^(export )?$(1)=[^0-9]*([0-9]+).*/\2/p' .env 2>/dev/null | tail -n 1),$(2))
+
+.PHONY: load
+load: .venv ## Steady traffic across the shop for a while (RATE=10 req/s, DURATION=60 s)
+	$(RUN) python -m aiops_chaos load --rate $(RATE) --duration $(DURATION) \
+	  --checkout http://127.0.0.1:$(call stack_port,CHECKOUT_PORT,8001) \
+	  --payment http://127.0.0.1:$(call stack_port,PAYMENT_PORT,8002) \
+	  --inventory http://127.0.0.1:$(call stack_port,INVENTORY_PORT,8003)
+
+.PHONY: chaos
+chaos: .venv ## List the chaos scenarios; `make chaos SCENARIO=payment-latency` runs one on the stack
+	$(RUN) python -m aiops_chaos $(if $(SCENARIO),run $(SCENARIO),list)
+
+.PHONY: evaluate
+evaluate: .venv ## Run every chaos scenario against the stack and score detection (writes evaluation/)
+	@curl -sf "http://127.0.0.1:$(call stack_port,ANALYZER_PORT,8004)/health" >/dev/null || $(MAKE) up
+	$(RUN) python -m aiops_chaos evaluate $(if $(ONLY),--only $(ONLY))
 
 .PHONY: bench
 bench: .venv ## Benchmarks: middleware, sink, hop and checkout throughput as ratios (needs wrk)

@@ -44,6 +44,7 @@ async def test_cycles_learn_baselines_from_shop_traffic_and_report_metrics(
         health = (await client.get(f"{analyzer.url}/health")).json()
     assert set(analyzed) >= {"analyzed"}
     keys = {(b["kind"], b["service"], b["target"]) for b in baselines}
+    assert all(isinstance(b["established"], bool) for b in baselines)
     assert ("endpoint", "checkout", "/checkout") in keys
     assert ("edge", "checkout", "payment") in keys
     assert set(anomalies) == {"active", "recent"}

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.compose import TESTED_SERVICES, ComposeStack
+from tests.support.compose import ComposeStack, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -20,14 +20,8 @@ ORDER = {"items": [{"sku": "SKU-003", "quantity": 1}], "amount": 3.5, "currency"
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
-    stack = ComposeStack()
-    stack.env["AIOPS_ANALYSIS_INTERVAL"] = "2"
-    try:
-        stack.up(*TESTED_SERVICES)
-        stack.compose("up", "--detach", "--wait", "--scale", "analyzer=2", "analyzer")
+    with running_stack(analyzer_replicas=2, AIOPS_ANALYSIS_INTERVAL="2") as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 @contextlib.asynccontextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 
@@ -11,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.compose import ROOT, TESTED_SERVICES, ComposeStack
+from tests.support.compose import ROOT, TESTED_SERVICES, ComposeStack, running_stack
 from tests.support.telemetry_rows import wait_for_rows
 
 pytestmark = pytest.mark.e2e
@@ -21,21 +20,8 @@ ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currenc
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
-    if (
-        shutil.which("docker") is None
-        or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode
-    ):
-        pytest.exit(
-            "docker compose is not available: install Docker Engine with Compose v2 "
-            "(on our machines: ../shared/offline-docker/prepare.sh)",
-            returncode=3,
-        )
-    stack = ComposeStack()
-    try:
-        stack.up(*TESTED_SERVICES)
+    with running_stack() as stack:
         yield stack
-    finally:
-        stack.down()
 
 
 def test_compose_file_is_valid(stack: ComposeStack) -> None:

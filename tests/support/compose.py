@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.support.processes import free_port, free_port_pair
 
@@ -38,12 +43,14 @@ class ComposeStack:
         # Two ports for the analyzer, so `--scale analyzer=2` has one per replica.
         self.ports["ANALYZER_PORT"] = free_port_pair()
         self.postgres_password = secrets.token_urlsafe(12)
+        self.chaos_token = secrets.token_urlsafe(12)
         self.env = {
             **os.environ,
             **{name: str(port) for name, port in self.ports.items()},
             "ANALYZER_PORT": f"{self.ports['ANALYZER_PORT']}-{self.ports['ANALYZER_PORT'] + 1}",
             "POSTGRES_PASSWORD": self.postgres_password,
             "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+            "AIOPS_CHAOS_TOKEN": self.chaos_token,
         }
 
     def url(self, service: str, replica: int = 1) -> str:
@@ -101,3 +108,28 @@ class ComposeStack:
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)
+
+
+@contextmanager
+def running_stack(*, analyzer_replicas: int = 1, **env: str) -> Iterator[ComposeStack]:
+    """The tested services up and healthy under a fresh project, torn down afterwards."""
+    if (
+        shutil.which("docker") is None
+        or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode
+    ):
+        pytest.exit(
+            "docker compose is not available: install Docker Engine with Compose v2 "
+            "(on our machines: ../shared/offline-docker/prepare.sh)",
+            returncode=3,
+        )
+    stack = ComposeStack()
+    stack.env.update(env)
+    try:
+        stack.up(*TESTED_SERVICES)
+        if analyzer_replicas > 1:
+            stack.compose(
+                "up", "--detach", "--wait", "--scale", f"analyzer={analyzer_replicas}", "analyzer"
+            )
+        yield stack
+    finally:
+        stack.down()

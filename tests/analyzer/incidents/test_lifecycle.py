@@ -89,10 +89,30 @@ def test_an_independent_fault_does_not_match_an_open_incident() -> None:
 
 
 def test_a_finding_that_only_saw_the_symptom_joins_the_cause() -> None:
-    """Checkout blamed with sparse evidence, while payment (which checkout calls) is open."""
+    """Checkout blamed by the graph alone (no trace), while payment (which it calls) is open."""
     incident = opened()
-    symptom = finding(CHECKOUT, anomaly(SeriesKey.endpoint("checkout", "/checkout"), at=20))
+    key = SeriesKey.endpoint("checkout", "/checkout")
+    symptom = finding(CHECKOUT, anomaly(key, at=20, traces=()), traces=())
     assert match([incident], symptom, policy=POLICY, graph=GRAPH) == incident
+
+
+def test_a_finding_with_its_own_traces_is_not_folded_into_a_downstream_incident() -> None:
+    """Inventory failing in its own traces is its own problem, whatever postgres was doing."""
+    key = SeriesKey.edge("inventory", "postgres")
+    postgres = opened(finding(Suspect("postgres"), anomaly(key, AnomalyType.SILENCE, observed=0)))
+    assert "inventory" in postgres.affected_services
+    assert match([postgres], inventory_errors(at=10), policy=POLICY, graph=GRAPH) is None
+
+
+def test_silence_below_an_affected_service_joins_that_incident() -> None:
+    """Payment fails, so checkout never reaches inventory: inventory's silence is a symptom."""
+    incident = opened()
+    quiet = finding(
+        Suspect("inventory"),
+        anomaly(SeriesKey.edge("inventory", "postgres"), AnomalyType.SILENCE, at=15, observed=0),
+        traces=(),
+    )
+    assert match([incident], quiet, policy=POLICY, graph=GRAPH) == incident
 
 
 def test_a_cause_that_returns_after_the_correlation_window_is_a_new_incident() -> None:

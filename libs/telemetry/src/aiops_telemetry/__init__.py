@@ -6,6 +6,8 @@ the pure ASGI tracing middleware and `/health`; `http_client(...)` and
 client spans; `async with telemetry:` runs the COPY sink.
 """
 
+from ._chaos import ChaosMiddleware, Fault, FaultBook, FaultKind
+from ._chaos_api import chaos_router
 from ._context import (
     TRACE_ID_HEADER,
     TRACEPARENT_HEADER,
@@ -38,7 +40,11 @@ __all__ = [
     "TRACEPARENT_HEADER",
     "TRACE_ID_HEADER",
     "UNMATCHED",
+    "ChaosMiddleware",
     "Connection",
+    "Fault",
+    "FaultBook",
+    "FaultKind",
     "Migration",
     "QuerySpans",
     "ServiceSettings",
@@ -52,6 +58,7 @@ __all__ = [
     "TracingTransport",
     "WorkDep",
     "apply_migrations",
+    "chaos_router",
     "create_http_client",
     "current_span",
     "current_trace_id",

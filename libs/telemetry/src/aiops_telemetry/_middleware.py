@@ -10,6 +10,7 @@ from collections.abc import Collection
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._chaos import ROUTE_TEMPLATE_KEY
 from ._context import SpanContext, current_span, extract_context, new_span_id
 from ._sink import TelemetrySink
 from ._span import SERVER, error_text, span_row, wall_clock
@@ -28,6 +29,9 @@ def endpoint_label(scope: Scope) -> str:
     """
     route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(template, str):
+        # Answered before routing (an injected fault): the template it was matched to.
+        template = scope.get(ROUTE_TEMPLATE_KEY)
     return template if isinstance(template, str) else UNMATCHED
 
 
@@ -39,7 +43,8 @@ class TelemetryMiddleware:
     returns it on every response, and records status, latency and, on an
     exception, the full stack trace. An unhandled exception is answered here
     (a JSON 500 carrying the trace id), so the app's own 500 handlers never
-    see it. Requests to `exclude_paths` get a trace id but no row.
+    see it. Requests to `exclude_paths` (or under `exclude_prefixes`) get a
+    trace id but no row.
     """
 
     def __init__(
@@ -49,11 +54,13 @@ class TelemetryMiddleware:
         sink: TelemetrySink,
         service_name: str,
         exclude_paths: Collection[str] = ("/health",),
+        exclude_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.sink = sink
         self.service_name = service_name
         self.exclude_paths = frozenset(exclude_paths)
+        self.exclude_prefixes = exclude_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,7 +105,8 @@ class TelemetryMiddleware:
         finally:
             latency_ms = (time.perf_counter() - start) * 1000.0
             current_span.reset(token)
-            if scope["path"] not in self.exclude_paths:
+            path = scope["path"]
+            if path not in self.exclude_paths and not path.startswith(self.exclude_prefixes):
                 method = scope["method"]
                 self.sink.record(
                     span_row(

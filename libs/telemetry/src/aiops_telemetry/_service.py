@@ -10,6 +10,8 @@ import asyncpg
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 
+from ._chaos import CHAOS_PREFIX, ChaosMiddleware, FaultBook
+from ._chaos_api import chaos_router
 from ._db import create_pool
 from ._http_client import create_http_client
 from ._middleware import TelemetryMiddleware
@@ -45,6 +47,7 @@ class Telemetry:
             batch_size=settings.telemetry_batch_size,
             flush_interval=settings.telemetry_flush_interval,
         )
+        self.chaos = FaultBook(max_ttl_s=settings.chaos_max_ttl)
 
     @property
     def database_url(self) -> str:
@@ -58,14 +61,25 @@ class Telemetry:
         await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
 
     def instrument(self, app: FastAPI, *, checks: Mapping[str, HealthCheck] | None = None) -> None:
-        """Add the tracing middleware and `GET /health` to `app`."""
+        """Add the tracing and chaos middleware, `GET /health` and the chaos API to `app`.
+
+        Chaos is added first so that it runs inside the tracing middleware:
+        an injected fault is recorded like a real one.
+        """
+        app.add_middleware(ChaosMiddleware, book=self.chaos)
         app.add_middleware(
             TelemetryMiddleware,
             sink=self.sink,
             service_name=self.service_name,
-            exclude_paths=self._settings.telemetry_exclude_paths,
+            exclude_paths=[*self._settings.telemetry_exclude_paths, CHAOS_PREFIX],
+            exclude_prefixes=(f"{CHAOS_PREFIX}/",),
         )
         app.include_router(self._health_router(checks or {}))
+        app.include_router(
+            chaos_router(
+                self.chaos, service_name=self.service_name, token=self._settings.chaos_token
+            )
+        )
 
     def _health_router(self, checks: Mapping[str, HealthCheck]) -> APIRouter:
         router = APIRouter()

@@ -31,3 +31,8 @@ class ServiceSettings(BaseSettings):
     work_ms: float = Field(5.0, ge=0, description="median simulated work per request, ms")
     work_jitter: float = Field(0.3, ge=0, le=2, description="log-normal sigma of that work")
     http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    # Failure injection (`/simulate`): disabled unless a token is set.
+    chaos_token: SecretStr | None = Field(None, description="X-Chaos-Token the chaos API wants")
+    chaos_max_ttl: float = Field(
+        600.0, gt=0, le=86_400, description="seconds after which any fault removes itself"
+    )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
 from analyzer import metrics, storage
-from analyzer.detection import Anomaly, Baseline, SeriesKey
+from analyzer.detection import Anomaly, Baseline, SeriesKey, is_established
 from analyzer.loop import NotLeader
 
 from .dependencies import DeskDep, LoopDep, PoolDep, SettingsDep
@@ -83,11 +83,16 @@ async def anomalies(
 
 
 @router.get("/baselines")
-async def baselines(pool: PoolDep) -> list[dict[str, Any]]:
-    """Every learned baseline: level, spread, rate, windows learned."""
+async def baselines(pool: PoolDep, settings: SettingsDep) -> list[dict[str, Any]]:
+    """Every learned baseline: level, spread, rate, windows learned, and whether it is
+    established (enough windows to judge latency and silence against)."""
     async with pool.acquire() as conn:
         learned = await storage.load_baselines(conn)
-    return [baseline_json(b) for _, b in sorted(learned.items())]
+    config = settings.detection()
+    return [
+        baseline_json(b) | {"established": is_established(b, config)}
+        for _, b in sorted(learned.items())
+    ]
 
 
 @router.post("/analyze")

@@ -127,8 +127,11 @@ def match(
     """The incident `finding` belongs to, or None if it is a new problem.
 
     In order of preference: the same root cause; the same root service; an
-    incident whose root cause the finding's root service depends on (the
-    finding saw a symptom). Among equals, open before resolved, then newest.
+    incident the finding is only a symptom of. A finding is a symptom when
+    its root service depends on the incident's root cause and no trace of
+    its own points at that root (the graph chose it), or when it is nothing
+    but silence below a service the incident affects (traffic stopped
+    reaching it). Among equals, open before resolved, then newest.
     """
     window = timedelta(seconds=policy.correlation_window_s)
     root = finding.root_cause
@@ -147,9 +150,7 @@ def match(
             tier = 0
         elif cause.service == root.service:
             tier = 1
-        elif cause.service in graph.downstream(root.service) and root.service in set(
-            incident.affected_services
-        ):
+        elif _symptom_of(incident, finding, graph):
             tier = 2
         else:
             return None
@@ -160,6 +161,19 @@ def match(
         return None
     best_tier = min(r[:2] for r, _ in ranked)
     return max((i for r, i in ranked if r[:2] == best_tier), key=lambda i: i.updated_at)
+
+
+def _symptom_of(incident: Incident, finding: Finding, graph: DependencyGraph) -> bool:
+    root = finding.root_cause.service
+    cause = incident.root_cause.service
+    traced = any(c.traces for c in finding.candidates if c.suspect.service == root)
+    if not traced and cause in graph.downstream(root) and root in incident.affected_services:
+        return True
+    silent = all(a.type is AnomalyType.SILENCE for a in finding.anomalies)
+    return silent and any(
+        root == service or root in graph.downstream(service)
+        for service in incident.affected_services
+    )
 
 
 def absorb(

@@ -163,12 +163,13 @@ class _Group:
         """Where a silence comes from: the group's traced problem, if it has one.
 
         Otherwise traffic stopped upstream: the silent service that no other
-        silent service calls (the entry point that went quiet).
+        silent service calls (the entry point that went quiet). A silent edge
+        is its caller's silence: the caller stopped calling, not the callee.
         """
         if votes:
             return _top(votes, self.below)
-        silent = {_implicated(a) for a in self.anomalies if a.type is AnomalyType.SILENCE}
-        service = _implicated(anomaly)
+        silent = {a.key.service for a in self.anomalies if a.type is AnomalyType.SILENCE}
+        service = anomaly.key.service
         above = [s for s in silent if s != service and service in self.below(s)]
         tops = [s for s in above if not any(s in self.below(t) for t in silent - {s})]
         return self.suspect_for(min(tops or above or [service]))

@@ -1,0 +1,208 @@
+"""Failure injection: faults a service applies to its own requests, inside the telemetry span.
+
+A `FaultBook` holds one service's active faults; `ChaosMiddleware` (pure ASGI)
+consults it on every request. It sits inside the telemetry middleware, so an
+injected delay or error is recorded like a real one, which is what the
+analyzer must catch. Every fault expires: nothing outlives its scenario.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+CHAOS_PREFIX = "/simulate"
+ROUTE_TEMPLATE_KEY = "aiops.route_template"  # scope key: the endpoint of an unrouted request
+ANY_ENDPOINT = "*"
+
+
+class FaultKind(StrEnum):
+    DELAY = "delay"  # wait, then serve the request
+    ERROR = "error"  # answer with an error status instead of serving
+    HANG = "hang"  # hold the request unanswered until the fault expires
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    id: str
+    kind: FaultKind
+    endpoint: str  # a path, a route template (`/inventory/{sku}`), or `*`
+    rate: float  # share of matching requests affected, 0 < rate <= 1
+    duration_ms: float  # delay
+    jitter_ms: float  # delay: uniform ± around duration_ms
+    status: int  # error
+    created_at: datetime
+    expires_at: datetime
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "endpoint": self.endpoint,
+            "rate": self.rate,
+            "duration_ms": self.duration_ms,
+            "jitter_ms": self.jitter_ms,
+            "status": self.status,
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+
+class FaultBook:
+    """One service's active faults. Expired ones are dropped as they are read."""
+
+    def __init__(self, *, max_ttl_s: float, rng: random.Random | None = None) -> None:
+        self.max_ttl_s = max_ttl_s
+        self._faults: dict[str, Fault] = {}
+        self._random = rng or random.Random()
+
+    def add(
+        self,
+        kind: FaultKind,
+        endpoint: str,
+        *,
+        ttl_s: float | None = None,
+        rate: float = 1.0,
+        duration_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        status: int = 500,
+        now: datetime | None = None,
+    ) -> Fault:
+        now = now or datetime.now(UTC)
+        ttl = self.max_ttl_s if ttl_s is None else min(ttl_s, self.max_ttl_s)
+        fault = Fault(
+            id=f"flt-{secrets.token_hex(4)}",
+            kind=kind,
+            endpoint=endpoint,
+            rate=rate,
+            duration_ms=duration_ms,
+            jitter_ms=jitter_ms,
+            status=status,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+        self._faults[fault.id] = fault
+        return fault
+
+    def active(self, now: datetime | None = None) -> list[Fault]:
+        now = now or datetime.now(UTC)
+        for fault_id in [i for i, f in self._faults.items() if f.expires_at <= now]:
+            del self._faults[fault_id]
+        return list(self._faults.values())
+
+    def remove(self, fault_id: str) -> bool:
+        return self._faults.pop(fault_id, None) is not None
+
+    def clear(self, endpoint: str | None = None) -> int:
+        """Remove every fault, or those set on `endpoint` (as it was given); how many."""
+        doomed = [i for i, f in self._faults.items() if endpoint in (None, f.endpoint)]
+        for fault_id in doomed:
+            del self._faults[fault_id]
+        return len(doomed)
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+    def draw(self, path: str, template: str | None, now: datetime | None = None) -> list[Fault]:
+        """The faults that strike this request, each with its own rate.
+
+        A fault's endpoint names the request's path, its route template (so
+        `/inventory/{sku}` strikes every stock lookup but not
+        `POST /inventory/reserve`), or `*`.
+        """
+        if not self._faults:
+            return []
+        targets = {ANY_ENDPOINT, path, template}
+        return [
+            fault
+            for fault in self.active(now)
+            if fault.endpoint in targets
+            and (fault.rate >= 1.0 or self._random.random() < fault.rate)
+        ]
+
+    def delay_s(self, fault: Fault) -> float:
+        jitter = self._random.uniform(-fault.jitter_ms, fault.jitter_ms) if fault.jitter_ms else 0
+        return max(0.0, fault.duration_ms + jitter) / 1000.0
+
+
+Route = tuple[re.Pattern[str], str, frozenset[str]]  # path regex, template, methods
+
+
+class ChaosMiddleware:
+    """Applies the book's faults to requests; the chaos API and `/health` are never struck."""
+
+    def __init__(self, app: ASGIApp, *, book: FaultBook) -> None:
+        self.app = app
+        self.book = book
+        self._routes: list[Route] | None = None
+
+    def _template(self, scope: Scope) -> str | None:
+        """The route template the router will pick for this request (path and method)."""
+        if self._routes is None:
+            self._routes = _routes(scope.get("app"))
+        path, method = scope["path"], scope["method"]
+        for regex, template, methods in self._routes:
+            if method in methods and regex.fullmatch(path):
+                return template
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path or path.startswith(CHAOS_PREFIX) or path == "/health":
+            await self.app(scope, receive, send)
+            return
+        if not self.book:
+            await self.app(scope, receive, send)
+            return
+        template = self._template(scope)
+        faults = self.book.draw(path, template)
+        if faults and template is not None:
+            scope[ROUTE_TEMPLATE_KEY] = template  # answered before routing: name the endpoint
+        for fault in faults:
+            if fault.kind is FaultKind.DELAY:
+                await asyncio.sleep(self.book.delay_s(fault))
+            elif fault.kind is FaultKind.HANG:
+                # Held until the fault expires; a caller with a timeout gives up first.
+                remaining = (fault.expires_at - datetime.now(UTC)).total_seconds()
+                await asyncio.sleep(max(0.0, remaining))
+                await _answer(send, 504, fault, "injected hang ended with the fault")
+                return
+            else:
+                await _answer(send, fault.status, fault, "injected error")
+                return
+        await self.app(scope, receive, send)
+
+
+def _routes(app: object) -> list[Route]:
+    """The app's routes, from its OpenAPI paths (FastAPI's public route list), in order."""
+    openapi = getattr(app, "openapi", None)
+    paths: dict[str, dict[str, object]] = openapi()["paths"] if callable(openapi) else {}
+    return [
+        (compile_path(template)[0], template, frozenset(m.upper() for m in operations))
+        for template, operations in paths.items()
+    ]
+
+
+async def _answer(send: Send, status: int, fault: Fault, detail: str) -> None:
+    body = json.dumps({"detail": f"{detail} (chaos fault {fault.id})"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-chaos-fault", fault.id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
