@@ -31,10 +31,14 @@ install: .venv ## Create .venv with every dependency (uv sync)
 	@echo "wrote .env with generated secrets (see .env.example)"
 
 .PHONY: up
-up: .env ## Build and start the stack; returns once every service is healthy
-	@# An .env from before the chaos API: give it a token too.
-	@grep -q '^AIOPS_CHAOS_TOKEN=' .env || python3 -c "import secrets; \
-	print(f'AIOPS_CHAOS_TOKEN={secrets.token_urlsafe(18)}')" >> .env
+# An .env from before the chaos API (or copied from .env.example): give it a token.
+.PHONY: chaos-token
+chaos-token: .env
+	@grep -q '^AIOPS_CHAOS_TOKEN=..*' .env || { sed -i '/^AIOPS_CHAOS_TOKEN=/d' .env; \
+	python3 -c "import secrets; print(f'AIOPS_CHAOS_TOKEN={secrets.token_urlsafe(18)}')" >> .env; \
+	echo "added AIOPS_CHAOS_TOKEN to .env; running services pick it up on \`make up\`"; }
+
+up: chaos-token ## Build and start the stack; returns once every service is healthy
 	@if $(COMPOSE) pull --quiet grafana >/dev/null 2>&1 || \
 	    docker image inspect "$$($(COMPOSE) config --images | grep grafana)" >/dev/null 2>&1; then \
 	  $(COMPOSE) up --build --detach --wait; \
@@ -96,11 +100,11 @@ load: .venv ## Steady traffic across the shop for a while (RATE=10 req/s, DURATI
 	  --inventory http://127.0.0.1:$(call stack_port,INVENTORY_PORT,8003)
 
 .PHONY: chaos
-chaos: .venv ## List the chaos scenarios; `make chaos SCENARIO=payment-latency` runs one on the stack
+chaos: .venv chaos-token ## List the chaos scenarios; `make chaos SCENARIO=payment-latency` runs one on the stack
 	$(RUN) python -m aiops_chaos $(if $(SCENARIO),run $(SCENARIO),list)
 
 .PHONY: evaluate
-evaluate: .venv ## Run every chaos scenario against the stack and score detection (writes evaluation/)
+evaluate: .venv chaos-token ## Run every chaos scenario against the stack and score detection (writes evaluation/)
 	@curl -sf "http://127.0.0.1:$(call stack_port,ANALYZER_PORT,8004)/health" >/dev/null || $(MAKE) up
 	$(RUN) python -m aiops_chaos evaluate $(if $(ONLY),--only $(ONLY))
 

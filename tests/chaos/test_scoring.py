@@ -39,6 +39,7 @@ def incident(
     *,
     opened: float,
     updated: float | None = None,
+    last_anomaly: float | None = None,
     status: str = "open",
     candidates: Sequence[tuple[str, str | None]] = (),
     affected: Sequence[str] = (),
@@ -62,6 +63,10 @@ def incident(
         "sample_trace_ids": ["t1"],
         "opened_at": stamp(opened),
         "updated_at": stamp(opened if updated is None else updated),
+        # Evidence moves both stamps; a status change only updated_at (pass last_anomaly then).
+        "last_anomaly_at": stamp(
+            last_anomaly if last_anomaly is not None else opened if updated is None else updated
+        ),
         "reopen_count": 0,
         "version": version,
     }
@@ -80,6 +85,28 @@ def test_an_incident_naming_the_cause_after_the_fault_is_a_correct_detection() -
     assert result.time_to_detect_s == 10.0
     assert (result.false_positives, result.false_negatives) == (0, 0)
     assert [i["id"] for i in result.incidents] == ["INC-1"]
+
+
+def test_a_warm_up_false_alarm_resolved_after_the_fault_is_no_detection() -> None:
+    """Resolving moves updated_at, yet finds nothing: still a false positive, not a detection."""
+    alarm = incident(
+        "INC-w", ("payment", "/payment"), opened=5, updated=30, last_anomaly=5, status="resolved"
+    )
+    result = score([PAYMENT], [alarm], started_at=START, fault_at=FAULT)
+    assert not result.detected
+    assert result.false_positives == 1
+
+
+def test_blaming_the_wrong_service_first_is_not_top1_even_if_another_incident_is_right() -> None:
+    """Scatter-shot blame fails: the first incident about payment names checkout."""
+    wrong = incident(
+        "INC-a", ("checkout", "/checkout"), opened=20, affected=["checkout", "payment"]
+    )
+    right = incident("INC-b", ("payment", "/payment"), opened=40)
+    result = score([PAYMENT], [wrong, right], started_at=START, fault_at=FAULT)
+    assert result.detected
+    assert result.rca_top1_correct is False
+    assert result.false_positives == 1
 
 
 def test_a_reopened_incident_counts_as_a_detection() -> None:

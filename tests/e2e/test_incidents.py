@@ -20,7 +20,7 @@ ORDER = {"items": [{"sku": "SKU-003", "quantity": 1}], "amount": 3.5, "currency"
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
-    with running_stack(analyzer_replicas=2, AIOPS_ANALYSIS_INTERVAL="2") as stack:
+    with running_stack(two_analyzers=True, AIOPS_ANALYSIS_INTERVAL="2") as stack:
         yield stack
 
 
@@ -45,7 +45,7 @@ async def checkouts(url: str) -> AsyncIterator[None]:
 async def test_payment_stopped_gives_one_incident_naming_payment_across_replicas(
     stack: ComposeStack,
 ) -> None:
-    replicas = [stack.url("analyzer", 1), stack.url("analyzer", 2)]
+    replicas = stack.analyzer_replicas
     async with httpx.AsyncClient(timeout=10) as client:
         roles = sorted([(await client.get(f"{r}/health")).json()["role"] for r in replicas])
         assert roles == ["leader", "standby"]

@@ -40,22 +40,29 @@ class ComposeStack:
     def __init__(self) -> None:
         self.project = f"aiops-e2e-{secrets.token_hex(3)}"
         self.ports = {name: free_port() for name in PORT_VARIABLES}
-        # Two ports for the analyzer, so `--scale analyzer=2` has one per replica.
-        self.ports["ANALYZER_PORT"] = free_port_pair()
         self.postgres_password = secrets.token_urlsafe(12)
         self.chaos_token = secrets.token_urlsafe(12)
+        self.analyzer_replicas: list[str] = []  # URLs, when two analyzers were asked for
         self.env = {
             **os.environ,
             **{name: str(port) for name, port in self.ports.items()},
-            "ANALYZER_PORT": f"{self.ports['ANALYZER_PORT']}-{self.ports['ANALYZER_PORT'] + 1}",
             "POSTGRES_PASSWORD": self.postgres_password,
             "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12),
             "AIOPS_CHAOS_TOKEN": self.chaos_token,
         }
 
-    def url(self, service: str, replica: int = 1) -> str:
-        """The published URL of a service (of its n-th replica: only the analyzer has two)."""
-        return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT'] + replica - 1}"
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT']}"
+
+    def publish_two_analyzers(self) -> list[str]:
+        """Publish the analyzer on a range of two free ports, one per replica; their URLs.
+
+        Docker hands a range's ports to replicas in no set order.
+        """
+        first = free_port_pair()
+        self.ports["ANALYZER_PORT"] = first
+        self.env["ANALYZER_PORT"] = f"{first}-{first + 1}"
+        return [f"http://127.0.0.1:{port}" for port in (first, first + 1)]
 
     @property
     def database_url(self) -> str:
@@ -111,7 +118,7 @@ class ComposeStack:
 
 
 @contextmanager
-def running_stack(*, analyzer_replicas: int = 1, **env: str) -> Iterator[ComposeStack]:
+def running_stack(*, two_analyzers: bool = False, **env: str) -> Iterator[ComposeStack]:
     """The tested services up and healthy under a fresh project, torn down afterwards."""
     if (
         shutil.which("docker") is None
@@ -124,12 +131,12 @@ def running_stack(*, analyzer_replicas: int = 1, **env: str) -> Iterator[Compose
         )
     stack = ComposeStack()
     stack.env.update(env)
+    if two_analyzers:
+        stack.analyzer_replicas = stack.publish_two_analyzers()
     try:
         stack.up(*TESTED_SERVICES)
-        if analyzer_replicas > 1:
-            stack.compose(
-                "up", "--detach", "--wait", "--scale", f"analyzer={analyzer_replicas}", "analyzer"
-            )
+        if two_analyzers:
+            stack.compose("up", "--detach", "--wait", "--scale", "analyzer=2", "analyzer")
         yield stack
     finally:
         stack.down()

@@ -181,7 +181,35 @@ async def test_chaos_calls_and_health_are_never_struck_nor_recorded(
     assert (await client.get("/health")).status_code == 200
     listed = await client.get("/simulate", headers=AUTH)
     assert listed.status_code == 200
-    rows = await wait_for_rows(
-        db, "trace_id = $1", listed.headers["x-trace-id"], count=1, timeout=1
+    struck = await client.post("/payment", json=PAYMENT)  # recorded, after the chaos call
+    assert struck.status_code == 500
+    await wait_for_rows(db, "trace_id = $1", struck.headers["x-trace-id"], count=1)
+    rows = await db.fetch(
+        "SELECT 1 FROM telemetry WHERE trace_id = $1", listed.headers["x-trace-id"]
     )
     assert rows == []
+
+
+async def test_clearing_a_hang_frees_the_requests_it_holds(client: httpx.AsyncClient) -> None:
+    """DELETE ends the fault now: a held request is answered (504), not kept for the ttl."""
+    await client.post("/simulate/hang", params={"endpoint": "/payment", "ttl": 30}, headers=AUTH)
+    held = asyncio.create_task(client.post("/payment", json=PAYMENT, timeout=20))
+    await asyncio.sleep(0.3)
+    assert not held.done()
+    await client.delete("/simulate", headers=AUTH)
+    response = await held
+    assert response.status_code == 504
+    assert "chaos fault" in response.json()["detail"]
+
+
+async def test_an_empty_token_disables_chaos_like_no_token(database_url: str) -> None:
+    """Compose passes AIOPS_CHAOS_TOKEN= when .env has none: that must not open the API."""
+    env = service_env(database_url, AIOPS_CHAOS_TOKEN="")
+    process = ServiceProcess("payment.app:create_app", env).start()
+    try:
+        async with httpx.AsyncClient(base_url=process.url) as client:
+            response = await client.get("/simulate", headers={"X-Chaos-Token": ""})
+    finally:
+        process.stop()
+    assert response.status_code == 403
+    assert "disabled" in response.json()["detail"]

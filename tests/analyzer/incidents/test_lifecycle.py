@@ -173,6 +173,17 @@ def test_a_resolved_incident_whose_cause_returns_shortly_is_reopened_not_duplica
     assert [e.kind for e in changes(done, reopened, now=later(200))] == [EventKind.REOPENED]
 
 
+def test_a_reopened_incident_describes_its_new_episode_only() -> None:
+    """The old episode's evidence and severity stay in the history, not in the incident."""
+    done = auto_resolve(opened(payment_errors(observed=1.0)), now=later(120), policy=POLICY)
+    key = SeriesKey.endpoint("payment", "/payment")
+    slow = finding(PAYMENT, anomaly(key, AnomalyType.LATENCY, at=200, observed=90, baseline=30))
+    reopened = absorb(done, slow, now=later(200), policy=POLICY)
+    assert {a.window_end for a in reopened.anomalies} == {later(200)}
+    assert reopened.affected_services == ["payment"]
+    assert reopened.severity is Severity.MEDIUM
+
+
 def test_an_open_incident_is_preferred_over_a_newer_resolved_one_with_the_same_cause() -> None:
     current = opened(payment_errors(at=130), at=130)
     newer_but_resolved = resolve(opened(payment_errors(at=100), at=100), now=later(135), by="user")

@@ -12,14 +12,14 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ._types import Subparsers
+from ._types import Log, Subparsers, stamped_log
 from .report import FAILED_NOTE, evaluation_json, markdown, summarize, table
 from .results import ScenarioResult
 from .runner import run_scenario
@@ -27,9 +27,6 @@ from .scenarios import Scenario, ScenarioError, load_all
 from .stack import SERVICES, Stack, StackError, StackSettings
 from .stack_settings import find_repo_root
 from .timeline import draw_timeline, ensure_matplotlib
-
-# The object add_subparsers() returns; argparse gives it no public name.
-Log = Callable[[str], None]
 
 RUN_BUDGET_S = 15 * 60  # the bound on a whole evaluation, here
 JSON_NAME, MARKDOWN_NAME = "evaluation.json", "evaluation.md"
@@ -212,7 +209,7 @@ async def _evaluate(
 ) -> list[ScenarioResult]:
     async with Stack(settings) as stack:
         await stack.check_health()  # a stack that is down fails here, not once per scenario
-        return await evaluate(stack, scenarios, out_dir, log=_log)
+        return await evaluate(stack, scenarios, out_dir, log=stamped_log)
 
 
 def _names(value: str) -> list[str]:
@@ -220,8 +217,3 @@ def _names(value: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("name at least one scenario")
     return names
-
-
-def _log(line: str) -> None:
-    stamp = f"[{datetime.now():%H:%M:%S}] "
-    print(stamp + line.replace("\n", "\n" + " " * len(stamp)), flush=True)

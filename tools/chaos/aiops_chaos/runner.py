@@ -9,11 +9,11 @@ open incidents are polled; clean-up, always; then the score.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ._types import Log
 from .load import LoadConfig, LoadStats, run_load
 from .results import ScenarioResult
 from .scenarios import Fault, Scenario
@@ -29,7 +29,6 @@ from .scoring import (
 )
 from .stack import SHOP, Stack, StackError
 
-Log = Callable[[str], None]
 Traffic = asyncio.Task[LoadStats]
 
 

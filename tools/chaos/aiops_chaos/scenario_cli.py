@@ -11,17 +11,14 @@ import argparse
 import asyncio
 import sys
 import textwrap
-from datetime import datetime
 from pathlib import Path
 
-from ._types import Subparsers
+from ._types import Subparsers, stamped_log
 from .runner import RunOptions, run_scenario
 from .scenarios import Scenario, ScenarioError, load_all
 from .scoring import passed
 from .stack import Stack, StackError, StackSettings
 from .stack_settings import find_repo_root
-
-# The object add_subparsers() returns; argparse gives it no public name.
 
 DESCRIPTION_WIDTH = 100  # columns the descriptions are wrapped to
 
@@ -94,13 +91,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 async def _play(settings: StackSettings, scenario: Scenario, options: RunOptions) -> int:
     async with Stack(settings) as stack:
-        result = await run_scenario(stack, scenario, log=_log, options=options)
+        result = await run_scenario(stack, scenario, log=stamped_log, options=options)
     return 0 if passed(result) else 1
-
-
-def _log(line: str) -> None:
-    stamp = f"[{datetime.now():%H:%M:%S}] "
-    print(stamp + line.replace("\n", "\n" + " " * len(stamp)), flush=True)
 
 
 def _load(args: argparse.Namespace) -> list[Scenario] | None:

@@ -56,7 +56,9 @@ class _Strict(BaseModel):
 class Traffic(_Strict):
     rate: float = Field(10.0, gt=0, le=1000, description="requests per second across the shop")
     warmup_s: float = Field(15.0, ge=0, le=600, description="normal traffic before any fault")
-    observe_s: float = Field(40.0, gt=0, le=1800, description="the fault phase; ttls follow it")
+    # At most 580 s: a fault's ttl is the rest of this phase plus a margin, and the
+    # services cap every ttl at AIOPS_CHAOS_MAX_TTL (600 s by default).
+    observe_s: float = Field(40.0, gt=0, le=580, description="the fault phase; ttls follow it")
     seed: int | None = Field(None, description="replays the same traffic mix")
 
 

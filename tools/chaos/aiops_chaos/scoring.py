@@ -1,9 +1,11 @@
 """Judging the analyzer's incidents against a scenario's ground truth: pure functions.
 
-Incidents arrive as the analyzer's JSON. One that was opened, or reopened
-(the same id, `updated_at` moved), at or after a moment "happened since" it:
-the analyzer reopens an incident whose cause returns within its correlation
-window, so a new id is not the only sign of a new detection.
+Incidents arrive as the analyzer's JSON. One that was opened at or after a
+moment, or took in an anomaly from a window ending at or after it
+(`last_anomaly_at`: the analyzer reopens an incident whose cause returns
+within its correlation window, so a new id is not the only sign of a new
+detection), "happened since" it. Status changes (acknowledged, resolved)
+move `updated_at` but detect nothing, so they do not count.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class IncidentView:
     affected_services: frozenset[str]
     opened_at: datetime
     updated_at: datetime
+    last_anomaly_at: datetime
 
     @classmethod
     def of(cls, raw: Mapping[str, Any]) -> IncidentView:
@@ -50,11 +53,12 @@ class IncidentView:
             affected_services=frozenset(raw.get("affected_services", [])),
             opened_at=parse_time(raw["opened_at"]),
             updated_at=parse_time(raw["updated_at"]),
+            last_anomaly_at=parse_time(raw.get("last_anomaly_at", raw["opened_at"])),
         )
 
     def changed_since(self, moment: datetime) -> bool:
-        """Opened or reopened (or updated) at or after `moment`."""
-        return self.opened_at >= moment or self.updated_at >= moment
+        """Opened at or after `moment`, or given an anomaly of a window ending since."""
+        return self.opened_at >= moment or self.last_anomaly_at >= moment
 
     def names(self, cause: RootCause) -> bool:
         """Its root cause is `cause` (top-1)."""
@@ -127,8 +131,18 @@ def score(
     detected = len(firsts) == len(expected)
     detected_at = max(firsts) if detected else None
     ttd = (detected_at - fault_at).total_seconds() if detected_at and fault_at else None
-    named = [any(v.names(cause) for v in fresh) for cause in expected]
-    top3 = all(any(v.ranks(cause) for v in fresh) for cause in expected)
+    # Judged on the first incident about each cause, so blaming several
+    # services in turn does not pass because one of them was right.
+    first_about = [
+        min(
+            (v for v in fresh if v.involves(cause)),
+            key=lambda v: _seen_at(v, reference, seen),
+            default=None,
+        )
+        for cause in expected
+    ]
+    named = [v is not None and v.names(c) for v, c in zip(first_about, expected, strict=True)]
+    top3 = all(v is not None and v.ranks(c) for v, c in zip(first_about, expected, strict=True))
     false_positives = sum(
         1 for v in views if v.id not in fresh_ids or not any(v.names(c) for c in expected)
     )
@@ -187,10 +201,11 @@ def missing_baselines(
 
 
 def passed(result: ScenarioResult) -> bool:
-    """A fault scenario passes when detected and blamed right; a control when no incident opened."""
+    """A fault scenario passes when detected, blamed right and nothing else was blamed; a
+    control when no incident opened."""
     if not result.expected_root_cause:
         return not result.detected and result.false_positives == 0
-    return result.detected and result.rca_top1_correct is True
+    return result.detected and result.rca_top1_correct is True and result.false_positives == 0
 
 
 def summary_line(result: ScenarioResult) -> str:
@@ -243,7 +258,7 @@ def _seen_at(view: IncidentView, reference: datetime, seen: Mapping[str, datetim
     polled = seen.get(view.id)
     if polled is not None and polled >= reference:
         return polled
-    return view.opened_at if view.opened_at >= reference else view.updated_at
+    return view.opened_at if view.opened_at >= reference else view.last_anomaly_at
 
 
 def _version(raw: Mapping[str, Any]) -> tuple[datetime, int]:

@@ -9,7 +9,9 @@ analyzer must catch. Every fault expires: nothing outlives its scenario.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
 import random
 import re
 import secrets
@@ -23,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 CHAOS_PREFIX = "/simulate"
 ROUTE_TEMPLATE_KEY = "aiops.route_template"  # scope key: the endpoint of an unrouted request
 ANY_ENDPOINT = "*"
+MAX_HELD = 1_000  # requests one service holds for hangs at once; beyond it they get a 504
 
 
 class FaultKind(StrEnum):
@@ -63,6 +66,8 @@ class FaultBook:
     def __init__(self, *, max_ttl_s: float, rng: random.Random | None = None) -> None:
         self.max_ttl_s = max_ttl_s
         self._faults: dict[str, Fault] = {}
+        # Set when a fault ends (removed, cleared or expired): frees requests it holds.
+        self._ended: dict[str, asyncio.Event] = {}
         self._random = rng or random.Random()
 
     def add(
@@ -91,23 +96,37 @@ class FaultBook:
             expires_at=now + timedelta(seconds=ttl),
         )
         self._faults[fault.id] = fault
+        self._ended[fault.id] = asyncio.Event()
         return fault
 
     def active(self, now: datetime | None = None) -> list[Fault]:
         now = now or datetime.now(UTC)
         for fault_id in [i for i, f in self._faults.items() if f.expires_at <= now]:
-            del self._faults[fault_id]
+            self.remove(fault_id)
         return list(self._faults.values())
 
     def remove(self, fault_id: str) -> bool:
-        return self._faults.pop(fault_id, None) is not None
+        if self._faults.pop(fault_id, None) is None:
+            return False
+        self._ended.pop(fault_id).set()
+        return True
 
     def clear(self, endpoint: str | None = None) -> int:
         """Remove every fault, or those set on `endpoint` (as it was given); how many."""
         doomed = [i for i, f in self._faults.items() if endpoint in (None, f.endpoint)]
         for fault_id in doomed:
-            del self._faults[fault_id]
+            self.remove(fault_id)
         return len(doomed)
+
+    async def hold(self, fault: Fault, seconds: float) -> None:
+        """Wait `seconds`, but no longer than the fault lasts: ending it frees the request."""
+        ended = self._ended.get(fault.id)
+        remaining = (fault.expires_at - datetime.now(UTC)).total_seconds()
+        timeout = max(0.0, min(seconds, remaining))
+        if ended is None or timeout == 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), timeout)
 
     def __bool__(self) -> bool:
         return bool(self._faults)
@@ -144,6 +163,7 @@ class ChaosMiddleware:
         self.app = app
         self.book = book
         self._routes: list[Route] | None = None
+        self._held = 0  # requests a hang holds right now
 
     def _template(self, scope: Scope) -> str | None:
         """The route template the router will pick for this request (path and method)."""
@@ -157,10 +177,8 @@ class ChaosMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path or path.startswith(CHAOS_PREFIX) or path == "/health":
-            await self.app(scope, receive, send)
-            return
-        if not self.book:
+        exempt = path in (CHAOS_PREFIX, "/health") or path.startswith(f"{CHAOS_PREFIX}/")
+        if not path or exempt or not self.book:
             await self.app(scope, receive, send)
             return
         template = self._template(scope)
@@ -169,11 +187,17 @@ class ChaosMiddleware:
             scope[ROUTE_TEMPLATE_KEY] = template  # answered before routing: name the endpoint
         for fault in faults:
             if fault.kind is FaultKind.DELAY:
-                await asyncio.sleep(self.book.delay_s(fault))
+                await self.book.hold(fault, self.book.delay_s(fault))
             elif fault.kind is FaultKind.HANG:
-                # Held until the fault expires; a caller with a timeout gives up first.
-                remaining = (fault.expires_at - datetime.now(UTC)).total_seconds()
-                await asyncio.sleep(max(0.0, remaining))
+                if self._held >= MAX_HELD:  # bound what a hang keeps: answer at once
+                    await _answer(send, 504, fault, "injected hang (too many held)")
+                    return
+                # Held until the fault ends; a caller with a timeout gives up first.
+                self._held += 1
+                try:
+                    await self.book.hold(fault, math.inf)
+                finally:
+                    self._held -= 1
                 await _answer(send, 504, fault, "injected hang ended with the fault")
                 return
             else:

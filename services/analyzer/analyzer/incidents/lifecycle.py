@@ -179,15 +179,31 @@ def _symptom_of(incident: Incident, finding: Finding, graph: DependencyGraph) ->
 def absorb(
     incident: Incident, finding: Finding, *, now: datetime, policy: IncidentPolicy
 ) -> Incident:
-    """`incident` with `finding`'s evidence folded in; reopened if it was resolved."""
-    evidence = _merge_evidence(incident.anomalies, finding, limit=policy.max_anomalies)
+    """`incident` with `finding`'s evidence folded in; reopened if it was resolved.
+
+    A reopened incident describes its new episode: evidence, affected set,
+    sample traces and severity start again from the finding (the history
+    table keeps the earlier ones).
+    """
+    reopening = incident.status is Status.RESOLVED
+    evidence = _merge_evidence(
+        [] if reopening else incident.anomalies, finding, limit=policy.max_anomalies
+    )
+    severity = severity_of(evidence)
+    if not reopening:
+        severity = max(incident.severity, severity, key=lambda s: s.rank)
     update: dict[str, object] = {
         "anomalies": evidence,
-        "severity": max(incident.severity, severity_of(evidence), key=lambda s: s.rank),
-        "affected_services": sorted(set(incident.affected_services) | finding.affected_services),
-        "affected_endpoints": sorted(set(incident.affected_endpoints) | {a.key for a in evidence}),
+        "severity": severity,
+        "affected_services": sorted(
+            set(() if reopening else incident.affected_services) | finding.affected_services
+        ),
+        "affected_endpoints": sorted(
+            set(() if reopening else incident.affected_endpoints) | {a.key for a in evidence}
+        ),
         "sample_trace_ids": _first_unique(
-            [*finding.trace_ids, *incident.sample_trace_ids], policy.max_trace_ids
+            [*finding.trace_ids, *(() if reopening else incident.sample_trace_ids)],
+            policy.max_trace_ids,
         ),
         "last_anomaly_at": max(
             incident.last_anomaly_at, *(a.window_end for a in finding.anomalies)
@@ -205,7 +221,7 @@ def absorb(
             "confidence": finding.confidence,
             "explanation": finding.explanation,
         }
-    if incident.status is Status.RESOLVED:
+    if reopening:
         update |= {
             "status": Status.OPEN,
             "resolved_at": None,
