@@ -25,6 +25,7 @@ COPY services/payment/pyproject.toml services/payment/
 COPY services/inventory/pyproject.toml services/inventory/
 COPY services/analyzer/pyproject.toml services/analyzer/
 COPY tools/chaos/pyproject.toml tools/chaos/
+COPY tools/cli/pyproject.toml tools/cli/
 RUN uv sync --frozen --no-dev --no-install-workspace --no-cache
 
 COPY libs libs

@@ -8,7 +8,6 @@ checkout. The analyzer must blame payment each time, not checkout.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -20,11 +19,13 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from aiops_telemetry import apply_migrations
 from tests.conftest import service_env
 from tests.support.fake_http import FakeServer, fake_server
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.redis import LocalRedis
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
+from tests.support.traffic import checkouts
 
 ORDER = {"items": [{"sku": "SKU-002", "quantity": 1}], "amount": 5.0, "currency": "USD"}
 DEADLINE_S = 30.0  # the issue's limit for an incident to appear
@@ -61,10 +62,24 @@ class Stack:
     analyzer_env: dict[str, str]
 
 
+async def forget_learned_state(database_url: str) -> None:
+    """A first start: no baselines, graph or progress left by other tests' analyzers.
+
+    Restored baselines of traffic that has stopped would rightly report silence.
+    """
+    conn = await asyncpg.connect(database_url)
+    try:
+        await apply_migrations(conn, component="analyzer", package="analyzer")
+        await conn.execute("TRUNCATE analyzer_baselines, analyzer_progress, analyzer_dependencies")
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
-def stack(
+async def stack(
     database_url: str, redis_server: LocalRedis, proxy: TcpProxy, webhook: FakeServer
-) -> Iterator[Stack]:
+) -> AsyncIterator[Stack]:
+    await forget_learned_state(database_url)
     env = service_env(database_url)
     redis_url = redis_server.reset()
     analyzer_env = {
@@ -97,30 +112,6 @@ def stack(
             process.stop()
 
 
-@contextlib.asynccontextmanager
-async def traffic(checkout: ServiceProcess, per_second: float = 25) -> AsyncIterator[list[int]]:
-    """Checkouts at a steady rate until the block ends; yields the status codes seen."""
-    statuses: list[int] = []
-
-    async def send(client: httpx.AsyncClient) -> None:
-        response = await client.post(f"{checkout.url}/checkout", json=ORDER)
-        statuses.append(response.status_code)
-
-    async def run() -> None:
-        async with httpx.AsyncClient(timeout=10) as client, asyncio.TaskGroup() as group:
-            while True:
-                group.create_task(send(client))
-                await asyncio.sleep(1 / per_second)
-
-    task = asyncio.create_task(run())
-    try:
-        yield statuses
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def wait_for_open_incident(
     client: httpx.AsyncClient, analyzer: str, explained_by: str = ""
 ) -> list[dict[str, Any]]:
@@ -145,7 +136,7 @@ async def test_a_slow_then_dead_payment_is_one_incident_rooted_at_payment(
     database_url: str,
 ) -> None:
     analyzer = stack.analyzer.url
-    async with httpx.AsyncClient(timeout=10) as client, traffic(stack.checkout) as statuses:
+    async with httpx.AsyncClient(timeout=10) as client, checkouts(stack.checkout.url) as statuses:
         await asyncio.sleep(9)  # baselines: 5 one-second windows, plus margin
         assert (await client.get(f"{analyzer}/incidents")).json() == []
         assert set(statuses) == {200}

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import asyncpg
 import httpx
 import pytest
 
 from tests.support.compose import ComposeStack, running_stack
+from tests.support.traffic import checkouts
 
 pytestmark = pytest.mark.e2e
 
@@ -24,24 +24,6 @@ def stack() -> Iterator[ComposeStack]:
         yield stack
 
 
-@contextlib.asynccontextmanager
-async def checkouts(url: str) -> AsyncIterator[None]:
-    async def run() -> None:
-        async with httpx.AsyncClient(timeout=10) as client:
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    await client.post(f"{url}/checkout", json=ORDER)
-                await asyncio.sleep(0.05)
-
-    task = asyncio.create_task(run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def test_payment_stopped_gives_one_incident_naming_payment_across_replicas(
     stack: ComposeStack,
 ) -> None:
@@ -50,7 +32,7 @@ async def test_payment_stopped_gives_one_incident_naming_payment_across_replicas
         roles = sorted([(await client.get(f"{r}/health")).json()["role"] for r in replicas])
         assert roles == ["leader", "standby"]
 
-        async with checkouts(stack.url("checkout")):
+        async with checkouts(stack.url("checkout"), per_second=20):
             await asyncio.sleep(6)
             stack.compose("stop", "payment")
             deadline = time.monotonic() + 60

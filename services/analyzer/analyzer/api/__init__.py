@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from . import detection, incidents
+from . import dashboard, detection, incidents
 
 router = APIRouter()
 router.include_router(detection.router)
 router.include_router(incidents.router, tags=["incidents"])
+router.include_router(dashboard.router, tags=["dashboard"])
 
 __all__ = ["router"]

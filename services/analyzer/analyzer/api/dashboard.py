@@ -1,0 +1,116 @@
+"""The analyzer's own dashboard: `GET /` (one page, two assets) and the latency it charts.
+
+The page is static and polls the JSON API (/health, /incidents,
+/dependencies, /latency, /traces/{id}), so it needs nothing but this
+process: no CDN, no build step, no framework. The assets are package files,
+read once at import, and only those names are served.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse, Response
+
+from analyzer import dashboard_storage, storage
+from analyzer.detection import Baseline, DetectionConfig, is_established, latency_threshold
+
+from .dependencies import PoolDep, SettingsDep
+
+router = APIRouter()
+
+_PACKAGE = files("analyzer").joinpath("dashboard")
+_PAGE = _PACKAGE.joinpath("index.html").read_text(encoding="utf-8")
+_ASSETS = {
+    "dashboard.js": ("text/javascript; charset=utf-8", _PACKAGE.joinpath("dashboard.js")),
+    "dashboard.css": ("text/css; charset=utf-8", _PACKAGE.joinpath("dashboard.css")),
+}
+_ASSET_BYTES = {name: (media, path.read_bytes()) for name, (media, path) in _ASSETS.items()}
+
+# The browser may load only this origin's files and call only this origin: a
+# page that worked here only thanks to a CDN would fail in its first test.
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Cache-Control": "no-cache",  # a new analyzer version shows at the next load
+}
+
+# More points than a small chart has pixels only costs bandwidth every refresh.
+MAX_BUCKETS = 1000
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def page() -> HTMLResponse:
+    """The dashboard: incidents, latency against baseline, dependencies, traces."""
+    return HTMLResponse(_PAGE, headers=_HEADERS)
+
+
+@router.get("/static/{name}", include_in_schema=False)
+async def asset(name: str) -> Response:
+    """dashboard.js or dashboard.css; any other name is a 404, never a file lookup."""
+    if name not in _ASSET_BYTES:
+        raise HTTPException(404, f"no asset {name!r}; there are {sorted(_ASSET_BYTES)}")
+    media, body = _ASSET_BYTES[name]
+    return Response(body, media_type=media, headers=_HEADERS)
+
+
+@router.get("/latency")
+async def latency(
+    pool: PoolDep,
+    settings: SettingsDep,
+    minutes: Annotated[float, Query(gt=0, le=24 * 60)] = 15,
+) -> dict[str, Any]:
+    """Per endpoint (server spans): the p50 of each analysis-window-long bucket of the last
+    `minutes`, with its baseline level and, once established, the threshold it is judged by.
+
+    Buckets are a whole number of windows, widened only when more than 1,000
+    would be drawn. Only endpoints with requests in the range are listed: one
+    that stopped shows as a line that ends, one long retired not at all.
+    """
+    until = datetime.now(UTC)
+    since = until - timedelta(minutes=minutes)
+    window_s = settings.analysis_interval
+    bucket_s = window_s * max(1, math.ceil(minutes * 60 / window_s / MAX_BUCKETS))
+    async with pool.acquire() as conn:
+        series = await dashboard_storage.latency_buckets(
+            conn, start=since, end=until, bucket_s=bucket_s
+        )
+        baselines = await storage.load_baselines(conn)
+    config = settings.detection()
+    return {
+        "since": since,
+        "until": until,
+        "bucket_s": bucket_s,
+        "endpoints": [
+            {
+                "key": str(key),
+                "service": key.service,
+                "endpoint": key.target,
+                "points": [
+                    {"start": p.start, "count": p.count, "p50_ms": p.p50_ms} for p in points
+                ],
+                "baseline": _baseline_json(baselines.get(key), config),
+            }
+            for key, points in sorted(series.items())
+        ],
+    }
+
+
+def _baseline_json(baseline: Baseline | None, config: DetectionConfig) -> dict[str, Any] | None:
+    """The level always; the threshold once established, as detection only judges from then."""
+    if baseline is None:
+        return None
+    established = is_established(baseline, config)
+    return {
+        "level_ms": baseline.level_ms,
+        "spread_ms": baseline.spread_ms,
+        "windows": baseline.windows,
+        "established": established,
+        "threshold_ms": latency_threshold(baseline, config) if established else None,
+    }

@@ -1,0 +1,56 @@
+"""PostgreSQL I/O for the dashboard: each endpoint's median latency over recent buckets.
+
+One round trip on a connection the caller owns, like `storage.window_stats`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiops_telemetry import Connection
+
+from .detection import SeriesKey
+
+# As in storage.WINDOW_STATS_SQL, the table is read by "timestamp" range (the
+# BRIN index), so the cost follows the range asked for, not the history kept.
+# Buckets are cut on the epoch rather than on the analyzer's windows: any
+# replica answers the same, and a bucket is as long as a window.
+_LATENCY_SQL = """
+SELECT
+    service_name AS service,
+    endpoint,
+    to_timestamp(floor(extract(epoch FROM "timestamp")::float8 / $3) * $3) AS bucket,
+    count(*) AS count,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_ms
+FROM telemetry
+WHERE "timestamp" >= $1 AND "timestamp" < $2 AND kind = 'server'
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyPoint:
+    """One bucket of one endpoint: when it starts, how many requests, their median."""
+
+    start: datetime
+    count: int
+    p50_ms: float
+
+
+async def latency_buckets(
+    conn: Connection, *, start: datetime, end: datetime, bucket_s: float
+) -> dict[SeriesKey, list[LatencyPoint]]:
+    """Per endpoint key with server spans in `[start, end)`, its buckets in time order.
+
+    A bucket with no requests has no point: a gap in the chart, not a zero.
+    """
+    if bucket_s <= 0:
+        raise ValueError(f"bucket_s must be > 0, not {bucket_s}")
+    series: dict[SeriesKey, list[LatencyPoint]] = {}
+    for row in await conn.fetch(_LATENCY_SQL, start, end, bucket_s):
+        key = SeriesKey.endpoint(row["service"], row["endpoint"])
+        point = LatencyPoint(start=row["bucket"], count=row["count"], p50_ms=row["p50_ms"])
+        series.setdefault(key, []).append(point)
+    return series

@@ -1,0 +1,155 @@
+"""`aiops COMMAND`: argparse, one handler per command, and the exit status.
+
+Every handler takes the parsed arguments and a client, and returns what to
+print; `main` prints it (or the raw JSON with `--json`) and turns a
+`CliError` into one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from . import views
+from .client import Analyzer, CliError
+
+DEFAULT_URL = "http://127.0.0.1:8004"
+STATUSES = ("open", "acknowledged", "resolved")
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """What a command got from the API, how to show it, and its exit status."""
+
+    data: Any
+    text: str
+    status: int = 0
+
+
+Handler = Callable[[argparse.Namespace, Analyzer], Output]
+
+
+def _incidents(args: argparse.Namespace, api: Analyzer) -> Output:
+    data = api.get("/incidents", status=args.status, limit=args.limit)
+    return Output(data, views.incidents(data, args.status))
+
+
+def _incident(args: argparse.Namespace, api: Analyzer) -> Output:
+    data = api.get(f"/incidents/{_segment(args.id)}")
+    return Output(data, views.incident(data))
+
+
+def _transition(action: str) -> Handler:
+    def handler(args: argparse.Namespace, api: Analyzer) -> Output:
+        data = api.post(f"/incidents/{_segment(args.id)}/{action}")
+        return Output(data, views.transition(data))
+
+    return handler
+
+
+def _trace(args: argparse.Namespace, api: Analyzer) -> Output:
+    data = api.get(f"/traces/{_segment(args.trace_id)}")
+    return Output(data, views.trace(data))
+
+
+def _anomalies(args: argparse.Namespace, api: Analyzer) -> Output:
+    data = api.get("/anomalies", minutes=args.minutes, limit=args.limit)
+    return Output(data, views.anomalies(data, active_only=args.active))
+
+
+def _deps(args: argparse.Namespace, api: Analyzer) -> Output:
+    data = api.get("/dependencies")
+    return Output(data, views.dependencies(data))
+
+
+def _health(args: argparse.Namespace, api: Analyzer) -> Output:
+    data = api.get("/health")
+    # Scripts can `aiops health && ...`: a degraded analyzer exits 1, like a failed probe.
+    return Output(data, views.health(data), 0 if data.get("status") == "ok" else 1)
+
+
+def _segment(value: str) -> str:
+    """A path segment, escaped: an id with a slash must not reach another endpoint."""
+    return quote(value, safe="")
+
+
+def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """Every command; `env` (default: os.environ) supplies --url's default."""
+    env = os.environ if env is None else env
+    url = env.get("AIOPS_ANALYZER_URL") or DEFAULT_URL
+    parser = argparse.ArgumentParser(
+        prog="aiops",
+        description="The analyzer's incidents, traces, anomalies and dependency graph.",
+    )
+    _common_options(parser, url=url)
+    # The same options after the command (`aiops incidents --json`); SUPPRESS keeps
+    # a subcommand from resetting what was given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, url=argparse.SUPPRESS, flag_default=argparse.SUPPRESS)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def command(name: str, handler: Handler, summary: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=summary, description=summary)
+        sub.set_defaults(func=handler)
+        return sub
+
+    listing = command("incidents", _incidents, "incidents in Redis, newest first")
+    listing.add_argument("--status", choices=STATUSES, help="only incidents with this status")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    command("incident", _incident, "one incident: root cause, evidence, history").add_argument(
+        "id", help="INC-..."
+    )
+    command("ack", _transition("acknowledge"), "acknowledge an incident").add_argument(
+        "id", help="INC-..."
+    )
+    command("resolve", _transition("resolve"), "resolve an incident").add_argument(
+        "id", help="INC-..."
+    )
+    command("trace", _trace, "a trace as a tree, with where its trouble starts").add_argument(
+        "trace_id", help="a trace id (X-Trace-Id), e.g. from `aiops incident`"
+    )
+    recent = command("anomalies", _anomalies, "anomalies, newest first, active ones marked")
+    recent.add_argument("--minutes", type=float, default=60, help="how far back (60)")
+    recent.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    recent.add_argument("--active", action="store_true", help="only the active ones")
+    command("deps", _deps, "the learned dependency graph: caller → callee, calls, errors")
+    command("health", _health, "the analyzer's health; exit 1 when degraded")
+    return parser
+
+
+def _common_options(
+    parser: argparse.ArgumentParser, *, url: str, flag_default: Any = False
+) -> None:
+    parser.add_argument(
+        "--url",
+        default=url,
+        help=f"the analyzer's URL ($AIOPS_ANALYZER_URL, else {DEFAULT_URL})",
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=flag_default, help="print the API's raw JSON"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit status (0 ok, 1 failed, 2 bad usage)."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.func
+    try:
+        with Analyzer(args.url) as api:
+            output = handler(args, api)
+    except CliError as exc:
+        print(f"aiops: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if args.json:
+        print(json.dumps(output.data, indent=2, ensure_ascii=False))
+    else:
+        print(output.text)
+    return output.status
