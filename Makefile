@@ -27,18 +27,22 @@ install: .venv ## Create .venv with every dependency (uv sync)
 .env:
 	@python3 -c "import secrets; t = lambda: secrets.token_urlsafe(18); \
 	print(f'POSTGRES_PASSWORD={t()}'); print(f'GRAFANA_ADMIN_PASSWORD={t()}'); \
-	print(f'AIOPS_CHAOS_TOKEN={t()}')" > .env
+	print(f'AIOPS_CHAOS_TOKEN={t()}'); print(f'AIOPS_READER_PASSWORD={t()}')" > .env
 	@echo "wrote .env with generated secrets (see .env.example)"
 
 .PHONY: up
-# An .env from before the chaos API (or copied from .env.example): give it a token.
-.PHONY: chaos-token
-chaos-token: .env
-	@grep -q '^AIOPS_CHAOS_TOKEN=..*' .env || { sed -i '/^AIOPS_CHAOS_TOKEN=/d' .env; \
-	python3 -c "import secrets; print(f'AIOPS_CHAOS_TOKEN={secrets.token_urlsafe(18)}')" >> .env; \
-	echo "added AIOPS_CHAOS_TOKEN to .env; running services pick it up on \`make up\`"; }
+# Secrets added since .env was first written (or empty, as in .env.example):
+# the chaos API's token and the read-only database login Grafana uses.
+.PHONY: secrets
+secrets: .env
+	@for key in AIOPS_CHAOS_TOKEN AIOPS_READER_PASSWORD; do \
+	  grep -q "^$$key=..*" .env && continue; \
+	  sed -i "/^$$key=/d" .env; \
+	  python3 -c "import secrets; print('$$key=' + secrets.token_urlsafe(18))" >> .env; \
+	  echo "added $$key to .env; running services pick it up on \`make up\`"; \
+	done
 
-up: chaos-token ## Build and start the stack; returns once every service is healthy
+up: secrets ## Build and start the stack; returns once every service is healthy
 	@if $(COMPOSE) pull --quiet grafana >/dev/null 2>&1 || \
 	    docker image inspect "$$($(COMPOSE) config --images | grep grafana)" >/dev/null 2>&1; then \
 	  $(COMPOSE) up --build --detach --wait; \
@@ -100,11 +104,11 @@ load: .venv ## Steady traffic across the shop for a while (RATE=10 req/s, DURATI
 	  --inventory http://127.0.0.1:$(call stack_port,INVENTORY_PORT,8003)
 
 .PHONY: chaos
-chaos: .venv chaos-token ## List the chaos scenarios; `make chaos SCENARIO=payment-latency` runs one on the stack
+chaos: .venv secrets ## List the chaos scenarios; `make chaos SCENARIO=payment-latency` runs one on the stack
 	$(RUN) python -m aiops_chaos $(if $(SCENARIO),run $(SCENARIO),list)
 
 .PHONY: evaluate
-evaluate: .venv chaos-token ## Run every chaos scenario against the stack and score detection (writes evaluation/)
+evaluate: .venv secrets ## Run every chaos scenario against the stack and score detection (writes evaluation/)
 	@curl -sf "http://127.0.0.1:$(call stack_port,ANALYZER_PORT,8004)/health" >/dev/null || $(MAKE) up
 	$(RUN) python -m aiops_chaos evaluate $(if $(ONLY),--only $(ONLY))
 

@@ -11,8 +11,10 @@ import asyncpg
 import pytest
 
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
+from analyzer.detection import Baseline, DetectionConfig, SeriesKey, latency_threshold
 from analyzer.incidents import Incident, IncidentEvent, IncidentPolicy, history
 from analyzer.incidents.lifecycle import acknowledge, changes, open_incident, resolve
+from analyzer.storage import save_baselines
 
 from .incidents.findings import later, payment_errors
 
@@ -230,31 +232,31 @@ async def test_incident_timeline_lists_every_change_newest_first(
     assert rows[0]["detail"] == "resolved by user"
 
 
-async def test_baselines_view_names_keys_as_the_api_does_with_the_latency_threshold(
+async def test_baselines_view_shows_keys_as_the_api_and_the_analyzers_own_threshold(
     conn: asyncpg.Connection,
 ) -> None:
-    """Keys read "service target" or "caller → callee"; the threshold is level times 3."""
+    """Keys read "service target" or "caller → callee"; the threshold is the one the analyzer
+    judges by (spreads and the 5 ms floor included), and empty while a baseline learns."""
     service = f"svc-{uuid.uuid4().hex[:8]}"
-    await conn.executemany(
-        """
-        INSERT INTO analyzer_baselines (kind, service, target, level_ms, spread_ms, rate_per_s,
-                                        error_rate, samples, windows, updated_at)
-        VALUES ($1, $2, $3, $4, 1.5, 20, 0.01, 1200, 12, $5)
-        """,
-        [
-            ("endpoint", service, "/payment", 12.34, later(0)),
-            ("edge", service, "payment", 15.0, later(5)),
-        ],
-    )
+    config = DetectionConfig()
+
+    def learned(key: SeriesKey, level: float, spread: float, windows: int) -> Baseline:
+        return Baseline(key, level, spread, 20.0, 0.01, 1200, windows, later(0))
+
+    noisy = learned(SeriesKey.endpoint(service, "/payment"), 10.0, 8.0, 12)  # 4 spreads: 42 ms
+    fast = learned(SeriesKey.edge(service, "payment"), 1.0, 0.0, 12)  # the 5 ms floor
+    young = learned(SeriesKey.endpoint(service, "/young"), 10.0, 1.0, 3)  # still learning
+    await save_baselines(conn, {b.key: b for b in (noisy, fast, young)}, config)
     rows = await conn.fetch(
-        "SELECT key, kind, level_ms, threshold_ms, windows, updated_at FROM baselines"
-        " WHERE key LIKE $1",
+        "SELECT key, kind, level_ms, threshold_ms, windows FROM baselines WHERE key LIKE $1",
         f"{service} %",
     )
     assert [tuple(r.values()) for r in rows] == [
-        (f"{service} /payment", "endpoint", Decimal("12.3"), Decimal("37.0"), 12, later(0)),
-        (f"{service} → payment", "edge", Decimal("15.0"), Decimal("45.0"), 12, later(5)),
+        (f"{service} /payment", "endpoint", Decimal("10.0"), Decimal("42.0"), 12),
+        (f"{service} /young", "endpoint", Decimal("10.0"), None, 3),
+        (f"{service} → payment", "edge", Decimal("1.0"), Decimal("5.0"), 12),
     ]
+    assert latency_threshold(noisy, config) == 42.0  # the same rule, not a copy of it
 
 
 async def test_the_views_migration_applies_again_by_hand(conn: asyncpg.Connection) -> None:

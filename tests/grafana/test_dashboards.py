@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
+from analyzer.roles import READER_ROLE, enable_reader_login
 
 from .macros import TimeRange, Variable, expand
 
@@ -83,17 +84,23 @@ def test_provisioning_points_grafana_at_the_database_and_the_mounted_dashboards(
 
     [source] = load(GRAFANA / "provisioning/datasources/postgres.yaml")["datasources"]
     assert source["uid"] == DATASOURCE_UID
-    assert (source["type"], source["url"], source["user"]) == ("postgres", "postgres:5432", "aiops")
+    # The read-only role: any Grafana viewer can send SQL of their own to a data source.
+    assert (source["type"], source["url"], source["user"]) == (
+        "postgres",
+        "postgres:5432",
+        "aiops_reader",
+    )
     assert source["jsonData"]["database"] == "aiops"
     assert source["jsonData"]["sslmode"] == "disable"
     assert source["isDefault"] is True
-    assert source["secureJsonData"]["password"] == "${POSTGRES_PASSWORD}"
+    assert source["secureJsonData"]["password"] == "${AIOPS_READER_PASSWORD}"
     [provider] = load(GRAFANA / "provisioning/dashboards/dashboards.yaml")["providers"]
     assert (provider["folder"], provider["type"]) == ("AIOps", "file")
     grafana = load(ROOT / "docker-compose.yml")["services"]["grafana"]
     assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
     assert f"./grafana/dashboards:{provider['options']['path']}:ro" in grafana["volumes"]
-    assert grafana["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
+    assert grafana["environment"]["AIOPS_READER_PASSWORD"].startswith("${AIOPS_READER_PASSWORD")
+    assert "POSTGRES_PASSWORD" not in grafana["environment"]
 
 
 def test_macros_and_variables_expand_as_grafana_expands_them() -> None:
@@ -207,8 +214,8 @@ async def write_analyzer_rows(
     )
     await conn.executemany(
         """INSERT INTO analyzer_baselines (kind, service, target, level_ms, spread_ms,
-               rate_per_s, error_rate, samples, windows, updated_at)
-           VALUES ($1, $2, $3, $4, $4::float8 / 10, 1, 0.1, 600, 60, $5)""",
+               rate_per_s, error_rate, samples, windows, updated_at, threshold_ms)
+           VALUES ($1, $2, $3, $4, $4::float8 / 10, 1, 0.1, 600, 60, $5, $4::float8 * 3)""",
         [
             ("endpoint", checkout, "/checkout", 61.0, at(60)),
             ("endpoint", payment, "/payment", 15.0, at(60)),
@@ -259,14 +266,33 @@ async def resolve_variables(
     return resolved
 
 
+@pytest.fixture
+async def reader(db: asyncpg.Connection, database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as Grafana's read-only role, as the provisioned data source logs in."""
+    await apply_migrations(db, component="analyzer", package="analyzer")
+    await enable_reader_login(db, READER_PASSWORD)
+    conn: asyncpg.Connection = await asyncpg.connect(
+        database_url.replace("aiops:aiops@", f"{READER_ROLE}:{READER_PASSWORD}@")
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+READER_PASSWORD = "grafana-test-reader"
+
+
 @pytest.mark.parametrize(("stem", "target"), CASES)
 async def test_panel_sql_runs_on_our_schema_and_returns_the_scene(
-    db: asyncpg.Connection, scene: Scene, stem: str, target: dict[str, Any]
+    reader: asyncpg.Connection, scene: Scene, stem: str, target: dict[str, Any]
 ) -> None:
-    """Every query runs on real rows; time series and annotations return `time`, ascending."""
+    """Every query runs, read-only as Grafana's role, on real rows; time series and
+    annotations return `time`, ascending."""
     board = DASHBOARDS[stem]
-    sql = expand(target["rawSql"], scene.time_range, await resolve_variables(db, board, scene))
-    rows = await db.fetch(sql)
+    variables = await resolve_variables(reader, board, scene)
+    sql = expand(target["rawSql"], scene.time_range, variables)
+    rows = await reader.fetch(sql)
     assert rows, f"no rows from:\n{sql}"
     if target["format"] == "time_series" or target["refId"] == "Anno":
         times = [as_epoch(row["time"]) for row in rows]

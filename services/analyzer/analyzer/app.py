@@ -17,6 +17,7 @@ from .api import router
 from .incidents import IncidentDesk, IncidentStore, Notifier
 from .leader import LeaderLock, replica_identity
 from .loop import AnalysisLoop
+from .roles import enable_reader_login
 from .settings import AnalyzerSettings
 
 
@@ -43,6 +44,8 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
             async with pool.acquire() as conn:
                 await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
                 await apply_migrations(conn, component="analyzer", package="analyzer")
+                if reader_password := settings.reader_password_value():
+                    await enable_reader_login(conn, reader_password)
             async with Notifier(
                 settings.webhook_targets(),
                 timeout=settings.webhook_timeout,

@@ -105,7 +105,7 @@ async def run_cycle(
     learned = learn(state.baselines, windows, anomalies, config)
     changed = {key: b for key, b in learned.items() if state.baselines.get(key) != b}
     async with conn.transaction():
-        await storage.save_baselines(conn, changed)
+        await storage.save_baselines(conn, changed, config)
         await storage.save_anomalies(conn, anomalies, detected_at=now)
         await rca_storage.save_dependencies(conn, observed)
         await storage.save_progress(conn, end)

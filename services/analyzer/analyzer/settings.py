@@ -21,6 +21,8 @@ class AnalyzerSettings(BaseSettings):
 
     database_url: SecretStr = SecretStr("postgresql://aiops:aiops@localhost:5432/aiops")
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    # The login of the read-only role dashboards use (Grafana); unset, it cannot log in.
+    reader_password: SecretStr | None = None
     analysis_interval: float = Field(5.0, gt=0, le=300, description="seconds between cycles")
     ingest_lag: float = Field(3.0, ge=0, le=60, description="seconds a window ends behind now")
     # The seed's knobs.
@@ -55,6 +57,11 @@ class AnalyzerSettings(BaseSettings):
                 "incident must stay matchable, or its own anomalies would open a duplicate"
             )
         return self
+
+    def reader_password_value(self) -> str | None:
+        """The reader's password; None when unset or empty (compose passes "" then)."""
+        value = self.reader_password.get_secret_value() if self.reader_password else ""
+        return value or None
 
     def detection(self) -> DetectionConfig:
         return DetectionConfig(

@@ -12,7 +12,17 @@ from datetime import datetime
 
 from aiops_telemetry import Connection
 
-from .detection import Anomaly, AnomalyType, Baseline, KeyKind, SeriesKey, WindowStats
+from .detection import (
+    Anomaly,
+    AnomalyType,
+    Baseline,
+    DetectionConfig,
+    KeyKind,
+    SeriesKey,
+    WindowStats,
+    is_established,
+    latency_threshold,
+)
 
 # Whether a span failed (rca.Span.failed says the same in Python): a server
 # span on a 5xx; a client span on a 5xx, on a recorded failure kind (timeout,
@@ -81,11 +91,11 @@ FROM analyzer_baselines
 _SAVE_BASELINES_SQL = """
 INSERT INTO analyzer_baselines AS b (
     kind, service, target, level_ms, spread_ms, rate_per_s, error_rate,
-    samples, windows, updated_at
+    samples, windows, updated_at, threshold_ms
 )
 SELECT * FROM unnest(
     $1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],
-    $7::float8[], $8::bigint[], $9::bigint[], $10::timestamptz[]
+    $7::float8[], $8::bigint[], $9::bigint[], $10::timestamptz[], $11::float8[]
 )
 ON CONFLICT (kind, service, target) DO UPDATE SET
     level_ms = EXCLUDED.level_ms,
@@ -95,6 +105,7 @@ ON CONFLICT (kind, service, target) DO UPDATE SET
     samples = EXCLUDED.samples,
     windows = EXCLUDED.windows,
     updated_at = EXCLUDED.updated_at,
+    threshold_ms = EXCLUDED.threshold_ms,
     saved_at = now()
 """
 
@@ -167,8 +178,16 @@ async def load_baselines(conn: Connection) -> dict[SeriesKey, Baseline]:
     return baselines
 
 
-async def save_baselines(conn: Connection, baselines: Mapping[SeriesKey, Baseline]) -> None:
-    """Insert or overwrite the given baselines; keys not given are left as they are."""
+async def save_baselines(
+    conn: Connection,
+    baselines: Mapping[SeriesKey, Baseline],
+    config: DetectionConfig = DetectionConfig(),  # frozen, so one shared default is safe
+) -> None:
+    """Insert or overwrite the given baselines; keys not given are left as they are.
+
+    Each is stored with the latency threshold `config` gives it (NULL while
+    it is not established), for psql and Grafana to show.
+    """
     if not baselines:
         return
     values = list(baselines.values())
@@ -186,6 +205,7 @@ async def save_baselines(conn: Connection, baselines: Mapping[SeriesKey, Baselin
         [b.samples for b in values],
         [b.windows for b in values],
         [b.updated_at for b in values],
+        [latency_threshold(b, config) if is_established(b, config) else None for b in values],
     )
 
 
