@@ -126,24 +126,4 @@ COMMENT ON VIEW incident_timeline IS
     'Every incident change (opened, updated, severity_changed, root_cause_changed, '
     'acknowledged, resolved, reopened), newest first.';
 
--- The learned baselines, keyed as the API and anomalies name them
--- ("payment /payment", "checkout → payment"). threshold_ms is level × 3, the
--- latency multiplier's default; the analyzer also requires 4 spreads above
--- the level and at least 5 ms (GET /baselines and the README have the rule).
-CREATE OR REPLACE VIEW baselines AS
-SELECT
-    service || CASE WHEN kind = 'edge' THEN ' → ' ELSE ' ' END || target AS key,
-    kind,
-    round(level_ms::numeric, 1)      AS level_ms,
-    round(spread_ms::numeric, 1)     AS spread_ms,
-    round((level_ms * 3)::numeric, 1) AS threshold_ms,
-    round(rate_per_s::numeric, 2)    AS rate_per_s,
-    round(error_rate::numeric, 4)    AS error_rate,
-    windows,
-    samples,
-    updated_at
-FROM analyzer_baselines
-ORDER BY kind DESC, service, target;
-COMMENT ON VIEW baselines IS
-    'The learned baselines, one row per "service target" (endpoint) or "caller → callee" '
-    '(edge): level, spread, threshold (level × 3), rates, windows learned, updated_at.';
+-- The `baselines` view comes with migration 0004, with the analyzer's own threshold.
