@@ -48,8 +48,10 @@ async def test_checkout_records_server_and_client_spans_for_every_hop(
         200, 200, 200, 201, 201,
     ]  # fmt: skip
     assert len({r["span_id"] for r in rows}) == len(rows)
-    # The caller waits for its callee: a client span outlasts the server span it caused.
-    assert to_payment["latency_ms"] >= payment["latency_ms"]
+    # The caller waits for its callee: a client span outlasts the server span it caused,
+    # give or take the server's own bookkeeping after its last byte left (microseconds;
+    # a CI run once saw the server's span 4 µs longer).
+    assert to_payment["latency_ms"] >= payment["latency_ms"] - 1.0
     assert root["latency_ms"] >= to_payment["latency_ms"] + to_inventory["latency_ms"]
 
 
