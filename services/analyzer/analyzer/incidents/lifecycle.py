@@ -10,23 +10,15 @@ compare-and-set and `changes` can say what happened.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from analyzer.detection import AnomalyType
 from analyzer.rca import DependencyGraph, Finding
 
-from .model import (
-    AnomalyEvidence,
-    EventKind,
-    Incident,
-    IncidentEvent,
-    RankedCandidate,
-    RootCause,
-    Severity,
-    Status,
-)
+from .evidence import first_unique, merge_evidence, ranked_candidates, severity_of, title_of
+from .model import EventKind, Incident, IncidentEvent, RootCause, Status
 
 
 class TransitionError(ValueError):
@@ -51,43 +43,6 @@ class IncidentPolicy:
             raise ValueError("max_anomalies and max_trace_ids must be >= 1")
 
 
-_FAILING = (AnomalyType.ERROR_SPIKE, AnomalyType.TIMEOUT)
-_WORDS = {
-    AnomalyType.ERROR_SPIKE: "failing",
-    AnomalyType.TIMEOUT: "timing out",
-    AnomalyType.LATENCY: "slow",
-    AnomalyType.SILENCE: "silent",
-}
-
-
-def severity_of(anomalies: Iterable[AnomalyEvidence]) -> Severity:
-    """Critical when most requests fail or a service falls silent; high on errors or 5x latency."""
-    severity = Severity.LOW
-    for anomaly in anomalies:
-        kind = AnomalyType(anomaly.type)
-        if kind is AnomalyType.SILENCE or (kind in _FAILING and anomaly.observed >= 0.5):
-            return Severity.CRITICAL
-        if kind in _FAILING or (
-            kind is AnomalyType.LATENCY
-            and anomaly.baseline
-            and anomaly.observed >= 5 * anomaly.baseline
-        ):
-            level = Severity.HIGH
-        else:
-            level = Severity.MEDIUM
-        severity = max(severity, level, key=lambda s: s.rank)
-    return severity
-
-
-def title_of(root: RootCause, anomalies: Sequence[AnomalyEvidence]) -> str:
-    """E.g. "payment /payment failing and slow; affects checkout"."""
-    own = [a for a in anomalies if root.service in (a.service, a.target)]
-    words = sorted({_WORDS[AnomalyType(a.type)] for a in own or anomalies})
-    others = sorted({a.service for a in anomalies} - {root.service})
-    affects = f"; affects {', '.join(others)}" if others else ""
-    return f"{root} {' and '.join(words)}{affects}"
-
-
 def new_incident_id(now: datetime, token: str) -> str:
     """INC-<UTC time opened>-<token>: sortable by eye, unique without coordination."""
     return f"INC-{now:%Y%m%d-%H%M%S}-{token}"
@@ -96,7 +51,7 @@ def new_incident_id(now: datetime, token: str) -> str:
 def open_incident(
     finding: Finding, *, incident_id: str, now: datetime, policy: IncidentPolicy
 ) -> Incident:
-    evidence = _merge_evidence([], finding, limit=policy.max_anomalies)
+    evidence = merge_evidence([], finding, limit=policy.max_anomalies)
     root = RootCause(service=finding.root_cause.service, endpoint=finding.root_cause.endpoint)
     return Incident(
         id=incident_id,
@@ -104,13 +59,13 @@ def open_incident(
         status=Status.OPEN,
         severity=severity_of(evidence),
         root_cause=root,
-        candidates=_candidates(finding),
+        candidates=ranked_candidates(finding),
         confidence=finding.confidence,
         explanation=finding.explanation,
         affected_services=sorted(finding.affected_services),
         affected_endpoints=sorted({a.key for a in evidence}),
         anomalies=evidence,
-        sample_trace_ids=_first_unique(finding.trace_ids, policy.max_trace_ids),
+        sample_trace_ids=first_unique(finding.trace_ids, policy.max_trace_ids),
         opened_at=now,
         updated_at=now,
         last_anomaly_at=max(a.window_end for a in finding.anomalies),
@@ -186,23 +141,22 @@ def absorb(
     table keeps the earlier ones).
     """
     reopening = incident.status is Status.RESOLVED
-    evidence = _merge_evidence(
-        [] if reopening else incident.anomalies, finding, limit=policy.max_anomalies
-    )
+    kept = None if reopening else incident  # what of the incident carries over
+    evidence = merge_evidence(kept.anomalies if kept else [], finding, limit=policy.max_anomalies)
     severity = severity_of(evidence)
-    if not reopening:
-        severity = max(incident.severity, severity, key=lambda s: s.rank)
+    if kept:
+        severity = max(kept.severity, severity, key=lambda s: s.rank)
     update: dict[str, object] = {
         "anomalies": evidence,
         "severity": severity,
         "affected_services": sorted(
-            set(() if reopening else incident.affected_services) | finding.affected_services
+            {*(kept.affected_services if kept else ()), *finding.affected_services}
         ),
         "affected_endpoints": sorted(
-            set(() if reopening else incident.affected_endpoints) | {a.key for a in evidence}
+            {*(kept.affected_endpoints if kept else ()), *(a.key for a in evidence)}
         ),
-        "sample_trace_ids": _first_unique(
-            [*finding.trace_ids, *(() if reopening else incident.sample_trace_ids)],
+        "sample_trace_ids": first_unique(
+            [*finding.trace_ids, *(kept.sample_trace_ids if kept else ())],
             policy.max_trace_ids,
         ),
         "last_anomaly_at": max(
@@ -217,7 +171,7 @@ def absorb(
         endpoint = finding.root_cause.endpoint or incident.root_cause.endpoint
         update |= {
             "root_cause": RootCause(service=incident.root_cause.service, endpoint=endpoint),
-            "candidates": _candidates(finding),
+            "candidates": ranked_candidates(finding),
             "confidence": finding.confidence,
             "explanation": finding.explanation,
         }
@@ -303,33 +257,3 @@ def changes(before: Incident | None, after: Incident, *, now: datetime) -> list[
     if grew:
         events.append(event(EventKind.UPDATED, f"now also affects {', '.join(sorted(grew))}"))
     return events
-
-
-def _candidates(finding: Finding) -> list[RankedCandidate]:
-    return [
-        RankedCandidate(
-            service=c.suspect.service,
-            endpoint=c.suspect.endpoint,
-            score=c.score,
-            traces=c.traces,
-            evidence=c.evidence,
-        )
-        for c in finding.candidates
-    ]
-
-
-def _merge_evidence(
-    old: Sequence[AnomalyEvidence], finding: Finding, *, limit: int
-) -> list[AnomalyEvidence]:
-    """The latest anomaly per series and type, newest first."""
-    latest: dict[tuple[str, str], AnomalyEvidence] = {}
-    for item in [*old, *(AnomalyEvidence.of(a) for a in finding.anomalies)]:
-        slot = (item.key, item.type)
-        if slot not in latest or item.window_end >= latest[slot].window_end:
-            latest[slot] = item
-    ordered = sorted(latest.values(), key=lambda a: (a.window_end, a.score), reverse=True)
-    return ordered[:limit]
-
-
-def _first_unique(values: Iterable[str], limit: int) -> list[str]:
-    return list(dict.fromkeys(values))[:limit]
