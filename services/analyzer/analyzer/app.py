@@ -11,7 +11,7 @@ import asyncpg
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from aiops_telemetry import apply_migrations, package_version, wait_for_pool
+from aiops_telemetry import BodyLimitMiddleware, apply_migrations, package_version, wait_for_pool
 
 from .api import router
 from .incidents import IncidentDesk, IncidentStore, Notifier
@@ -76,5 +76,6 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
             await asyncio.wait_for(pool.close(), 10)
 
     app = FastAPI(title="analyzer", version=package_version("aiops-analyzer"), lifespan=lifespan)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(router)
     return app

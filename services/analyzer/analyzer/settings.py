@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from aiops_telemetry import DEFAULT_MAX_BODY_BYTES
+
 from .cycle import Timing
 from .detection import DetectionConfig
 from .incidents import IncidentPolicy, WebhookTarget, parse_targets
@@ -19,7 +21,8 @@ UrlList = Annotated[list[str], NoDecode]
 class AnalyzerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIOPS_", extra="ignore")
 
-    database_url: SecretStr = SecretStr("postgresql://aiops:aiops@localhost:5432/aiops")
+    # No password here: the deployment supplies it (compose builds it from POSTGRES_PASSWORD).
+    database_url: SecretStr = SecretStr("postgresql://aiops@localhost:5432/aiops")
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
     # The login of the read-only role dashboards use (Grafana); unset, it cannot log in.
     reader_password: SecretStr | None = None
@@ -36,6 +39,9 @@ class AnalyzerSettings(BaseSettings):
     correlation_window: float = Field(300.0, gt=0, description="seconds that group anomalies")
     resolve_after: float = Field(120.0, gt=0, description="quiet seconds before auto-resolve")
     incident_ttl: float = Field(3600.0, gt=0, description="seconds an incident lives in Redis")
+    max_body_bytes: int = Field(
+        DEFAULT_MAX_BODY_BYTES, ge=1024, description="largest request body; larger ones get 413"
+    )
     leader_ttl: float = Field(15.0, ge=1, description="seconds a silent leader keeps the lock")
     webhook_urls: UrlList = Field(default_factory=list)
     slack_webhook_urls: UrlList = Field(default_factory=list)

@@ -25,6 +25,7 @@ from ._context import (
 )
 from ._db import Connection, QuerySpans, statement_label, wait_for_pool
 from ._http_client import TracingTransport, create_http_client, failure_kind
+from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from ._middleware import UNMATCHED, TelemetryMiddleware, endpoint_label
 from ._migrations import Migration, apply_migrations, load_migrations
 from ._service import Telemetry, package_version
@@ -36,10 +37,12 @@ from ._work import SimulatedWork, WorkDep
 __all__ = [
     "CLIENT",
     "COLUMNS",
+    "DEFAULT_MAX_BODY_BYTES",
     "SERVER",
     "TRACEPARENT_HEADER",
     "TRACE_ID_HEADER",
     "UNMATCHED",
+    "BodyLimitMiddleware",
     "ChaosMiddleware",
     "Connection",
     "Fault",

@@ -14,6 +14,7 @@ from ._chaos import CHAOS_PREFIX, ChaosMiddleware, FaultBook
 from ._chaos_api import chaos_router
 from ._db import create_pool
 from ._http_client import create_http_client
+from ._limits import BodyLimitMiddleware
 from ._middleware import TelemetryMiddleware
 from ._migrations import apply_migrations
 from ._settings import ServiceSettings
@@ -64,9 +65,11 @@ class Telemetry:
         """Add the tracing and chaos middleware, `GET /health` and the chaos API to `app`.
 
         Chaos is added first so that it runs inside the tracing middleware:
-        an injected fault is recorded like a real one.
+        an injected fault is recorded like a real one, and so is a body refused
+        for its size.
         """
         app.add_middleware(ChaosMiddleware, book=self.chaos)
+        app.add_middleware(BodyLimitMiddleware, max_bytes=self._settings.max_body_bytes)
         app.add_middleware(
             TelemetryMiddleware,
             sink=self.sink,

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ._limits import DEFAULT_MAX_BODY_BYTES
+
 
 class ServiceSettings(BaseSettings):
     """Base settings for a shop service; each service subclasses it.
@@ -17,7 +19,11 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIOPS_", extra="ignore")
 
     service_name: str
-    database_url: SecretStr = SecretStr("postgresql://aiops:aiops@localhost:5432/aiops")
+    # No password here: the deployment supplies it (compose builds it from POSTGRES_PASSWORD).
+    database_url: SecretStr = SecretStr("postgresql://aiops@localhost:5432/aiops")
+    max_body_bytes: int = Field(
+        DEFAULT_MAX_BODY_BYTES, ge=1024, description="largest request body; larger ones get 413"
+    )
     telemetry_max_buffered: int = Field(
         100_000, ge=100, description="rows held while PostgreSQL is away"
     )
