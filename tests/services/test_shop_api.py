@@ -211,6 +211,21 @@ async def test_health_reports_name_version_and_pipeline(shop: Shop) -> None:
     assert health["inventory"]["checks"] == {"database": "ok"}
 
 
+async def test_health_probes_leave_no_rows_not_even_their_database_check(
+    shop: Shop, db: asyncpg.Connection
+) -> None:
+    """Probes every few seconds would otherwise fill telemetry with orphan queries."""
+    async with httpx.AsyncClient(base_url=shop.inventory.url) as client:
+        for _ in range(3):
+            await client.get("/health", headers={"X-Trace-Id": "probe-1"})
+        await client.get("/inventory", headers={"X-Trace-Id": "probe-1"})
+    rows = await wait_for_rows(db, "trace_id = $1", "probe-1", count=2)
+    assert {(r["kind"], r["endpoint"]) for r in rows} == {
+        ("server", "/inventory"),
+        ("client", "SELECT inventory_stock"),
+    }
+
+
 async def test_repeated_lines_of_one_sku_are_summed_not_rejected(shop: Shop) -> None:
     """Two lines of 600 make one reservation of 1,200, though one line may hold at most 1,000."""
     lines = [{"sku": "SKU-002", "quantity": 600}, {"sku": "SKU-002", "quantity": 600}]

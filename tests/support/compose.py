@@ -106,13 +106,23 @@ class ComposeStack:
         Plain `docker exec`: some Compose v2 builds lose the exit status of
         `docker compose exec -T`, which would let a failing command pass.
         """
-        container = self.compose("ps", "--quiet", service).strip()
         result = subprocess.run(
-            ["docker", "exec", container, *command], capture_output=True, text=True
+            ["docker", "exec", self.container(service), *command], capture_output=True, text=True
         )
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} in {service} failed: {result.stderr}")
         return result.stdout
+
+    def container(self, service: str) -> str:
+        """The id of `service`'s (first) container."""
+        return self.compose("ps", "--all", "--quiet", service).split()[0]
+
+    def started_at(self, service: str) -> str:
+        """When `service`'s container process last started: it changes on any restart."""
+        return subprocess.run(
+            ["docker", "inspect", "--format", "{{.State.StartedAt}}", self.container(service)],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)

@@ -27,6 +27,9 @@ class SpanContext:
 
     trace_id: str
     span_id: str
+    # False inside a request that is not recorded (`/health`): the queries and
+    # calls it makes leave no rows either, or a probe every few seconds would.
+    recorded: bool = True
 
 
 current_span: ContextVar[SpanContext | None] = ContextVar("aiops_current_span", default=None)

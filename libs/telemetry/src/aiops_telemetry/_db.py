@@ -57,7 +57,7 @@ class QuerySpans:
         # asyncpg schedules loggers with call_soon, which copies the caller's
         # context: current_span is still the request that ran the query.
         parent = current_span.get()
-        if parent is None or record.query in self._skipped_queries:
+        if parent is None or not parent.recorded or record.query in self._skipped_queries:
             return
         label = statement_label(record.query)
         if label in _SKIPPED_VERBS:

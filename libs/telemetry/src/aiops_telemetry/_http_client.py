@@ -20,6 +20,10 @@ Transport = Literal["aiohttp", "httpx"]
 # keep-alive timeout is 5 s, as is httpx's default expiry, and a request that
 # reuses a connection just as the server closes it fails with a reset.
 KEEPALIVE_EXPIRY = 2.0
+# Connecting takes well under a millisecond between containers; one that does
+# not connect within this is gone (killed, or its address reused), and the
+# caller hears so now instead of after the whole request timeout.
+CONNECT_TIMEOUT = 1.0
 
 # Optional request extension naming the callee's route template, for paths
 # with parameters: `client.get(f"/inventory/{sku}", extensions={ENDPOINT: "/inventory/{sku}"})`.
@@ -48,6 +52,8 @@ def failure_kind(exc: BaseException) -> str:
         ):
             return "connection_reset"
     for err in chain:
+        if isinstance(err, httpx.ConnectTimeout | aiohttp.ConnectionTimeoutError):
+            return "connect_timeout"
         if isinstance(err, httpx.TimeoutException | TimeoutError):
             return "timeout"
         if isinstance(err, httpx.ConnectError | OSError):
@@ -98,23 +104,24 @@ class TracingTransport(httpx.AsyncBaseTransport):
             error_kind, error_message = "cancelled", "cancelled"
             raise
         finally:
-            self._sink.record(
-                span_row(
-                    timestamp=wall_clock(started_at),
-                    service_name=self._service_name,
-                    endpoint=request.extensions.get(ENDPOINT) or request.url.path,
-                    method=request.method,
-                    status_code=status_code,
-                    latency_ms=(time.perf_counter() - start) * 1000.0,
-                    error_message=error_message,
-                    trace_id=trace_id,
-                    span_id=span_id,
-                    parent_span_id=parent.span_id if parent else None,
-                    kind=CLIENT,
-                    peer_service=self._peer_service,
-                    error_kind=error_kind,
+            if parent is None or parent.recorded:
+                self._sink.record(
+                    span_row(
+                        timestamp=wall_clock(started_at),
+                        service_name=self._service_name,
+                        endpoint=request.extensions.get(ENDPOINT) or request.url.path,
+                        method=request.method,
+                        status_code=status_code,
+                        latency_ms=(time.perf_counter() - start) * 1000.0,
+                        error_message=error_message,
+                        trace_id=trace_id,
+                        span_id=span_id,
+                        parent_span_id=parent.span_id if parent else None,
+                        kind=CLIENT,
+                        peer_service=self._peer_service,
+                        error_kind=error_kind,
+                    )
                 )
-            )
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -142,12 +149,21 @@ def create_http_client(
     )
     inner: httpx.AsyncBaseTransport
     if transport == "aiohttp":
-        inner = AiohttpTransport(limits=limits, trust_env=False)
+
+        def session() -> aiohttp.ClientSession:
+            # No DNS cache: a peer container that died is looked up afresh (and
+            # found gone at once), not called at its old address until timeout.
+            connector = aiohttp.TCPConnector(
+                limit=max_connections, keepalive_timeout=KEEPALIVE_EXPIRY, use_dns_cache=False
+            )
+            return aiohttp.ClientSession(connector=connector)
+
+        inner = AiohttpTransport(client=session, trust_env=False)
     else:
         inner = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     return httpx.AsyncClient(
         base_url=base_url,
-        timeout=timeout,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         trust_env=False,
         transport=TracingTransport(
             inner, sink=sink, service_name=service_name, peer_service=peer_service

@@ -44,7 +44,7 @@ class TelemetryMiddleware:
     exception, the full stack trace. An unhandled exception is answered here
     (a JSON 500 carrying the trace id), so the app's own 500 handlers never
     see it. Requests to `exclude_paths` (or under `exclude_prefixes`) get a
-    trace id but no row.
+    trace id but no row, and neither do the queries and calls they make.
     """
 
     def __init__(
@@ -81,7 +81,9 @@ class TelemetryMiddleware:
                 message["headers"] = [*message.get("headers", ()), trace_header]
             await send(message)
 
-        token = current_span.set(SpanContext(trace_id, span_id))
+        path = scope["path"]
+        recorded = path not in self.exclude_paths and not path.startswith(self.exclude_prefixes)
+        token = current_span.set(SpanContext(trace_id, span_id, recorded))
         error_message: str | None = None
         error_kind: str | None = None
         started_at = time.time()
@@ -105,8 +107,7 @@ class TelemetryMiddleware:
         finally:
             latency_ms = (time.perf_counter() - start) * 1000.0
             current_span.reset(token)
-            path = scope["path"]
-            if path not in self.exclude_paths and not path.startswith(self.exclude_prefixes):
+            if recorded:
                 method = scope["method"]
                 self.sink.record(
                     span_row(
