@@ -1,0 +1,260 @@
+"""Faults on the real compose stack: a dependency dies or blinks, and nothing is lost.
+
+The tests share one stack and run in file order: payment is killed (an
+incident naming payment opens), the analyzer restarts with that incident
+open, Redis stops, then PostgreSQL stops under traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support.compose import ROOT, ComposeStack, running_stack
+from tests.support.polling import eventually
+from tests.support.traffic import ORDER, checkouts
+
+pytestmark = pytest.mark.e2e
+
+SHOP = ("checkout", "payment", "inventory")
+OUTAGE_S = 25  # PostgreSQL down this long under traffic
+FIGURES = ROOT / "tests" / "artifacts" / "faults.json"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[ComposeStack]:
+    with running_stack(AIOPS_ANALYSIS_INTERVAL="2") as stack:
+        yield stack
+
+
+def record_figures(**figures: Any) -> None:
+    """Keep what a test measured for the README's Reliability section."""
+    FIGURES.parent.mkdir(exist_ok=True)
+    known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    FIGURES.write_text(json.dumps(known | figures, indent=2, sort_keys=True))
+
+
+async def get_json(client: httpx.AsyncClient, url: str) -> Any:
+    response = await client.get(url)
+    response.raise_for_status()
+    return response.json()
+
+
+async def open_incident_rooted_at(
+    client: httpx.AsyncClient, analyzer: str, service: str
+) -> dict[str, Any] | None:
+    response = await client.get(f"{analyzer}/incidents", params={"status": "open"})
+    if response.status_code != 200:
+        return None
+    return next((i for i in response.json() if i["root_cause"]["service"] == service), None)
+
+
+@contextlib.asynccontextmanager
+async def payments(url: str, *, per_second: float, prefix: str) -> AsyncIterator[dict[str, int]]:
+    """Payments straight to payment (which needs no database) until the block ends;
+    yields each one's trace id and status (0: no answer)."""
+    sent: dict[str, int] = {}
+
+    async def pay(client: httpx.AsyncClient, trace_id: str) -> None:
+        try:
+            response = await client.post(
+                f"{url}/payment",
+                json={"amount": 5, "currency": "USD"},
+                headers={"X-Trace-Id": trace_id},
+            )
+        except httpx.HTTPError:
+            sent[trace_id] = 0
+        else:
+            sent[trace_id] = response.status_code
+
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=10) as client, asyncio.TaskGroup() as group:
+            for n in range(1_000_000):
+                group.create_task(pay(client, f"{prefix}-{n}"))
+                await asyncio.sleep(1 / per_second)
+
+    task = asyncio.create_task(run())
+    try:
+        yield sent
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_payment_killed_checkout_fails_fast_and_cleanly_and_the_incident_names_payment(
+    stack: ComposeStack,
+) -> None:
+    analyzer = stack.url("analyzer")
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        checkouts(stack.url("checkout"), per_second=20),
+    ):
+        await asyncio.sleep(8)  # traffic the analyzer has seen healthy
+        stack.compose("kill", "payment")  # SIGKILL: no goodbye, no drained connections
+        incident = await eventually(
+            lambda: open_incident_rooted_at(client, analyzer, "payment"),
+            within=90,
+            what="an open incident rooted at payment",
+        )
+        answer = await client.post(
+            f"{stack.url('checkout')}/checkout", json=ORDER, headers={"X-Trace-Id": "killed-1"}
+        )
+    # Gone (503), not a timeout (504): the caller is not kept waiting. (Calls already
+    # in flight on a connection to the dead container can only time out.)
+    assert answer.status_code == 503, answer.text
+    body = answer.json()
+    assert body["service"] == "payment"
+    assert "payment is unreachable" in body["detail"]
+    assert body["trace_id"] == answer.headers["x-trace-id"] == "killed-1"
+    record_figures(killed_payment_checkout_ms=round(answer.elapsed.total_seconds() * 1000, 1))
+    assert incident["root_cause"]["service"] == "payment"
+    stack.compose("up", "--detach", "--wait", "payment")
+
+
+async def test_analyzer_restart_keeps_the_open_incident_its_history_and_the_baselines(
+    stack: ComposeStack,
+) -> None:
+    analyzer = stack.url("analyzer")
+    async with httpx.AsyncClient(timeout=30) as client:
+        incident = await open_incident_rooted_at(client, analyzer, "payment")
+        assert incident is not None, "the previous test leaves an open incident"
+        before = await get_json(client, f"{analyzer}/incidents/{incident['id']}")
+        learned = {b["key"]: b["windows"] for b in await get_json(client, f"{analyzer}/baselines")}
+        assert learned, "baselines were learned before the restart"
+
+        stack.compose("restart", "analyzer")
+        started = stack.started_at("analyzer")
+
+        async def cycled_since_restart() -> dict[str, Any] | None:
+            with contextlib.suppress(httpx.HTTPError):
+                health: dict[str, Any] = await get_json(client, f"{analyzer}/health")
+                return health if health["cycles"] >= 2 else None
+            return None
+
+        health = await eventually(cycled_since_restart, within=60, what="cycles after restart")
+        after = await get_json(client, f"{analyzer}/incidents/{incident['id']}")
+        relearned = {
+            b["key"]: b["windows"] for b in await get_json(client, f"{analyzer}/baselines")
+        }
+
+    assert stack.started_at("analyzer") == started
+    assert health["baselines"] >= len(learned)  # loaded, not learned from nothing
+    assert after["expired"] is False
+    assert after["incident"]["status"] == "open"
+    assert after["incident"]["opened_at"] == incident["opened_at"]
+    assert after["incident"]["root_cause"]["service"] == "payment"
+    assert before["history"]
+    assert after["history"][: len(before["history"])] == before["history"]
+    # Learning continued from the saved windows instead of starting again at one.
+    assert all(relearned[key] >= windows for key, windows in learned.items()), (learned, relearned)
+
+
+async def test_redis_stopped_the_analyzer_keeps_running_says_so_and_files_incidents_after(
+    stack: ComposeStack,
+) -> None:
+    analyzer, inventory = stack.url("analyzer"), stack.url("inventory")
+    token = {"X-Chaos-Token": stack.chaos_token}
+    started = stack.started_at("analyzer")
+    async with httpx.AsyncClient(timeout=30) as client:
+        stack.compose("stop", "redis")
+
+        async def redis_reported_down() -> dict[str, Any] | None:
+            health: dict[str, Any] = await get_json(client, f"{analyzer}/health")
+            return health if health["redis"]["status"] == "unreachable" else None
+
+        health = await eventually(redis_reported_down, within=30, what="Redis reported down")
+        refused = await client.get(f"{analyzer}/incidents")
+
+        async with checkouts(stack.url("checkout"), per_second=20):
+            fault = await client.post(
+                f"{inventory}/simulate/error",
+                params={"endpoint": "/inventory/reserve", "rate": 1.0, "ttl": 120},
+                headers=token,
+            )
+            assert fault.status_code == 201, fault.text
+
+            async def findings_queued() -> int | None:
+                pending: int = (await get_json(client, f"{analyzer}/health"))["redis"][
+                    "pending_findings"
+                ]
+                return pending or None
+
+            await eventually(findings_queued, within=90, what="findings queued for Redis")
+            stack.compose("start", "redis")
+            incident = await eventually(
+                lambda: open_incident_rooted_at(client, analyzer, "inventory"),
+                within=60,
+                what="the queued incident in Redis once it is back",
+            )
+            await client.delete(f"{inventory}/simulate", headers=token)
+
+    assert health["status"] == "degraded"
+    assert health["redis"]["error"]
+    assert refused.status_code == 503
+    assert "Redis" in refused.json()["detail"]
+    assert incident["root_cause"]["endpoint"] == "/inventory/reserve"
+    assert stack.started_at("analyzer") == started  # ran through it, no restart
+
+
+async def test_postgres_stopped_under_traffic_loses_no_telemetry_and_the_analyzer_resumes(
+    stack: ComposeStack,
+) -> None:
+    analyzer = stack.url("analyzer")
+    started = stack.started_at("analyzer")
+    async with httpx.AsyncClient(timeout=30) as client:
+        async with (
+            payments(stack.url("payment"), per_second=20, prefix="pg-outage") as paid,
+            checkouts(stack.url("checkout"), per_second=5) as ordered,
+        ):
+            await asyncio.sleep(2)
+            stack.compose("stop", "postgres")
+            await asyncio.sleep(OUTAGE_S)
+            during = {s: await get_json(client, f"{stack.url(s)}/health") for s in SHOP}
+            stack.compose("start", "postgres")
+            await asyncio.sleep(2)
+        outage_cycles = (await get_json(client, f"{analyzer}/health"))["cycles"]
+
+        async def drained() -> list[dict[str, Any]] | None:
+            health = [await get_json(client, f"{stack.url(s)}/health") for s in SHOP]
+            return health if all(h["telemetry"]["buffered"] == 0 for h in health) else None
+
+        after = await eventually(drained, within=60, what="every sink drained")
+
+        async def analyzing_again() -> dict[str, Any] | None:
+            health: dict[str, Any] = await get_json(client, f"{analyzer}/health")
+            fresh = health["cycles"] > outage_cycles + 1 and health["last_error"] is None
+            return health if fresh else None
+
+        await eventually(analyzing_again, within=60, what="analyzer cycles without error")
+
+    assert all(status == 200 for status in paid.values()), sorted(set(paid.values()))
+    # Checkout needs inventory, which needs the database: a clean refusal, never a crash.
+    assert set(ordered) <= {200, 502, 503, 504}, sorted(set(ordered))
+    assert max(h["telemetry"]["buffered"] for h in during.values()) > 0  # it did buffer
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        landed = await conn.fetchval(
+            "SELECT count(*) FROM telemetry"
+            " WHERE service_name = 'payment' AND kind = 'server' AND trace_id = ANY($1)",
+            list(paid),
+        )
+    finally:
+        await conn.close()
+    record_figures(
+        postgres_outage_s=OUTAGE_S,
+        postgres_outage_payments=len(paid),
+        postgres_outage_rows_landed=landed,
+        postgres_outage_checkout_statuses=sorted(set(ordered)),
+        postgres_outage_peak_buffered={s: h["telemetry"]["buffered"] for s, h in during.items()},
+    )
+    assert landed == len(paid)
+    assert [h["telemetry"]["dropped"] for h in after] == [0, 0, 0]
+    assert stack.started_at("analyzer") == started
