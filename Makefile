@@ -27,15 +27,16 @@ install: .venv ## Create .venv with every dependency (uv sync)
 .env:
 	@python3 -c "import secrets; t = lambda: secrets.token_urlsafe(18); \
 	print(f'POSTGRES_PASSWORD={t()}'); print(f'GRAFANA_ADMIN_PASSWORD={t()}'); \
-	print(f'AIOPS_CHAOS_TOKEN={t()}'); print(f'AIOPS_READER_PASSWORD={t()}')" > .env
+	print(f'AIOPS_CHAOS_TOKEN={t()}'); print(f'AIOPS_READER_PASSWORD={t()}'); \
+	print(f'REDIS_PASSWORD={t()}')" > .env
 	@echo "wrote .env with generated secrets (see .env.example)"
 
 .PHONY: up
 # Secrets added since .env was first written (or empty, as in .env.example):
-# the chaos API's token and the read-only database login Grafana uses.
+# the chaos API's token, the read-only database login Grafana uses, Redis's password.
 .PHONY: secrets
 secrets: .env
-	@for key in AIOPS_CHAOS_TOKEN AIOPS_READER_PASSWORD; do \
+	@for key in AIOPS_CHAOS_TOKEN AIOPS_READER_PASSWORD REDIS_PASSWORD; do \
 	  grep -q "^$$key=..*" .env && continue; \
 	  sed -i "/^$$key=/d" .env; \
 	  python3 -c "import secrets; print('$$key=' + secrets.token_urlsafe(18))" >> .env; \

@@ -50,6 +50,7 @@ class ComposeStack:
             "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12),
             "AIOPS_CHAOS_TOKEN": self.chaos_token,
             "AIOPS_READER_PASSWORD": secrets.token_urlsafe(12),
+            "REDIS_PASSWORD": secrets.token_urlsafe(12),
         }
 
     def url(self, service: str) -> str:

@@ -54,7 +54,7 @@ FROM calls AS c
 LEFT JOIN served AS s ON s.trace_id = c.trace_id AND s.parent_span_id = c.span_id
 WHERE coalesce(s.service_name, c.peer_service) IS NOT NULL
 GROUP BY 1, 2
-"""
+"""  # noqa: S608 (composed of constants only)
 
 _SAVE_DEPENDENCIES_SQL = """
 INSERT INTO analyzer_dependencies AS d (caller, callee, calls, errors, first_seen, last_seen)

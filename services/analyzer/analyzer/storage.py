@@ -79,7 +79,7 @@ SELECT
         FILTER (WHERE nth_in_trace = 1))[:$3] AS sample_trace_ids
 FROM ranked
 GROUP BY key_kind, service, target
-"""
+"""  # noqa: S608 (composed of constants only)
 
 _LOAD_BASELINES_SQL = """
 SELECT kind, service, target, level_ms, spread_ms, rate_per_s, error_rate,
@@ -117,7 +117,7 @@ _ANOMALY_COLUMNS = (
 _SAVE_ANOMALY_SQL = f"""
 INSERT INTO analyzer_anomalies (detected_at, {_ANOMALY_COLUMNS})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-"""
+"""  # noqa: S608 (composed of constants only)
 
 # Newest cycle first; within a cycle, the order it was saved in (highest score first).
 _RECENT_ANOMALIES_SQL = f"""
@@ -126,7 +126,7 @@ FROM analyzer_anomalies
 WHERE detected_at >= $1
 ORDER BY detected_at DESC, id
 LIMIT $2
-"""
+"""  # noqa: S608 (composed of constants only)
 
 
 async def window_stats(

@@ -29,7 +29,7 @@ class InsufficientStock(Exception):
         self.available = available
 
 
-_STOCK_COLUMNS = "sku, name, unit_price::float8 AS unit_price, quantity"
+_SELECT_STOCK = "SELECT sku, name, unit_price::float8 AS unit_price, quantity FROM inventory_stock"
 
 
 class StockDatabase:
@@ -49,15 +49,13 @@ class StockDatabase:
 
 async def list_stock(db: StockDatabase) -> list[StockItem]:
     async with db.connection() as conn:
-        rows = await conn.fetch(f"SELECT {_STOCK_COLUMNS} FROM inventory_stock ORDER BY sku")
+        rows = await conn.fetch(_SELECT_STOCK + " ORDER BY sku")
     return [StockItem(**dict(row)) for row in rows]
 
 
 async def get_stock(db: StockDatabase, sku: str) -> StockItem:
     async with db.connection() as conn:
-        row = await conn.fetchrow(
-            f"SELECT {_STOCK_COLUMNS} FROM inventory_stock WHERE sku = $1", sku
-        )
+        row = await conn.fetchrow(_SELECT_STOCK + " WHERE sku = $1", sku)
     if row is None:
         raise UnknownSku(sku)
     return StockItem(**dict(row))

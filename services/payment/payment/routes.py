@@ -8,7 +8,7 @@ from aiops_telemetry import WorkDep
 
 from .schemas import PaymentRequest, PaymentResponse
 
-DECLINED_TOKEN = "tok_declined"
+DECLINED_TOKEN = "tok_declined"  # noqa: S105 (a test card, not a secret)
 
 router = APIRouter()
 

@@ -23,7 +23,7 @@ __all__ = ["SERVICES", "SHOP", "Stack", "StackError", "StackSettings"]
 
 SHOP: tuple[str, ...] = ("checkout", "payment", "inventory")  # the services with a chaos API
 SERVICES: tuple[str, ...] = (*SHOP, "analyzer")
-TOKEN_HEADER = "X-Chaos-Token"
+TOKEN_HEADER = "X-Chaos-Token"  # noqa: S105 (a header name)
 
 # Per second and per server endpoint: volume, failures (5xx, or no status at all), median.
 SAMPLES_SQL = """

@@ -19,7 +19,8 @@ DEFAULT_PORTS: Mapping[str, str] = {
 HOST = "127.0.0.1"  # compose publishes every port on loopback only
 NOT_RUNNING = "the stack is not running: start it with `make up`"
 NO_TOKEN = (
-    "AIOPS_CHAOS_TOKEN is not set and .env has none: run `make up` (it writes one) or export it"
+    "AIOPS_CHAOS_TOKEN is not set and .env has none: "  # noqa: S105 (a message, not a secret)
+    "run `make up` (it writes one) or export it"
 )
 
 
