@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 
 import asyncpg
+import httpx
 import pytest
 import redis
 import redis.exceptions
@@ -17,6 +18,13 @@ from tests.support.compose import TESTED_SERVICES, ComposeStack, running_stack
 pytestmark = pytest.mark.e2e
 
 OURS = ("checkout", "payment", "inventory", "analyzer")
+# A POST endpoint of each service that reads a body.
+BODY_ENDPOINTS = {
+    "checkout": "/checkout",
+    "payment": "/payment",
+    "inventory": "/inventory/reserve",
+    "analyzer": "/incidents/inc_0/acknowledge",
+}
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +114,18 @@ def test_no_credential_is_baked_into_the_image(stack: ComposeStack) -> None:
         assert secret not in history
     with pytest.raises(RuntimeError, match="No such file"):
         stack.exec("checkout", "ls", "/app/.env")
+
+
+@pytest.mark.parametrize("service", OURS)
+def test_oversized_bodies_are_refused_with_a_413_that_names_the_limit(
+    stack: ComposeStack, service: str
+) -> None:
+    body = b'{"items": "' + b"x" * (1024 * 1024) + b'"}'  # 1 MiB
+    response = httpx.post(
+        f"{stack.url(service)}{BODY_ENDPOINTS[service]}",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 413, response.text
+    assert "65536 bytes" in response.json()["detail"]

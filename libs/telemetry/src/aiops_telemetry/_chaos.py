@@ -13,17 +13,16 @@ import contextlib
 import json
 import math
 import random
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ._routes import RouteTemplates
+
 CHAOS_PREFIX = "/simulate"
-ROUTE_TEMPLATE_KEY = "aiops.route_template"  # scope key: the endpoint of an unrouted request
 ANY_ENDPOINT = "*"
 MAX_HELD = 1_000  # requests one service holds for hangs at once; beyond it they get a 504
 
@@ -153,27 +152,14 @@ class FaultBook:
         return max(0.0, fault.duration_ms + jitter) / 1000.0
 
 
-Route = tuple[re.Pattern[str], str, frozenset[str]]  # path regex, template, methods
-
-
 class ChaosMiddleware:
     """Applies the book's faults to requests; the chaos API and `/health` are never struck."""
 
     def __init__(self, app: ASGIApp, *, book: FaultBook) -> None:
         self.app = app
         self.book = book
-        self._routes: list[Route] | None = None
+        self._routes = RouteTemplates()
         self._held = 0  # requests a hang holds right now
-
-    def _template(self, scope: Scope) -> str | None:
-        """The route template the router will pick for this request (path and method)."""
-        if self._routes is None:
-            self._routes = _routes(scope.get("app"))
-        path, method = scope["path"], scope["method"]
-        for regex, template, methods in self._routes:
-            if method in methods and regex.fullmatch(path):
-                return template
-        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -181,10 +167,10 @@ class ChaosMiddleware:
         if not path or exempt or not self.book:
             await self.app(scope, receive, send)
             return
-        template = self._template(scope)
+        template = self._routes.template(scope)
         faults = self.book.draw(path, template)
-        if faults and template is not None:
-            scope[ROUTE_TEMPLATE_KEY] = template  # answered before routing: name the endpoint
+        if faults:
+            self._routes.name_endpoint(scope)  # answered before routing
         for fault in faults:
             if fault.kind is FaultKind.DELAY:
                 await self.book.hold(fault, self.book.delay_s(fault))
@@ -204,16 +190,6 @@ class ChaosMiddleware:
                 await _answer(send, fault.status, fault, "injected error")
                 return
         await self.app(scope, receive, send)
-
-
-def _routes(app: object) -> list[Route]:
-    """The app's routes, from its OpenAPI paths (FastAPI's public route list), in order."""
-    openapi = getattr(app, "openapi", None)
-    paths: dict[str, dict[str, object]] = openapi()["paths"] if callable(openapi) else {}
-    return [
-        (compile_path(template)[0], template, frozenset(m.upper() for m in operations))
-        for template, operations in paths.items()
-    ]
 
 
 async def _answer(send: Send, status: int, fault: Fault, detail: str) -> None:

@@ -10,8 +10,8 @@ from collections.abc import Collection
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._chaos import ROUTE_TEMPLATE_KEY
 from ._context import SpanContext, current_span, extract_context, new_span_id
+from ._routes import ROUTE_TEMPLATE_KEY
 from ._sink import TelemetrySink
 from ._span import SERVER, error_text, span_row, wall_clock
 
