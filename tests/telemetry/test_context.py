@@ -84,6 +84,8 @@ def test_invalid_traceparents_are_ignored() -> None:
         "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  # all-zero span id
         "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  # forbidden version
         "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  # uppercase
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\x85",  # NEL, a latin-1 byte
+        "\xa000-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  # NBSP
         "garbage",
     ):
         assert parse_traceparent(value) is None, value

@@ -31,13 +31,7 @@ async def list_stock(db: DbDep, work: WorkDep) -> list[StockItem]:
     return await repository.list_stock(db)
 
 
-@router.get("/inventory/{sku}", responses={404: {"description": "unknown SKU"}})
-async def get_stock(sku: Sku, db: DbDep, work: WorkDep) -> StockItem:
-    """One SKU's stock level."""
-    await work()
-    return await repository.get_stock(db, sku)
-
-
+# Before `/inventory/{sku}`: other methods on this path get a 405 naming POST.
 @router.post(
     "/inventory/reserve",
     status_code=status.HTTP_201_CREATED,
@@ -48,6 +42,13 @@ async def reserve(body: ReserveRequest, db: DbDep, work: WorkDep) -> Reservation
     await work()
     reservation_id, lines = await repository.reserve(db, body.items, trace_id=current_trace_id())
     return Reservation(reservation_id=reservation_id, items=lines)
+
+
+@router.get("/inventory/{sku}", responses={404: {"description": "unknown SKU"}})
+async def get_stock(sku: Sku, db: DbDep, work: WorkDep) -> StockItem:
+    """One SKU's stock level."""
+    await work()
+    return await repository.get_stock(db, sku)
 
 
 # Failures of the database itself, as opposed to a query's own error.

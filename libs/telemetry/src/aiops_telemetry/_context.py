@@ -72,7 +72,8 @@ def w3c_trace_id(trace_id: str) -> str:
 
 def parse_traceparent(value: str) -> tuple[str, str] | None:
     """`(trace_id, parent_span_id)` from a valid `traceparent`, else None."""
-    match = _TRACEPARENT_RE.fullmatch(value.strip())
+    # ASCII blanks only: str.strip() would also take Unicode spaces (NEL, NBSP) off a hostile value.
+    match = _TRACEPARENT_RE.fullmatch(value.strip(" \t"))
     if match is None:
         return None
     version, trace_id, span_id, _flags = match.groups()
