@@ -78,7 +78,7 @@ test: .venv ## Run the test suite (starts its own PostgreSQL, Redis and services
 
 .PHONY: e2e
 e2e: .venv ## End-to-end tests on the real compose stack (own project name and ports)
-	$(RUN) pytest -m e2e
+	$(RUN) pytest -m e2e -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: lint
 lint: .venv ## ruff, ruff format --check, mypy --strict

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.compose import ROOT, ComposeStack, running_stack
 from tests.support.polling import eventually
-from tests.support.traffic import ORDER, checkouts
+from tests.support.traffic import ORDER, PAYMENT, checkouts, posts
 
 pytestmark = pytest.mark.e2e
 
@@ -54,39 +54,6 @@ async def open_incident_rooted_at(
     if response.status_code != 200:
         return None
     return next((i for i in response.json() if i["root_cause"]["service"] == service), None)
-
-
-@contextlib.asynccontextmanager
-async def payments(url: str, *, per_second: float, prefix: str) -> AsyncIterator[dict[str, int]]:
-    """Payments straight to payment (which needs no database) until the block ends;
-    yields each one's trace id and status (0: no answer)."""
-    sent: dict[str, int] = {}
-
-    async def pay(client: httpx.AsyncClient, trace_id: str) -> None:
-        try:
-            response = await client.post(
-                f"{url}/payment",
-                json={"amount": 5, "currency": "USD"},
-                headers={"X-Trace-Id": trace_id},
-            )
-        except httpx.HTTPError:
-            sent[trace_id] = 0
-        else:
-            sent[trace_id] = response.status_code
-
-    async def run() -> None:
-        async with httpx.AsyncClient(timeout=10) as client, asyncio.TaskGroup() as group:
-            for n in range(1_000_000):
-                group.create_task(pay(client, f"{prefix}-{n}"))
-                await asyncio.sleep(1 / per_second)
-
-    task = asyncio.create_task(run())
-    try:
-        yield sent
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_payment_killed_checkout_fails_fast_and_cleanly_and_the_incident_names_payment(
@@ -211,7 +178,9 @@ async def test_postgres_stopped_under_traffic_loses_no_telemetry_and_the_analyze
     started = stack.started_at("analyzer")
     async with httpx.AsyncClient(timeout=30) as client:
         async with (
-            payments(stack.url("payment"), per_second=20, prefix="pg-outage") as paid,
+            posts(
+                f"{stack.url('payment')}/payment", PAYMENT, per_second=20, trace_prefix="pg"
+            ) as paid,
             checkouts(stack.url("checkout"), per_second=5) as ordered,
         ):
             await asyncio.sleep(2)
@@ -237,7 +206,7 @@ async def test_postgres_stopped_under_traffic_loses_no_telemetry_and_the_analyze
 
     assert all(status == 200 for status in paid.values()), sorted(set(paid.values()))
     # Checkout needs inventory, which needs the database: a clean refusal, never a crash.
-    assert set(ordered) <= {200, 502, 503, 504}, sorted(set(ordered))
+    assert set(ordered.values()) <= {200, 502, 503, 504}, sorted(set(ordered.values()))
     assert max(h["telemetry"]["buffered"] for h in during.values()) > 0  # it did buffer
     conn = await asyncpg.connect(stack.database_url)
     try:
@@ -252,7 +221,7 @@ async def test_postgres_stopped_under_traffic_loses_no_telemetry_and_the_analyze
         postgres_outage_s=OUTAGE_S,
         postgres_outage_payments=len(paid),
         postgres_outage_rows_landed=landed,
-        postgres_outage_checkout_statuses=sorted(set(ordered)),
+        postgres_outage_checkout_statuses=sorted(set(ordered.values())),
         postgres_outage_peak_buffered={s: h["telemetry"]["buffered"] for s, h in during.items()},
     )
     assert landed == len(paid)

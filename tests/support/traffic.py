@@ -1,9 +1,10 @@
-"""Steady checkouts in the background while a test looks at what the analyzer makes of them."""
+"""Steady requests in the background while a test looks at what the stack makes of them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -14,28 +15,37 @@ ORDER: Mapping[str, Any] = {
     "amount": 5.0,
     "currency": "USD",
 }
+PAYMENT: Mapping[str, Any] = {"amount": 5, "currency": "USD"}
+
+# Idle connections expire before uvicorn's 5 s keep-alive closes them, as the services'
+# own clients do: reusing one just as the server closes it fails with a disconnect.
+LIMITS = httpx.Limits(keepalive_expiry=2.0)
 
 
 @contextlib.asynccontextmanager
-async def checkouts(
-    checkout_url: str, *, per_second: float = 25, order: Mapping[str, Any] = ORDER
-) -> AsyncIterator[list[int]]:
-    """Open-loop checkouts at `per_second` until the block ends; yields the statuses seen
-    (0 for a request that got no answer)."""
-    statuses: list[int] = []
+async def posts(
+    url: str, body: Mapping[str, Any], *, per_second: float, trace_prefix: str | None = None
+) -> AsyncIterator[dict[str, int]]:
+    """Open-loop POSTs of `body` at `per_second` until the block ends; yields each one's
+    trace id (`<trace_prefix>-<n>`, or the one the service chose) and status (0: no answer)."""
+    statuses: dict[str, int] = {}
 
-    async def send(client: httpx.AsyncClient) -> None:
+    async def send(client: httpx.AsyncClient, n: int) -> None:
+        headers = {"X-Trace-Id": f"{trace_prefix}-{n}"} if trace_prefix else {}
         try:
-            response = await client.post(f"{checkout_url}/checkout", json=order)
+            response = await client.post(url, json=body, headers=headers)
         except httpx.HTTPError:
-            statuses.append(0)
+            statuses[headers.get("X-Trace-Id", f"unanswered-{n}")] = 0
         else:
-            statuses.append(response.status_code)
+            statuses[response.headers.get("x-trace-id", f"untraced-{n}")] = response.status_code
 
     async def run() -> None:
-        async with httpx.AsyncClient(timeout=10) as client, asyncio.TaskGroup() as group:
-            while True:
-                group.create_task(send(client))
+        async with (
+            httpx.AsyncClient(timeout=10, limits=LIMITS) as client,
+            asyncio.TaskGroup() as group,
+        ):
+            for n in itertools.count():
+                group.create_task(send(client, n))
                 await asyncio.sleep(1 / per_second)
 
     task = asyncio.create_task(run())
@@ -45,3 +55,10 @@ async def checkouts(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def checkouts(
+    checkout_url: str, *, per_second: float = 25, order: Mapping[str, Any] = ORDER
+) -> contextlib.AbstractAsyncContextManager[dict[str, int]]:
+    """Open-loop checkouts until the block ends; yields each one's trace id and status."""
+    return posts(f"{checkout_url}/checkout", order, per_second=per_second)

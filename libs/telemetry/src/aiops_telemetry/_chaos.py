@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import random
 import secrets
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._routes import RouteTemplates
@@ -176,7 +176,7 @@ class ChaosMiddleware:
                 await self.book.hold(fault, self.book.delay_s(fault))
             elif fault.kind is FaultKind.HANG:
                 if self._held >= MAX_HELD:  # bound what a hang keeps: answer at once
-                    await _answer(send, 504, fault, "injected hang (too many held)")
+                    await _answer(504, fault, "injected hang (too many held)")(scope, receive, send)
                     return
                 # Held until the fault ends; a caller with a timeout gives up first.
                 self._held += 1
@@ -184,25 +184,19 @@ class ChaosMiddleware:
                     await self.book.hold(fault, math.inf)
                 finally:
                     self._held -= 1
-                await _answer(send, 504, fault, "injected hang ended with the fault")
+                await _answer(504, fault, "injected hang ended with the fault")(
+                    scope, receive, send
+                )
                 return
             else:
-                await _answer(send, fault.status, fault, "injected error")
+                await _answer(fault.status, fault, "injected error")(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-async def _answer(send: Send, status: int, fault: Fault, detail: str) -> None:
-    body = json.dumps({"detail": f"{detail} (chaos fault {fault.id})"}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-chaos-fault", fault.id.encode()),
-            ],
-        }
+def _answer(status: int, fault: Fault, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"{detail} (chaos fault {fault.id})"},
+        status,
+        headers={"x-chaos-fault": fault.id},
     )
-    await send({"type": "http.response.body", "body": body})

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._routes import RouteTemplates
@@ -38,7 +37,9 @@ class BodyLimitMiddleware:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             self._routes.name_endpoint(scope)  # its span keeps the route's label
-            await self._refuse(send)
+            # Connection: close, or the unread body would be taken for the next request.
+            refusal = JSONResponse({"detail": self.detail}, 413, headers={"connection": "close"})
+            await refusal(scope, receive, send)
             return
         received = 0
 
@@ -52,18 +53,3 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, receive_within_limit, send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": self.detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),  # the unread body must not be taken for a request
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
 from collections.abc import Collection
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._context import SpanContext, current_span, extract_context, new_span_id
@@ -98,7 +98,7 @@ class TelemetryMiddleware:
             logger.exception(
                 "unhandled error in %s %s (trace %s)", scope["method"], scope["path"], trace_id
             )
-            await _send_internal_error(send_with_trace_id, trace_id, exc)
+            await _internal_error(trace_id, exc)(scope, receive, send_with_trace_id)
         except BaseException:
             # Cancelled (the server is shutting down, or the client left): not a 500.
             if not response_started:
@@ -128,22 +128,6 @@ class TelemetryMiddleware:
                 )
 
 
-async def _send_internal_error(send: Send, trace_id: str, exc: Exception) -> None:
-    body = json.dumps(
-        {
-            "detail": "internal error; the trace id locates its stack trace in telemetry",
-            "error": type(exc).__name__,
-            "trace_id": trace_id,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+def _internal_error(trace_id: str, exc: Exception) -> JSONResponse:
+    detail = "internal error; the trace id locates its stack trace in telemetry"
+    return JSONResponse({"detail": detail, "error": type(exc).__name__, "trace_id": trace_id}, 500)
