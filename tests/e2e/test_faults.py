@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -208,15 +207,12 @@ async def test_postgres_stopped_under_traffic_loses_no_telemetry_and_the_analyze
     # Checkout needs inventory, which needs the database: a clean refusal, never a crash.
     assert set(ordered.values()) <= {200, 502, 503, 504}, sorted(set(ordered.values()))
     assert max(h["telemetry"]["buffered"] for h in during.values()) > 0  # it did buffer
-    conn = await asyncpg.connect(stack.database_url)
-    try:
+    async with stack.database() as conn:
         landed = await conn.fetchval(
             "SELECT count(*) FROM telemetry"
             " WHERE service_name = 'payment' AND kind = 'server' AND trace_id = ANY($1)",
             list(paid),
         )
-    finally:
-        await conn.close()
     record_figures(
         postgres_outage_s=OUTAGE_S,
         postgres_outage_payments=len(paid),

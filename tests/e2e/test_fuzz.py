@@ -183,8 +183,7 @@ async def test_hostile_trace_headers_get_a_fresh_trace_id_and_never_reach_teleme
     assert [status for status, _ in answers] == [200] * len(HOSTILE), answers
     fresh = [trace_id or "" for _, trace_id in answers]
     assert [t for t in fresh if not FRESH_TRACE_ID.fullmatch(t) or t == TRACE] == []
-    conn: asyncpg.Connection = await asyncpg.connect(stack.database_url)
-    try:
+    async with stack.database() as conn:
         where = "trace_id = ANY($1::text[]) AND service_name = 'checkout' AND kind = 'server'"
         rows = await wait_for_rows(conn, where, fresh, count=len(fresh))
         assert [r["parent_span_id"] for r in rows] == [None] * len(fresh)  # no span adopted
@@ -197,8 +196,6 @@ async def test_hostile_trace_headers_get_a_fresh_trace_id_and_never_reach_teleme
             KEPT_TRACE_ID,
         )
         assert leaked == []
-    finally:
-        await conn.close()
 
 
 def test_a_traceparent_with_a_trailing_non_ascii_byte_is_ignored(stack: ComposeStack) -> None:
@@ -217,8 +214,7 @@ async def test_unknown_paths_get_404_and_add_at_most_the_unmatched_endpoint_labe
 ) -> None:
     rng = random.Random(404)
     paths = [f"/scan/{rng.randbytes(8).hex()}" for _ in range(200)]
-    conn: asyncpg.Connection = await asyncpg.connect(stack.database_url)
-    try:
+    async with stack.database() as conn:
         async with httpx.AsyncClient(base_url=stack.url("checkout"), timeout=30) as client:
             # The sink writes in order: once this row is in, every earlier one is.
             barrier = (await client.post("/checkout", json={})).headers["x-trace-id"]
@@ -232,8 +228,6 @@ async def test_unknown_paths_get_404_and_add_at_most_the_unmatched_endpoint_labe
         count = "SELECT count(DISTINCT endpoint) FROM telemetry WHERE service_name = 'checkout'"
         assert await conn.fetchval(count) <= len(before) + 1
         assert await endpoint_labels(conn) - before <= {UNMATCHED}
-    finally:
-        await conn.close()
 
 
 @chaos.parametrize()

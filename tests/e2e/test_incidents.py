@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Iterator
 
-import asyncpg
 import httpx
 import pytest
 
@@ -50,11 +49,8 @@ async def test_payment_stopped_gives_one_incident_naming_payment_across_replicas
 
     ttl = int(stack.exec("redis", "redis-cli", "TTL", f"incident:{incident['id']}"))
     assert 0 < ttl <= 3600
-    conn = await asyncpg.connect(stack.database_url)
-    try:
+    async with stack.database() as conn:
         opened = await conn.fetchval(
             "SELECT count(*) FROM analyzer_incident_history WHERE event = 'opened'"
         )
-    finally:
-        await conn.close()
     assert opened == 1

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -152,8 +151,7 @@ async def test_every_span_of_the_soak_reaches_postgres_and_none_is_dropped(
     stack: ComposeStack, soak: Soak
 ) -> None:
     expected = {key: n * soak.stats.sent for key, n in SPANS.items()}
-    conn = await asyncpg.connect(stack.database_url)
-    try:
+    async with stack.database() as conn:
         for _ in range(60):  # the sinks flush every 0.5 s: give the last rows time to land
             rows = await conn.fetch(
                 "SELECT service_name, kind, count(*) AS n FROM telemetry"
@@ -162,8 +160,6 @@ async def test_every_span_of_the_soak_reaches_postgres_and_none_is_dropped(
             if sum(r["n"] for r in rows) >= sum(expected.values()):
                 break
             await asyncio.sleep(1)
-    finally:
-        await conn.close()
     assert {(r["service_name"], r["kind"]): r["n"] for r in rows} == expected
     async with httpx.AsyncClient(timeout=10) as client:
         sinks = {s: await sink(client, stack.url(s)) for s in SHOP}
@@ -237,13 +233,10 @@ async def test_burst_with_postgres_down_fills_payments_buffer_to_the_bound_and_c
         stack.compose("start", "postgres")
         stack.compose("up", "--detach", "--wait", "--no-recreate", "postgres")  # until healthy
         after = await eventually(idle, within=60, what="payment's sink drained after the outage")
-    conn = await asyncpg.connect(stack.database_url)
-    try:
+    async with stack.database() as conn:
         rows = await conn.fetch(
             "SELECT trace_id, service_name, kind FROM telemetry WHERE trace_id LIKE 'burst-%'"
         )
-    finally:
-        await conn.close()
     kept = [r["trace_id"] for r in rows]
     record("burst", {
         "bound": BOUND, "sent": BURST, "statuses": dict(statuses),

@@ -6,7 +6,6 @@ import re
 import subprocess
 from collections.abc import Iterator
 
-import asyncpg
 import httpx
 import pytest
 
@@ -44,11 +43,8 @@ async def test_checkout_crosses_containers_under_one_trace(stack: ComposeStack) 
         response = await client.post(f"{stack.url('checkout')}/checkout", json=ORDER)
     assert response.status_code == 200, response.text
     trace_id = response.headers["x-trace-id"]
-    conn = await asyncpg.connect(stack.database_url)
-    try:
+    async with stack.database() as conn:
         rows = await wait_for_rows(conn, "trace_id = $1", trace_id, count=7, timeout=30)
-    finally:
-        await conn.close()
     spans = {r["span_id"]: r for r in rows}
     edges = {
         (spans[r["parent_span_id"]]["service_name"], r["service_name"], r["kind"])

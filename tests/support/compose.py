@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.support.processes import free_port, free_port_pair
@@ -65,6 +67,15 @@ class ComposeStack:
         self.ports["ANALYZER_PORT"] = first
         self.env["ANALYZER_PORT"] = f"{first}-{first + 1}"
         return [f"http://127.0.0.1:{port}" for port in (first, first + 1)]
+
+    @contextlib.asynccontextmanager
+    async def database(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the stack's PostgreSQL, as the tables' owner."""
+        conn: asyncpg.Connection = await asyncpg.connect(self.database_url)
+        try:
+            yield conn
+        finally:
+            await conn.close()
 
     @property
     def database_url(self) -> str:
