@@ -201,7 +201,11 @@ async def test_hostile_trace_headers_get_a_fresh_trace_id_and_never_reach_teleme
 def test_a_traceparent_with_a_trailing_non_ascii_byte_is_ignored(stack: ComposeStack) -> None:
     other = "0af7651916cd43dd8448eb211c80319c"  # not TRACE: its rows would count as a leak
     traceparent = f"00-{other}-{SPAN}-01".encode() + b"\x85"  # NEL in latin-1: str.strip() eats it
-    assert post_order(stack, "traceparent", traceparent)[1] != other
+    status, trace_id = post_order(stack, "traceparent", traceparent)
+    assert status == 200
+    assert trace_id is not None
+    assert FRESH_TRACE_ID.fullmatch(trace_id)
+    assert trace_id != other
 
 
 async def endpoint_labels(conn: asyncpg.Connection) -> set[str]:

@@ -222,16 +222,14 @@ async def test_burst_with_postgres_down_fills_payments_buffer_to_the_bound_and_c
 
         before = await eventually(idle, within=60, what="payment's sink idle before the burst")
         rss_before = rss_bytes(stack, "payment")
-        stack.compose("stop", "postgres")
-        watcher = asyncio.create_task(watch())
-        statuses = await send_burst(payment)
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher  # raises what broke it, if anything did
-        during = await sink(client, payment)
-        rss_after = rss_bytes(stack, "payment")
-        stack.compose("start", "postgres")
-        stack.compose("up", "--detach", "--wait", "--no-recreate", "postgres")  # until healthy
+        with stack.stopped("postgres"):
+            watcher = asyncio.create_task(watch())
+            statuses = await send_burst(payment)
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher  # raises what broke it, if anything did
+            during = await sink(client, payment)
+            rss_after = rss_bytes(stack, "payment")
         after = await eventually(idle, within=60, what="payment's sink drained after the outage")
     async with stack.database() as conn:
         rows = await conn.fetch(

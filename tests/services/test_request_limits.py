@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
+import pytest
 
 from aiops_telemetry import DEFAULT_MAX_BODY_BYTES
 from tests.conftest import Shop
@@ -36,14 +37,31 @@ async def test_oversized_body_is_413_naming_the_limit_and_recorded(
     assert (row["endpoint"], row["status_code"]) == ("/payment", 413)
 
 
-async def test_oversized_streamed_body_without_a_length_is_413(shop: Shop) -> None:
+@pytest.mark.parametrize("size", [1 << 20, 10 << 20])
+async def test_large_bodies_get_their_413_not_a_reset(shop: Shop, size: int) -> None:
+    """The refused body is read and dropped first: closing on unread data would reset the
+    connection and lose the answer. Repeated, since that loss was a race."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(3):
+            response = await client.post(
+                f"{shop.payment.url}/payment",
+                content=b"x" * size,
+                headers={"content-type": "application/json"},
+            )
+            assert response.status_code == 413
+            assert "AIOPS_MAX_BODY_BYTES" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("size", [DEFAULT_MAX_BODY_BYTES + 8192, 4 << 20])
+async def test_oversized_streamed_body_without_a_length_is_413(shop: Shop, size: int) -> None:
     """A chunked body declares no size; the limit counts what actually arrives."""
+    chunk = b" " * 8192  # JSON whitespace: only the size is wrong
 
     async def chunks() -> AsyncIterator[bytes]:
-        for start in range(0, len(OVERSIZED), 8192):
-            yield OVERSIZED[start : start + 8192]
+        for _ in range(size // len(chunk)):
+            yield chunk
 
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(timeout=30) as client:
         response = await client.post(
             f"{shop.checkout.url}/checkout",
             content=chunks(),

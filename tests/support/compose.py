@@ -125,6 +125,16 @@ class ComposeStack:
             raise RuntimeError(f"{' '.join(command)} in {service} failed: {result.stderr}")
         return result.stdout
 
+    @contextlib.contextmanager
+    def stopped(self, service: str, *, kill: bool = False) -> Iterator[None]:
+        """`service` stopped (or SIGKILLed) for the block; then up and healthy again,
+        whatever happened in the block, so that one failure does not spread to the next test."""
+        self.compose("kill" if kill else "stop", service)
+        try:
+            yield
+        finally:
+            self.compose("up", "--detach", "--wait", "--no-recreate", service)
+
     def container(self, service: str) -> str:
         """The id of `service`'s (first) container."""
         return self.compose("ps", "--all", "--quiet", service).split()[0]

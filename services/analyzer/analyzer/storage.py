@@ -51,7 +51,7 @@ WITH spans AS (
         latency_ms,
         trace_id,
         {SPAN_FAILED_SQL} AS failed,
-        error_kind IS NOT DISTINCT FROM 'timeout' AS timed_out
+        coalesce(error_kind IN ('timeout', 'connect_timeout'), false) AS timed_out
     FROM telemetry
     WHERE "timestamp" >= $1 AND "timestamp" < $2
 ),

@@ -22,8 +22,9 @@ Transport = Literal["aiohttp", "httpx"]
 KEEPALIVE_EXPIRY = 2.0
 # Connecting takes well under a millisecond between containers; one that does
 # not connect within this is gone (killed, or its address reused), and the
-# caller hears so now instead of after the whole request timeout.
-CONNECT_TIMEOUT = 1.0
+# caller hears so now instead of after the whole request timeout. Above 1 s:
+# Linux resends a dropped SYN after one second, and that call should succeed.
+CONNECT_TIMEOUT = 1.5
 
 # Optional request extension naming the callee's route template, for paths
 # with parameters: `client.get(f"/inventory/{sku}", extensions={ENDPOINT: "/inventory/{sku}"})`.

@@ -10,6 +10,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._routes import RouteTemplates
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024  # the largest valid checkout is about 4 kB
+# A refused body up to this size is read and thrown away before the 413, so the
+# client, done sending, reads it: closing a socket with unread data resets the
+# connection, and the answer is lost with it. A larger one is cut off instead.
+DISCARD_BYTES = 16 * 1024 * 1024
+_CLOSE = {"connection": "close"}
 
 
 class BodyLimitMiddleware:
@@ -34,11 +39,11 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_bytes:
             self._routes.name_endpoint(scope)  # its span keeps the route's label
-            # Connection: close, or the unread body would be taken for the next request.
-            refusal = JSONResponse({"detail": self.detail}, 413, headers={"connection": "close"})
+            read_all = declared <= DISCARD_BYTES and await _discard(receive, DISCARD_BYTES)
+            refusal = JSONResponse({"detail": self.detail}, 413, None if read_all else _CLOSE)
             await refusal(scope, receive, send)
             return
         received = 0
@@ -49,7 +54,28 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise HTTPException(413, self.detail)
+                    read_all = not message.get("more_body") or await _discard(
+                        receive, DISCARD_BYTES - received
+                    )
+                    raise HTTPException(413, self.detail, None if read_all else _CLOSE)
             return message
 
         await self.app(scope, receive_within_limit, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    value = Headers(scope=scope).get("content-length", "")
+    # ASCII digits only, and few of them: int() takes "²" and refuses 5,000 digits.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+async def _discard(receive: Receive, budget: int) -> bool:
+    """Read and drop the rest of the body, up to `budget` bytes; whether it all came."""
+    while budget >= 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False  # the client left
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body"):
+            return budget >= 0
+    return False
