@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -25,6 +24,7 @@ from aiops_telemetry import COLUMNS
 from analyzer.incidents import Incident
 from analyzer.incidents.lifecycle import new_incident_id
 from tests.conftest import Shop
+from tests.support.figures import ARTIFACTS
 from tests.support.processes import ServiceProcess
 from tests.support.redis import LocalRedis
 from tests.support.traffic import checkouts as traffic
@@ -32,9 +32,8 @@ from tests.support.traffic import checkouts as traffic
 from .dashboard_support import load, refused_call, run_chromium, slow_payment_incident, store
 
 ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currency": "USD"}
-REPO = Path(__file__).resolve().parents[2]
 # The test's artefact (git-ignored); docs/dashboard.png, in the README, is a copy of one.
-SCREENSHOT = REPO / "tests" / "artifacts" / "dashboard.png"
+SCREENSHOT = ARTIFACTS / "dashboard.png"
 ASSETS = files("analyzer").joinpath("dashboard")
 TRAFFIC_S = 12.0  # a dozen one-second windows before the page is first loaded
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.compose import ROOT, ComposeStack, running_stack
+from tests.support.compose import ComposeStack, running_stack
+from tests.support.figures import record_figures
 from tests.support.polling import eventually
 from tests.support.traffic import ORDER, PAYMENT, checkouts, posts
 
@@ -24,20 +24,12 @@ pytestmark = pytest.mark.e2e
 
 SHOP = ("checkout", "payment", "inventory")
 OUTAGE_S = 25  # PostgreSQL down this long under traffic
-FIGURES = ROOT / "tests" / "artifacts" / "faults.json"
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
     with running_stack(AIOPS_ANALYSIS_INTERVAL="2") as stack:
         yield stack
-
-
-def record_figures(**figures: Any) -> None:
-    """Keep what a test measured for the README's Reliability section."""
-    FIGURES.parent.mkdir(exist_ok=True)
-    known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    FIGURES.write_text(json.dumps(known | figures, indent=2, sort_keys=True))
 
 
 async def get_json(client: httpx.AsyncClient, url: str) -> Any:
@@ -81,7 +73,9 @@ async def test_payment_killed_checkout_says_it_is_unreachable_and_the_incident_n
     assert body["service"] == "payment"
     assert "payment is unreachable" in body["detail"]
     assert body["trace_id"] == answer.headers["x-trace-id"] == "killed-1"
-    record_figures(killed_payment_checkout_ms=round(answer.elapsed.total_seconds() * 1000, 1))
+    record_figures(
+        "faults", {"killed_payment_checkout_ms": round(answer.elapsed.total_seconds() * 1000, 1)}
+    )
     assert incident["root_cause"]["service"] == "payment"
 
 
@@ -212,11 +206,16 @@ async def test_postgres_stopped_under_traffic_loses_no_telemetry_and_the_analyze
             list(paid),
         )
     record_figures(
-        postgres_outage_s=OUTAGE_S,
-        postgres_outage_payments=len(paid),
-        postgres_outage_rows_landed=landed,
-        postgres_outage_checkout_statuses=sorted(set(ordered.values())),
-        postgres_outage_peak_buffered={s: h["telemetry"]["buffered"] for s, h in during.items()},
+        "faults",
+        {
+            "postgres_outage_s": OUTAGE_S,
+            "postgres_outage_payments": len(paid),
+            "postgres_outage_rows_landed": landed,
+            "postgres_outage_checkout_statuses": sorted(set(ordered.values())),
+            "postgres_outage_peak_buffered": {
+                s: h["telemetry"]["buffered"] for s, h in during.items()
+            },
+        },
     )
     assert landed == len(paid)
     assert [h["telemetry"]["dropped"] for h in after] == [0, 0, 0]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +17,8 @@ import httpx
 import pytest
 
 from aiops_chaos.load import LoadConfig, LoadStats, Mix, run_load
-from tests.support.compose import ROOT, ComposeStack, running_stack
+from tests.support.compose import ComposeStack, running_stack
+from tests.support.figures import record_figures
 from tests.support.memory import MIB, mib, rss_bytes
 from tests.support.polling import eventually
 
@@ -42,7 +42,6 @@ SPANS = {
 BOUND = 2_000  # the stack's AIOPS_TELEMETRY_MAX_BUFFERED
 BURST = 3 * BOUND
 CONCURRENCY = 50  # burst requests in flight at once
-FIGURES = ROOT / "tests" / "artifacts" / "soak.json"
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +59,6 @@ def allowed_growth(warm: int) -> int:
     of 1 KiB per checkout breaks it over the 10 800 checkouts after the warm-up.
     """
     return max(warm // 10, 8 * MIB)
-
-
-def record(section: str, figures: dict[str, Any], *, fresh: bool = False) -> None:
-    known = {} if fresh or not FIGURES.exists() else json.loads(FIGURES.read_text())
-    FIGURES.parent.mkdir(exist_ok=True)
-    FIGURES.write_text(json.dumps(known | {section: figures}, indent=2) + "\n")
 
 
 async def sink(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
@@ -127,7 +120,7 @@ def report(soak: Soak) -> None:
                         "samples": [[t, mib(n)] for t, n in rss]} for s, rss in soak.rss.items()},
         "restarted": soak.restarted,
     }  # fmt: skip
-    record("soak", figures, fresh=True)
+    record_figures("soak", {"soak": figures}, fresh=True)
     print(f"\nsoak: {stats.sent} checkouts in {stats.sending_s:.0f} s ({figures['rate_per_s']}/s)")
     print(f"statuses {figures['statuses']}, p50/p95/p99 {figures['p50_p95_p99_ms']} ms")
     print(f"{'service':<10} {'warm':>6} {'end':>6} {'allowed':>8}   MiB at s into the run")
@@ -236,14 +229,15 @@ async def test_burst_with_postgres_down_fills_payments_buffer_to_the_bound_and_c
             "SELECT trace_id, service_name, kind FROM telemetry WHERE trace_id LIKE 'burst-%'"
         )
     kept = [r["trace_id"] for r in rows]
-    record("burst", {
+    figures = {
         "bound": BOUND, "sent": BURST, "statuses": dict(statuses),
         "peak_buffered": max(seen), "buffered": during["buffered"], "state": during["state"],
         "dropped": during["dropped"] - before["dropped"], "rows_landed": len(kept),
         "written_after_restart": after["written"] - before["written"],
         "payment_rss_mib": {"before": mib(rss_before), "after": mib(rss_after)},
-    })  # fmt: skip
-    print(f"\nburst: {json.loads(FIGURES.read_text())['burst']}")
+    }  # fmt: skip
+    record_figures("soak", {"burst": figures})
+    print(f"\nburst: {figures}")
 
     assert statuses == {"200": BURST}  # payment needs no database
     assert during["max_buffered"] == BOUND

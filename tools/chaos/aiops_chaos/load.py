@@ -255,8 +255,7 @@ async def run_load(
     # average; the median gap, exp(mu), is shorter: mostly brisk, now and then
     # a lull, as users are. sigma = 0 gives a metronome.
     mu, sigma = -math.log(config.rate) - config.think_sigma**2 / 2, config.think_sigma
-    # Idle connections expire before uvicorn's 5 s keep-alive closes them: reusing one
-    # just as the server closes it would fail with a disconnect of our own making.
+    # Idle connections expire before uvicorn's 5 s keep-alive closes them (no reuse-vs-close race).
     limits = httpx.Limits(
         max_connections=config.max_in_flight, max_keepalive_connections=100, keepalive_expiry=2.0
     )
