@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -67,7 +68,6 @@ def detect_latency(
         observed = window.p50_ms
         if observed <= threshold:
             continue
-        z = (observed - baseline.level_ms) / spread
         found.append(
             _anomaly(
                 AnomalyType.LATENCY,
@@ -77,8 +77,7 @@ def detect_latency(
                 threshold=threshold,
                 explanation=(
                     f"{window.key}: median latency {_ms(observed)} over {window.count} "
-                    f"requests is {observed / baseline.level_ms:.1f}x its baseline "
-                    f"{_ms(baseline.level_ms)} and {z:.0f} spreads above it "
+                    f"requests is {_above(observed, baseline.level_ms, spread)} "
                     f"(p95 {_ms(window.p95_ms)}, threshold {_ms(threshold)})."
                 ),
             )
@@ -229,6 +228,17 @@ def _empty_window(key: SeriesKey, start: datetime, end: datetime) -> WindowStats
         p95_ms=0.0,
         p99_ms=0.0,
     )
+
+
+def _above(observed: float, level: float, spread: float) -> str:
+    """How far past its baseline a latency is, in words; a level or spread of 0 (identical
+    values, as a series recorded at millisecond resolution gives) is no divisor."""
+    times = observed / level if level > 0 else math.inf
+    if not math.isfinite(times):
+        return f"above its baseline of {_ms(level)}"
+    text = f"{times:.1f}x its baseline {_ms(level)}"
+    spreads = (observed - level) / spread if spread > 0 else math.inf
+    return text + (f" and {spreads:.0f} spreads above it" if math.isfinite(spreads) else "")
 
 
 def _requests(window: WindowStats) -> str:
