@@ -24,26 +24,8 @@ help: ## List the targets
 .PHONY: install
 install: .venv ## Create .venv with every dependency (uv sync)
 
-.env:
-	@python3 -c "import secrets; t = lambda: secrets.token_urlsafe(18); \
-	print(f'POSTGRES_PASSWORD={t()}'); print(f'GRAFANA_ADMIN_PASSWORD={t()}'); \
-	print(f'AIOPS_CHAOS_TOKEN={t()}'); print(f'AIOPS_READER_PASSWORD={t()}'); \
-	print(f'REDIS_PASSWORD={t()}')" > .env
-	@echo "wrote .env with generated secrets (see .env.example)"
-
 .PHONY: up
-# Secrets added since .env was first written (or empty, as in .env.example):
-# the chaos API's token, the read-only database login Grafana uses, Redis's password.
-.PHONY: secrets
-secrets: .env
-	@for key in AIOPS_CHAOS_TOKEN AIOPS_READER_PASSWORD REDIS_PASSWORD; do \
-	  grep -q "^$$key=..*" .env && continue; \
-	  sed -i "/^$$key=/d" .env; \
-	  python3 -c "import secrets; print('$$key=' + secrets.token_urlsafe(18))" >> .env; \
-	  echo "added $$key to .env; running services pick it up on \`make up\`"; \
-	done
-
-up: secrets ## Build and start the stack; returns once every service is healthy
+up: ## Build and start the stack (`docker compose up`, detached); returns once every service is healthy
 	@if $(COMPOSE) pull --quiet grafana >/dev/null 2>&1 || \
 	    docker image inspect "$$($(COMPOSE) config --images | grep grafana)" >/dev/null 2>&1; then \
 	  $(COMPOSE) up --build --detach --wait; \
@@ -70,7 +52,14 @@ psql: ## psql session on the stack's database
 
 .PHONY: redis-cli
 redis-cli: ## redis-cli session on the stack's Redis
-	$(COMPOSE) exec redis redis-cli
+	$(COMPOSE) exec redis sh -c 'REDISCLI_AUTH="$$(cat $(SECRETS)/redis_password)" exec redis-cli'
+
+# Where the stack keeps the secrets it generated at first start (the `secrets` volume).
+SECRETS := /run/secrets/aiops
+
+.PHONY: secret
+secret: ## Print one of the stack's secrets: `make secret NAME=chaos_token` (no NAME: list them)
+	@$(COMPOSE) exec -T postgres $(if $(NAME),cat $(SECRETS)/$(NAME),ls $(SECRETS))
 
 .PHONY: test
 test: .venv ## Run the test suite (starts its own PostgreSQL, Redis and services)
@@ -105,11 +94,11 @@ load: .venv ## Steady traffic across the shop for a while (RATE=10 req/s, DURATI
 	  --inventory http://127.0.0.1:$(call stack_port,INVENTORY_PORT,8003)
 
 .PHONY: chaos
-chaos: .venv secrets ## List the chaos scenarios; `make chaos SCENARIO=payment-latency` runs one on the stack
+chaos: .venv ## List the chaos scenarios; `make chaos SCENARIO=payment-latency` runs one on the stack
 	$(RUN) python -m aiops_chaos $(if $(SCENARIO),run $(SCENARIO),list)
 
 .PHONY: evaluate
-evaluate: .venv secrets ## Run every chaos scenario against the stack and score detection (writes evaluation/)
+evaluate: .venv ## Run every chaos scenario against the stack and score detection (writes evaluation/)
 	@curl -sf "http://127.0.0.1:$(call stack_port,ANALYZER_PORT,8004)/health" >/dev/null || $(MAKE) up
 	$(RUN) python -m aiops_chaos evaluate $(if $(ONLY),--only $(ONLY))
 

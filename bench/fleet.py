@@ -16,9 +16,9 @@ import asyncpg
 import httpx
 
 from aiops_telemetry import apply_migrations
-from tests.support.postgres import LocalPostgres
+from bench.local_postgres import LocalPostgres
+from bench.local_redis import LocalRedis
 from tests.support.processes import ServiceProcess, free_port
-from tests.support.redis import LocalRedis
 
 from .config import REPO_ROOT, Config
 from .wrk import Wrk

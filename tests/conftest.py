@@ -1,4 +1,5 @@
-"""Fixtures: a real PostgreSQL and Redis for the session, real service processes on loopback."""
+"""Fixtures: PostgreSQL, Redis and Chromium in containers for the session (tests/compose.yaml),
+real service processes on loopback."""
 
 from __future__ import annotations
 
@@ -10,26 +11,32 @@ import pytest
 
 from aiops_telemetry import apply_migrations
 
-from .support.postgres import LocalPostgres
-from .support.processes import ServiceProcess, free_port
-from .support.redis import LocalRedis
+from .support.compose import require_compose
+from .support.containers import Browser, ContainerPostgres, ContainerRedis, Containers
+from .support.processes import ServiceProcess
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[LocalPostgres]:
+def containers() -> Iterator[Containers]:
+    """The session's compose project; each service in it starts on first use."""
+    require_compose()
+    project = Containers()
     try:
-        server = LocalPostgres(free_port())
-        server.init()
+        yield project
+    finally:
+        project.down()
+
+
+@pytest.fixture(scope="session")
+def postgres(containers: Containers) -> ContainerPostgres:
+    try:
+        return containers.postgres()
     except RuntimeError as exc:
         pytest.exit(f"cannot start the test PostgreSQL: {exc}", returncode=3)
-    try:
-        yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture(scope="session")
-def database_url(postgres: LocalPostgres) -> str:
+def database_url(postgres: ContainerPostgres) -> str:
     return postgres.dsn
 
 
@@ -45,22 +52,26 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture(scope="session")
-def redis_server() -> Iterator[LocalRedis]:
+def redis_server(containers: Containers) -> ContainerRedis:
     try:
-        server = LocalRedis(free_port())
-        server.start()
+        return containers.redis()
     except RuntimeError as exc:
         pytest.exit(f"cannot start the test Redis: {exc}", returncode=3)
-    try:
-        yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture
-def redis_url(redis_server: LocalRedis) -> str:
+def redis_url(redis_server: ContainerRedis) -> str:
     """The test Redis, running (a previous test may have stopped it) and empty."""
     return redis_server.reset()
+
+
+@pytest.fixture(scope="session")
+def browser(containers: Containers) -> Browser:
+    """Headless Chromium's container, for the dashboard tests."""
+    try:
+        return containers.browser()
+    except RuntimeError as exc:
+        pytest.fail(f"cannot start the browser container (tests/browser/Dockerfile): {exc}")
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,10 @@ put in by hand (an incident as the analyzer would open it, a refused call)."""
 from __future__ import annotations
 
 import secrets
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
-import pytest
 from redis.asyncio import Redis
 
 from aiops_telemetry import CLIENT, SpanRow, span_row
@@ -19,35 +15,37 @@ from analyzer.detection import Anomaly, AnomalyType, SeriesKey
 from analyzer.incidents import Incident, IncidentPolicy, IncidentStore
 from analyzer.incidents.lifecycle import new_incident_id, open_incident
 from analyzer.rca import Candidate, Finding, Suspect
-
-CHROMIUM_MISSING = (
-    "headless Chromium is needed to test the dashboard as a browser shows it, and neither "
-    "`chromium` nor `chromium-browser` is on PATH. Install it: `apt-get install -y chromium` "
-    "(Debian/Ubuntu; .ci/run does this), or `brew install --cask chromium` on macOS."
-)
+from tests.support.containers import Browser
 
 # ---- Chromium, and reading what it shows ----------------------------------
 
+CHROMIUM = (
+    "chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+    "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
+    "--virtual-time-budget=8000", "--window-size=1280,900",
+)  # fmt: skip
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.fail(CHROMIUM_MISSING)
-    return found
 
-
-def run_chromium(*args: str) -> str:
-    """Headless Chromium with its own throwaway profile; its stdout."""
-    with tempfile.TemporaryDirectory(prefix="aiops-chromium-") as profile:
-        command = [
-            chromium(), "--headless=new", "--no-sandbox", "--disable-gpu",
-            "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
-            f"--user-data-dir={profile}", "--virtual-time-budget=8000",
-            "--window-size=1280,900", *args,
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
+def _chromium(browser: Browser, args: tuple[str, ...], then: str = "") -> bytes:
+    """Chromium in the browser container, in a fresh folder that is its profile and its
+    working directory (where --screenshot writes), removed when it is done; `then` is
+    shell run in that folder after Chromium succeeded. The stdout of both."""
+    script = f'cd "$(mktemp -d)" && trap \'rm -rf "$PWD"\' EXIT && "$@" {then}'
+    command = (*CHROMIUM, "--user-data-dir=profile", *args)
+    done = browser.run("sh", "-c", script, "sh", *command, timeout=90)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
     return done.stdout
+
+
+def run_chromium(browser: Browser, *args: str) -> str:
+    """Headless Chromium with its own throwaway profile; its stdout."""
+    return _chromium(browser, args).decode()
+
+
+def screenshot(browser: Browser, url: str) -> bytes:
+    """A PNG of the page at the window's size. Chromium writes it in the container, where
+    `cat` reads it back: no folder is shared with the host."""
+    return _chromium(browser, ("--screenshot", url), then=">&2 && cat screenshot.png")
 
 
 @dataclass
@@ -111,9 +109,9 @@ def parse(html: str) -> Element:
     return builder.root
 
 
-def load(url: str) -> Element:
+def load(browser: Browser, url: str) -> Element:
     """The page's DOM after its scripts have fetched and drawn."""
-    return parse(run_chromium("--dump-dom", url))
+    return parse(run_chromium(browser, "--dump-dom", url))
 
 
 # ---- Data put in by hand ---------------------------------------------------

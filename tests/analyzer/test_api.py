@@ -9,14 +9,14 @@ import httpx
 import pytest
 
 from tests.conftest import Shop
+from tests.support.containers import ContainerRedis
 from tests.support.processes import ServiceProcess
-from tests.support.redis import LocalRedis
 
 ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currency": "USD"}
 
 
 @pytest.fixture(scope="module")
-def analyzer(database_url: str, redis_server: LocalRedis) -> Iterator[ServiceProcess]:
+def analyzer(database_url: str, redis_server: ContainerRedis) -> Iterator[ServiceProcess]:
     process = ServiceProcess(
         "analyzer.app:create_app",
         {

@@ -24,12 +24,12 @@ from aiops_telemetry import COLUMNS
 from analyzer.incidents import Incident
 from analyzer.incidents.lifecycle import new_incident_id
 from tests.conftest import Shop
+from tests.support.containers import Browser, ContainerRedis
 from tests.support.figures import ARTIFACTS
 from tests.support.processes import ServiceProcess
-from tests.support.redis import LocalRedis
 from tests.support.traffic import checkouts as traffic
 
-from .dashboard_support import load, refused_call, run_chromium, slow_payment_incident, store
+from .dashboard_support import load, refused_call, screenshot, slow_payment_incident, store
 
 ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currency": "USD"}
 # The test's artefact (git-ignored); docs/dashboard.png, in the README, is a copy of one.
@@ -48,8 +48,9 @@ class Dashboard:
 
 @pytest.fixture(scope="module")
 async def dashboard(
-    database_url: str, redis_server: LocalRedis, shop: Shop
+    database_url: str, redis_server: ContainerRedis, shop: Shop, browser: Browser
 ) -> AsyncIterator[Dashboard]:
+    # `browser` is started first, so that building its image does not disturb the traffic.
     redis_url = redis_server.reset()
     analyzer = ServiceProcess(
         "analyzer.app:create_app",
@@ -93,12 +94,12 @@ async def checkouts(shop: Shop, trace_id: str) -> AsyncIterator[None]:
 
 
 async def test_the_page_shows_the_incident_graph_and_latency_against_baseline(
-    dashboard: Dashboard,
+    dashboard: Dashboard, browser: Browser
 ) -> None:
     """The open incident names payment with its confidence; the graph and charts are drawn."""
     async with httpx.AsyncClient(timeout=10) as client:
         latency = (await client.get(f"{dashboard.url}/latency")).json()
-    page = await asyncio.to_thread(load, f"{dashboard.url}/")
+    page = await asyncio.to_thread(load, browser, f"{dashboard.url}/")
 
     banner = page.one(id="error-banner")
     assert "hidden" in banner.attrs, banner.text
@@ -128,10 +129,10 @@ async def test_the_page_shows_the_incident_graph_and_latency_against_baseline(
 
 
 async def test_a_trace_link_opens_the_tree_from_checkout_down_to_payment(
-    dashboard: Dashboard,
+    dashboard: Dashboard, browser: Browser
 ) -> None:
     """#trace=<id> shows the trace's spans nested: checkout's server span, its call, payment's."""
-    page = await asyncio.to_thread(load, f"{dashboard.url}/#trace={dashboard.trace_id}")
+    page = await asyncio.to_thread(load, browser, f"{dashboard.url}/#trace={dashboard.trace_id}")
 
     trace = page.one(id="trace-view").one(class_="trace", data_trace=dashboard.trace_id)
     spans = trace.all("li", class_="span")
@@ -150,13 +151,15 @@ async def test_a_trace_link_opens_the_tree_from_checkout_down_to_payment(
     assert f"{len(spans)} spans" in trace.one("p", class_="trace-summary").text
 
 
-async def test_a_screenshot_of_the_page_is_kept_as_an_artefact(dashboard: Dashboard) -> None:
+async def test_a_screenshot_of_the_page_is_kept_as_an_artefact(
+    dashboard: Dashboard, browser: Browser
+) -> None:
     """A 1280x900 PNG of the page with a trace open, kept in tests/artifacts/."""
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     SCREENSHOT.unlink(missing_ok=True)
     url = f"{dashboard.url}/#trace={dashboard.trace_id}"
-    await asyncio.to_thread(run_chromium, f"--screenshot={SCREENSHOT}", url)
-    png = SCREENSHOT.read_bytes()
+    png = await asyncio.to_thread(screenshot, browser, url)
+    SCREENSHOT.write_bytes(png)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 30_000  # a blank or error page compresses far smaller
     assert (int.from_bytes(png[16:20]), int.from_bytes(png[20:24])) == (1280, 900)
@@ -210,7 +213,7 @@ async def test_latency_reports_each_window_p50_with_the_baseline_threshold(
 
 
 async def test_api_text_is_shown_as_text_and_an_edge_with_failed_calls_is_red(
-    dashboard: Dashboard, database_url: str
+    dashboard: Dashboard, browser: Browser, database_url: str
 ) -> None:
     """Markup in an incident is shown literally, never run; a refused callee's edge is red."""
     caller, callee = f"probe-{secrets.token_hex(3)}", f"ghost-{secrets.token_hex(3)}"
@@ -236,7 +239,7 @@ async def test_api_text_is_shown_as_text_and_an_edge_with_failed_calls_is_red(
             if any(e["caller"] == caller for e in graph["edges"]):
                 break
             await asyncio.sleep(0.2)
-    page = await asyncio.to_thread(load, f"{dashboard.url}/")
+    page = await asyncio.to_thread(load, browser, f"{dashboard.url}/")
 
     card = page.one("article", data_incident=incident.id)
     assert card.one("h3").text == f"{markup} slow"

@@ -21,9 +21,9 @@ from redis.asyncio import Redis
 
 from aiops_telemetry import apply_migrations
 from tests.conftest import service_env
+from tests.support.containers import ContainerRedis
 from tests.support.fake_http import FakeServer, fake_server
 from tests.support.processes import ServiceProcess, free_port
-from tests.support.redis import LocalRedis
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 from tests.support.traffic import checkouts
 
@@ -77,7 +77,7 @@ async def forget_learned_state(database_url: str) -> None:
 
 @pytest.fixture
 async def stack(
-    database_url: str, redis_server: LocalRedis, proxy: TcpProxy, webhook: FakeServer
+    database_url: str, redis_server: ContainerRedis, proxy: TcpProxy, webhook: FakeServer
 ) -> AsyncIterator[Stack]:
     await forget_learned_state(database_url)
     env = service_env(database_url)
@@ -132,7 +132,7 @@ async def test_a_slow_then_dead_payment_is_one_incident_rooted_at_payment(
     proxy: TcpProxy,
     payments: tuple[ServiceProcess, ServiceProcess],
     webhook: FakeServer,
-    redis_server: LocalRedis,
+    redis_server: ContainerRedis,
     database_url: str,
 ) -> None:
     analyzer = stack.analyzer.url
@@ -193,7 +193,7 @@ async def test_a_slow_then_dead_payment_is_one_incident_rooted_at_payment(
 
 
 async def test_one_replica_leads_and_a_standby_takes_over_when_it_stops(
-    stack: Stack, redis_server: LocalRedis
+    stack: Stack, redis_server: ContainerRedis
 ) -> None:
     standby = ServiceProcess("analyzer.app:create_app", stack.analyzer_env).start()
     redis = Redis.from_url(redis_server.url, decode_responses=True)

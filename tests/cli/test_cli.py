@@ -18,14 +18,14 @@ from analyzer.detection import Anomaly, AnomalyType, SeriesKey
 from analyzer.incidents import Incident, IncidentPolicy, IncidentStore, history
 from analyzer.incidents.lifecycle import changes, new_incident_id, open_incident
 from analyzer.rca import Candidate, Finding, Suspect
+from tests.support.containers import ContainerRedis
 from tests.support.processes import ServiceProcess, free_port
-from tests.support.redis import LocalRedis
 
 PAYMENT = Suspect("payment", "/payment")
 
 
 @pytest.fixture(scope="module")
-def analyzer(database_url: str, redis_server: LocalRedis) -> Iterator[ServiceProcess]:
+def analyzer(database_url: str, redis_server: ContainerRedis) -> Iterator[ServiceProcess]:
     process = ServiceProcess(
         "analyzer.app:create_app",
         {
@@ -89,7 +89,7 @@ def payment_failing(now: datetime) -> Finding:
     )
 
 
-async def opened(redis: LocalRedis, conn: asyncpg.Connection, later_s: int = 0) -> Incident:
+async def opened(redis: ContainerRedis, conn: asyncpg.Connection, later_s: int = 0) -> Incident:
     """An incident opened now, stored in Redis and in the history table as the desk does."""
     now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=later_s)
     incident = open_incident(
@@ -106,7 +106,7 @@ async def opened(redis: LocalRedis, conn: asyncpg.Connection, later_s: int = 0) 
 
 async def test_incidents_prints_one_aligned_row_per_incident(
     analyzer: ServiceProcess,
-    redis_server: LocalRedis,
+    redis_server: ContainerRedis,
     conn: asyncpg.Connection,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -138,7 +138,7 @@ async def test_incidents_prints_one_aligned_row_per_incident(
 
 async def test_incident_shows_root_cause_candidates_evidence_traces_and_history(
     analyzer: ServiceProcess,
-    redis_server: LocalRedis,
+    redis_server: ContainerRedis,
     conn: asyncpg.Connection,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -165,7 +165,7 @@ async def test_incident_shows_root_cause_candidates_evidence_traces_and_history(
 
 async def test_ack_then_resolve_change_the_status_and_the_history_records_both(
     analyzer: ServiceProcess,
-    redis_server: LocalRedis,
+    redis_server: ContainerRedis,
     conn: asyncpg.Connection,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -47,7 +47,14 @@ async def test_payment_stopped_gives_one_incident_naming_payment_across_replicas
             assert incident["root_cause"]["service"] == "payment"
             assert incident["status"] == "open"
 
-    ttl = int(stack.exec("redis", "redis-cli", "TTL", f"incident:{incident['id']}"))
+    # redis-cli as `make redis-cli` runs it: the password from the stack's secrets.
+    ttl = int(
+        stack.exec(
+            "redis", "sh", "-c",
+            f'REDISCLI_AUTH="$(cat /run/secrets/aiops/redis_password)" '
+            f"redis-cli TTL incident:{incident['id']}",
+        )
+    )  # fmt: skip
     assert 0 < ttl <= 3600
     async with stack.database() as conn:
         opened = await conn.fetchval(

@@ -93,14 +93,18 @@ def test_provisioning_points_grafana_at_the_database_and_the_mounted_dashboards(
     assert source["jsonData"]["database"] == "aiops"
     assert source["jsonData"]["sslmode"] == "disable"
     assert source["isDefault"] is True
-    assert source["secureJsonData"]["password"] == "${AIOPS_READER_PASSWORD}"
+    # The same generated secret the analyzer reads (AIOPS_READER_PASSWORD_FILE).
+    reader_secret = load(ROOT / "docker-compose.yml")["services"]["analyzer"]["environment"][
+        "AIOPS_READER_PASSWORD_FILE"
+    ]
+    assert source["secureJsonData"]["password"] == f"$__file{{{reader_secret}}}"
     [provider] = load(GRAFANA / "provisioning/dashboards/dashboards.yaml")["providers"]
     assert (provider["folder"], provider["type"]) == ("AIOps", "file")
     grafana = load(ROOT / "docker-compose.yml")["services"]["grafana"]
     assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
     assert f"./grafana/dashboards:{provider['options']['path']}:ro" in grafana["volumes"]
-    assert grafana["environment"]["AIOPS_READER_PASSWORD"].startswith("${AIOPS_READER_PASSWORD")
-    assert "POSTGRES_PASSWORD" not in grafana["environment"]
+    assert reader_secret.startswith(grafana["volumes"][-1].split(":")[1] + "/")
+    assert not any("POSTGRES_PASSWORD" in name for name in grafana["environment"])
 
 
 def test_macros_and_variables_expand_as_grafana_expands_them() -> None:

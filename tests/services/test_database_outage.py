@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import Shop, service_env
-from tests.support.postgres import LocalPostgres
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.containers import ContainerPostgres, Containers
+from tests.support.processes import ServiceProcess
 
 ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currency": "USD"}
 PAYMENTS = 300
@@ -21,10 +21,9 @@ CHECKOUTS = 20
 
 
 @pytest.fixture(scope="module")
-def outage_shop() -> Iterator[tuple[LocalPostgres, Shop]]:
+def outage_shop(containers: Containers) -> Iterator[tuple[ContainerPostgres, Shop]]:
     """A database and shop of their own, so stopping PostgreSQL disturbs no other test."""
-    postgres = LocalPostgres(free_port())
-    postgres.init()
+    postgres = containers.postgres("outage-postgres")
     env = service_env(postgres.dsn)
     started: list[ServiceProcess] = []
     try:
@@ -46,7 +45,7 @@ async def health(client: httpx.AsyncClient, process: ServiceProcess) -> dict[str
 
 
 async def test_outage_loses_no_telemetry_and_fails_no_request_that_does_not_need_it(
-    outage_shop: tuple[LocalPostgres, Shop],
+    outage_shop: tuple[ContainerPostgres, Shop],
 ) -> None:
     postgres, shop = outage_shop
     services = (shop.checkout, shop.payment, shop.inventory)

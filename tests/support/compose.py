@@ -1,4 +1,5 @@
-"""A compose project of the real stack, under its own name and ports, for end-to-end tests."""
+"""`docker compose` for the tests: one runner for the real stack under its own name and
+ports (end-to-end tests), and for the containers the unit suite starts (tests/compose.yaml)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,62 +31,49 @@ PORT_VARIABLES = (
 )
 # Grafana's image cannot be pulled on machines without a registry; the rest is built locally.
 TESTED_SERVICES = ("postgres", "redis", "payment", "inventory", "checkout", "analyzer")
+COMPOSE_MISSING = (
+    "docker compose is not available: install Docker Engine with Compose v2 "
+    "(on our machines: ../shared/offline-docker/prepare.sh)"
+)
 
 
-class ComposeStack:
-    """`docker compose -p <unique name>` with free host ports and generated secrets.
+def require_compose() -> None:
+    """End the session with what to install when Docker, Compose v2 or the daemon is missing:
+    without them no test that needs a container can run."""
+    if (
+        shutil.which("docker") is None
+        or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode
+    ):
+        pytest.exit(COMPOSE_MISSING, returncode=3)
+    daemon = subprocess.run(["docker", "version"], capture_output=True, text=True)
+    if daemon.returncode:
+        pytest.exit(
+            f"the Docker daemon does not answer: start it (or set DOCKER_HOST). "
+            f"{daemon.stderr.strip()[-500:]}",
+            returncode=3,
+        )
 
-    A developer's own stack (or containers dockerd brought back) may hold the
-    default ports, so every published port is a free one chosen here.
+
+class ComposeProject:
+    """`docker compose -p <name> [-f <file>]`, run in `cwd`, with an environment of its own.
+
+    The name keeps the project apart from a developer's own stack and from other
+    test sessions; its containers, networks and volumes go with `down`.
     """
 
-    def __init__(self) -> None:
-        self.project = f"aiops-e2e-{secrets.token_hex(3)}"
-        self.ports = {name: free_port() for name in PORT_VARIABLES}
-        self.postgres_password = secrets.token_urlsafe(12)
-        self.chaos_token = secrets.token_urlsafe(12)
-        self.analyzer_replicas: list[str] = []  # URLs, when two analyzers were asked for
-        self.env = {
-            **os.environ,
-            **{name: str(port) for name, port in self.ports.items()},
-            "POSTGRES_PASSWORD": self.postgres_password,
-            "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12),
-            "AIOPS_CHAOS_TOKEN": self.chaos_token,
-            "AIOPS_READER_PASSWORD": secrets.token_urlsafe(12),
-            "REDIS_PASSWORD": secrets.token_urlsafe(12),
-        }
-
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT']}"
-
-    def publish_two_analyzers(self) -> list[str]:
-        """Publish the analyzer on a range of two free ports, one per replica; their URLs.
-
-        Docker hands a range's ports to replicas in no set order.
-        """
-        first = free_port_pair()
-        self.ports["ANALYZER_PORT"] = first
-        self.env["ANALYZER_PORT"] = f"{first}-{first + 1}"
-        return [f"http://127.0.0.1:{port}" for port in (first, first + 1)]
-
-    @contextlib.asynccontextmanager
-    async def database(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection to the stack's PostgreSQL, as the tables' owner."""
-        conn: asyncpg.Connection = await asyncpg.connect(self.database_url)
-        try:
-            yield conn
-        finally:
-            await conn.close()
-
-    @property
-    def database_url(self) -> str:
-        port = self.ports["POSTGRES_PORT"]
-        return f"postgresql://aiops:{self.postgres_password}@127.0.0.1:{port}/aiops"
+    def __init__(
+        self, name: str, env: Mapping[str, str], file: Path | None = None, cwd: Path = ROOT
+    ) -> None:
+        self.project = name
+        self.file = file  # None: the docker-compose.yml in `cwd`
+        self.cwd = cwd
+        self.env = {**os.environ, **env}
 
     def compose(self, *args: str, check: bool = True, timeout: float = 900) -> str:
+        files = ["-f", str(self.file)] if self.file else []
         result = subprocess.run(
-            ["docker", "compose", "-p", self.project, *args],
-            cwd=ROOT,
+            ["docker", "compose", "-p", self.project, *files, *args],
+            cwd=self.cwd,
             env=self.env,
             capture_output=True,
             text=True,
@@ -98,14 +86,17 @@ class ComposeStack:
             )
         return result.stdout
 
-    def up(self, *services: str) -> None:
+    def up(self, *services: str, build: bool = True) -> None:
+        """Build what has changed (unless not `build`), start `services` and return once
+        they are healthy."""
+        options = ["--build"] if build else []
         try:
-            self.compose("up", "--build", "--detach", "--wait", "--wait-timeout", "180", *services)
+            self.compose("up", *options, "--detach", "--wait", "--wait-timeout", "180", *services)
         except RuntimeError as exc:
-            raise RuntimeError(f"{exc}\n--- logs ---\n{self.logs()}") from exc
+            raise RuntimeError(f"{exc}\n--- logs ---\n{self.logs(*services)}") from exc
 
-    def logs(self) -> str:
-        return self.compose("logs", "--no-color", "--tail=60", check=False)[-8000:]
+    def logs(self, *services: str) -> str:
+        return self.compose("logs", "--no-color", "--tail=60", *services, check=False)[-8000:]
 
     def ps(self) -> list[dict[str, Any]]:
         out = self.compose("ps", "--all", "--format", "json")
@@ -150,18 +141,62 @@ class ComposeStack:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)
 
 
+class ComposeStack(ComposeProject):
+    """The real stack (docker-compose.yml) with free host ports and generated secrets.
+
+    A developer's own stack (or containers dockerd brought back) may hold the
+    default ports, so every published port is a free one chosen here.
+    """
+
+    def __init__(self) -> None:
+        self.ports = {name: free_port() for name in PORT_VARIABLES}
+        self.postgres_password = secrets.token_urlsafe(12)
+        self.chaos_token = secrets.token_urlsafe(12)
+        self.analyzer_replicas: list[str] = []  # URLs, when two analyzers were asked for
+        super().__init__(
+            f"aiops-e2e-{secrets.token_hex(3)}",
+            {
+                **{name: str(port) for name, port in self.ports.items()},
+                "POSTGRES_PASSWORD": self.postgres_password,
+                "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+                "AIOPS_CHAOS_TOKEN": self.chaos_token,
+                "AIOPS_READER_PASSWORD": secrets.token_urlsafe(12),
+                "REDIS_PASSWORD": secrets.token_urlsafe(12),
+            },
+        )
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT']}"
+
+    def publish_two_analyzers(self) -> list[str]:
+        """Publish the analyzer on a range of two free ports, one per replica; their URLs.
+
+        Docker hands a range's ports to replicas in no set order.
+        """
+        first = free_port_pair()
+        self.ports["ANALYZER_PORT"] = first
+        self.env["ANALYZER_PORT"] = f"{first}-{first + 1}"
+        return [f"http://127.0.0.1:{port}" for port in (first, first + 1)]
+
+    @contextlib.asynccontextmanager
+    async def database(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the stack's PostgreSQL, as the tables' owner."""
+        conn: asyncpg.Connection = await asyncpg.connect(self.database_url)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    @property
+    def database_url(self) -> str:
+        port = self.ports["POSTGRES_PORT"]
+        return f"postgresql://aiops:{self.postgres_password}@127.0.0.1:{port}/aiops"
+
+
 @contextmanager
 def running_stack(*, two_analyzers: bool = False, **env: str) -> Iterator[ComposeStack]:
     """The tested services up and healthy under a fresh project, torn down afterwards."""
-    if (
-        shutil.which("docker") is None
-        or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode
-    ):
-        pytest.exit(
-            "docker compose is not available: install Docker Engine with Compose v2 "
-            "(on our machines: ../shared/offline-docker/prepare.sh)",
-            returncode=3,
-        )
+    require_compose()
     stack = ComposeStack()
     stack.env.update(env)
     if two_analyzers:

@@ -71,6 +71,7 @@ class ServiceProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()  # a process that never got healthy must not outlive the test
         raise RuntimeError(f"{self.app} not healthy within {timeout}s:\n{self.output()}")
 
     def stop(self, timeout: float = 15.0) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
@@ -10,8 +11,16 @@ from typing import TypedDict
 import asyncpg
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, RedisError
 
-from aiops_telemetry import BodyLimitMiddleware, apply_migrations, package_version, wait_for_pool
+from aiops_telemetry import (
+    BodyLimitMiddleware,
+    StartupError,
+    StartupErrorReporter,
+    apply_migrations,
+    package_version,
+    wait_for_pool,
+)
 
 from .api import router
 from .incidents import IncidentDesk, IncidentStore, Notifier
@@ -19,6 +28,14 @@ from .leader import LeaderLock, replica_identity
 from .loop import AnalysisLoop
 from .roles import enable_reader_login
 from .settings import AnalyzerSettings
+
+logger = logging.getLogger("analyzer.app")
+
+REFUSED_REDIS_LOGIN = (
+    "Redis refused the analyzer's login ({reason}): AIOPS_REDIS_PASSWORD (or the password in "
+    "AIOPS_REDIS_URL) must be the one Redis runs with; `docker compose up -d redis analyzer` "
+    "starts both from the stack's secrets."
+)
 
 
 class State(TypedDict):
@@ -28,19 +45,38 @@ class State(TypedDict):
     desk: IncidentDesk
 
 
+async def check_redis_login(redis: Redis) -> None:
+    """Stop the start when Redis refuses our password; an unreachable Redis is only an outage
+    (the analyzer runs degraded and queues its findings until it is back)."""
+    try:
+        await redis.ping()
+    except AuthenticationError as exc:
+        raise StartupError(REFUSED_REDIS_LOGIN.format(reason=exc)) from exc
+    except RedisError as exc:
+        logger.warning("Redis not reachable at start (%s); incidents wait for it", exc)
+
+
 def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
     settings = settings or AnalyzerSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         pool = await wait_for_pool(
-            settings.database_url.get_secret_value(), min_size=1, max_size=4, command_timeout=30
+            settings.database_url.get_secret_value(),
+            password=settings.database_password_value(),
+            min_size=1,
+            max_size=4,
+            command_timeout=30,
         )
         # Short timeouts: a Redis that hangs must not stall the loop or the API.
         redis = Redis.from_url(
-            settings.redis_url.get_secret_value(), socket_timeout=2, socket_connect_timeout=2
+            settings.redis_url.get_secret_value(),
+            password=settings.redis_password_value(),
+            socket_timeout=2,
+            socket_connect_timeout=2,
         )
         try:
+            await check_redis_login(redis)
             async with pool.acquire() as conn:
                 await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
                 await apply_migrations(conn, component="analyzer", package="analyzer")
@@ -77,5 +113,6 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="analyzer", version=package_version("aiops-analyzer"), lifespan=lifespan)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(StartupErrorReporter)
     app.include_router(router)
     return app

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
-from aiops_telemetry import DEFAULT_MAX_BODY_BYTES
+from aiops_telemetry import AiopsSettings
 
 from .cycle import Timing
 from .detection import DetectionConfig
@@ -18,12 +18,13 @@ from .rca import RcaConfig
 UrlList = Annotated[list[str], NoDecode]
 
 
-class AnalyzerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AIOPS_", extra="ignore")
+class AnalyzerSettings(AiopsSettings):
+    """`AIOPS_<FIELD>` or `AIOPS_<FIELD>_FILE` for each field (the README lists them)."""
 
-    # No password here: the deployment supplies it (compose builds it from POSTGRES_PASSWORD).
-    database_url: SecretStr = SecretStr("postgresql://aiops@localhost:5432/aiops")
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    redis_password: SecretStr | None = Field(
+        None, description="Redis password, unless AIOPS_REDIS_URL carries one"
+    )
     # The login of the read-only role dashboards use (Grafana); unset, it cannot log in.
     reader_password: SecretStr | None = None
     analysis_interval: float = Field(5.0, gt=0, le=300, description="seconds between cycles")
@@ -39,9 +40,6 @@ class AnalyzerSettings(BaseSettings):
     correlation_window: float = Field(300.0, gt=0, description="seconds that group anomalies")
     resolve_after: float = Field(120.0, gt=0, description="quiet seconds before auto-resolve")
     incident_ttl: float = Field(3600.0, gt=0, description="seconds an incident lives in Redis")
-    max_body_bytes: int = Field(
-        DEFAULT_MAX_BODY_BYTES, ge=1024, description="largest request body; larger ones get 413"
-    )
     leader_ttl: float = Field(15.0, ge=1, description="seconds a silent leader keeps the lock")
     webhook_urls: UrlList = Field(default_factory=list)
     slack_webhook_urls: UrlList = Field(default_factory=list)
@@ -63,6 +61,10 @@ class AnalyzerSettings(BaseSettings):
                 "incident must stay matchable, or its own anomalies would open a duplicate"
             )
         return self
+
+    def redis_password_value(self) -> str | None:
+        """The Redis password to send; None (also when set empty) leaves the URL's."""
+        return self.redis_password.get_secret_value() or None if self.redis_password else None
 
     def reader_password_value(self) -> str | None:
         """The reader's password; None when unset or empty (compose passes "" then)."""

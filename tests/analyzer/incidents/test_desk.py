@@ -18,7 +18,7 @@ from analyzer.incidents import (
     Notifier,
     Status,
 )
-from tests.support.redis import LocalRedis
+from tests.support.containers import ContainerRedis
 
 from .findings import inventory_errors, later, payment_errors, shop_graph
 
@@ -123,7 +123,7 @@ async def test_lifecycle_is_recorded_in_the_history_table(
 
 
 async def test_findings_wait_for_redis_and_become_incidents_when_it_returns(
-    desk: IncidentDesk, redis_server: LocalRedis
+    desk: IncidentDesk, redis_server: ContainerRedis
 ) -> None:
     redis_server.stop()
     try:
@@ -141,7 +141,7 @@ async def test_findings_wait_for_redis_and_become_incidents_when_it_returns(
 
 
 async def test_a_full_queue_during_a_long_outage_counts_what_it_drops(
-    redis: Redis, pool: asyncpg.Pool, redis_server: LocalRedis
+    redis: Redis, pool: asyncpg.Pool, redis_server: ContainerRedis
 ) -> None:
     async with Notifier([]) as notifier:
         small = IncidentDesk(
@@ -167,7 +167,7 @@ async def test_a_finding_the_rules_reject_is_dropped_and_counted_not_blocking(
 
 
 async def test_a_replica_standing_down_writes_what_waited_for_redis(
-    desk: IncidentDesk, redis_server: LocalRedis
+    desk: IncidentDesk, redis_server: ContainerRedis
 ) -> None:
     redis_server.stop()
     try:

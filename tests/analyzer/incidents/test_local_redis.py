@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.support.redis import LocalRedis
+from tests.support.containers import ContainerRedis
 
 
 def test_stop_refuses_connections_until_start_brings_it_back_on_the_same_port(
-    redis_server: LocalRedis, redis_url: str
+    redis_server: ContainerRedis, redis_url: str
 ) -> None:
     """stop() is an outage for a connected client; start() serves the same URL again."""
     with redis.Redis.from_url(redis_url, socket_timeout=2) as client:
@@ -23,7 +23,7 @@ def test_stop_refuses_connections_until_start_brings_it_back_on_the_same_port(
 
 
 def test_reset_restarts_a_stopped_server_and_empties_a_running_one(
-    redis_server: LocalRedis, redis_url: str
+    redis_server: ContainerRedis, redis_url: str
 ) -> None:
     """What the redis_url fixture does between tests: running again, and no data left."""
     with redis.Redis.from_url(redis_url, socket_timeout=2) as client:

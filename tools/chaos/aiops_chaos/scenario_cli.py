@@ -39,8 +39,9 @@ def add_scenario_commands(subparsers: Subparsers) -> None:
         description=(
             "Traffic, a quiet start (open incidents resolved), a warm-up, the scenario's faults, "
             "then clean-up and the score. Needs the stack up (`make up`) and its "
-            "AIOPS_CHAOS_TOKEN (env, or .env). Exit 0 when the fault was detected and its root "
-            "cause named first (for the control: when no incident opened), else 1."
+            "chaos token (AIOPS_CHAOS_TOKEN, else the one it generated). Exit 0 when the fault "
+            "was detected and its root cause named first (for the control: when no incident "
+            "opened), else 1."
         ),
     )
     run.add_argument("name", help="a scenario's name (see `list`)")

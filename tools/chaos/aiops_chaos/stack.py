@@ -147,7 +147,8 @@ class Stack:
         if status in (401, 403):
             raise StackError(
                 f"{service} refused the chaos token ({status}: {detail}): the stack runs with "
-                "another AIOPS_CHAOS_TOKEN than this one (env, then .env), or chaos is disabled"
+                "another token than this one (AIOPS_CHAOS_TOKEN from the environment or "
+                ".env, else the stack's generated one), or chaos is disabled"
             )
         if status == 404:
             raise StackError(f"{service} has no chaos API (404): rebuild the stack with `make up`")

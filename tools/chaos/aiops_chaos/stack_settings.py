@@ -1,15 +1,19 @@
 """Where the running compose stack is: ports, secrets and project name.
 
-Each setting comes from the environment first, then the repository's `.env`
-(which `make up` writes), the order compose itself uses, so a scenario aims
-at whatever stack `docker compose` in this folder would talk to.
+Each setting comes from the environment first, then the repository's `.env`,
+the order compose itself uses, so a scenario aims at whatever stack
+`docker compose` in this folder would talk to. A secret set in neither is
+the one the stack generated at its first start, read from its `secrets`
+volume (through the postgres container, which mounts it).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 DEFAULT_PORTS: Mapping[str, str] = {
@@ -18,9 +22,10 @@ DEFAULT_PORTS: Mapping[str, str] = {
 }  # fmt: skip
 HOST = "127.0.0.1"  # compose publishes every port on loopback only
 NOT_RUNNING = "the stack is not running: start it with `make up`"
-NO_TOKEN = (
-    "AIOPS_CHAOS_TOKEN is not set and .env has none: "  # noqa: S105 (a message, not a secret)
-    "run `make up` (it writes one) or export it"
+SECRETS_DIR = "/run/secrets/aiops"  # the `secrets` volume, as docker-compose.yml mounts it
+MISSING_SECRET_HELP = (
+    "{variable} is not set (environment or .env) and the stack's generated {name} cannot be "  # noqa: S105 (a message)
+    "read ({reason}): start the stack with `make up`, or export {variable}"
 )
 
 
@@ -56,7 +61,7 @@ def parse_port(name: str, value: str) -> int:
     return int(first)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StackSettings:
     repo_root: Path
     ports: Mapping[str, int]  # checkout, payment, inventory, analyzer, postgres
@@ -90,18 +95,33 @@ class StackSettings:
         return f"http://{HOST}:{self.ports[service]}"
 
     def require_chaos_token(self) -> str:
-        if not self.chaos_token:
-            raise StackError(NO_TOKEN)
-        return self.chaos_token
+        return self._chaos_token
 
-    @property
+    @cached_property
+    def _chaos_token(self) -> str:
+        return self.chaos_token or self.stack_secret("chaos_token", "AIOPS_CHAOS_TOKEN")
+
+    @cached_property
     def database_url(self) -> str:
-        if not self.postgres_password:
-            raise StackError(
-                "POSTGRES_PASSWORD is not set and .env has none: run `make up` (it writes one) "
-                "or export it"
+        password = self.postgres_password or self.stack_secret(
+            "postgres_password", "POSTGRES_PASSWORD"
+        )
+        return f"postgresql://aiops:{password}@{HOST}:{self.ports['postgres']}/aiops"
+
+    def stack_secret(self, name: str, variable: str) -> str:
+        """The secret `name` the running stack generated; `variable` names its override."""
+        command = self.compose_command("exec", "-T", "postgres", "cat", f"{SECRETS_DIR}/{name}")
+        try:
+            done = subprocess.run(
+                command, cwd=self.repo_root, capture_output=True, text=True, timeout=60
             )
-        return f"postgresql://aiops:{self.postgres_password}@{HOST}:{self.ports['postgres']}/aiops"
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            reason = str(exc)
+        else:
+            if done.returncode == 0 and done.stdout.strip():
+                return done.stdout.strip()
+            reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "empty"
+        raise StackError(MISSING_SECRET_HELP.format(variable=variable, name=name, reason=reason))
 
     def compose_command(self, *args: str) -> list[str]:
         project = ["-p", self.compose_project] if self.compose_project else []

@@ -29,9 +29,10 @@ from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from ._middleware import UNMATCHED, TelemetryMiddleware, endpoint_label
 from ._migrations import Migration, apply_migrations, load_migrations
 from ._service import Telemetry, package_version
-from ._settings import ServiceSettings
+from ._settings import AiopsSettings, ServiceSettings
 from ._sink import SinkStats, TelemetrySink
 from ._span import CLIENT, COLUMNS, SERVER, SpanRow, span_row
+from ._startup import StartupError, StartupErrorReporter
 from ._work import SimulatedWork, WorkDep
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "TRACEPARENT_HEADER",
     "TRACE_ID_HEADER",
     "UNMATCHED",
+    "AiopsSettings",
     "BodyLimitMiddleware",
     "ChaosMiddleware",
     "Connection",
@@ -55,6 +57,8 @@ __all__ = [
     "SinkStats",
     "SpanContext",
     "SpanRow",
+    "StartupError",
+    "StartupErrorReporter",
     "Telemetry",
     "TelemetryMiddleware",
     "TelemetrySink",

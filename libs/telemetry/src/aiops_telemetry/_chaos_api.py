@@ -39,13 +39,14 @@ def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None)
         if token is None or not token.get_secret_value():
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                "chaos is disabled on this service: start it with AIOPS_CHAOS_TOKEN set "
-                "(`make up` writes one into .env), then send it as X-Chaos-Token",
+                "chaos is disabled on this service: start it with AIOPS_CHAOS_TOKEN (or "
+                "AIOPS_CHAOS_TOKEN_FILE) set, then send that token as X-Chaos-Token",
             )
         if x_chaos_token is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
-                "missing X-Chaos-Token header: send the stack's AIOPS_CHAOS_TOKEN (in .env)",
+                "missing X-Chaos-Token header: send the stack's chaos token "
+                "(`make secret NAME=chaos_token` prints it)",
                 headers={"WWW-Authenticate": "X-Chaos-Token"},
             )
         if not secrets.compare_digest(x_chaos_token.encode(), token.get_secret_value().encode()):

@@ -16,6 +16,7 @@ from asyncpg.pool import PoolConnectionProxy
 from ._context import current_span, new_span_id
 from ._sink import TelemetrySink
 from ._span import CLIENT, describe_error, span_row, wall_clock
+from ._startup import database_login_error
 
 logger = logging.getLogger("aiops_telemetry.db")
 
@@ -90,17 +91,21 @@ def _error_kind(exc: BaseException) -> str:
     return "connection_error"
 
 
-async def wait_for_pool(dsn: str, *, wait: float = 30.0, **pool_options: Any) -> asyncpg.Pool:
+async def wait_for_pool(
+    dsn: str, *, password: str | None = None, wait: float = 30.0, **pool_options: Any
+) -> asyncpg.Pool:
     """An asyncpg pool, waiting up to `wait` seconds for PostgreSQL to accept connections.
 
     Services and their database usually start together, so the first
-    attempts may be refused.
+    attempts may be refused. A refused login is final: `StartupError`.
     """
     deadline = time.monotonic() + wait
     delay = 0.2
     while True:
         try:
-            pool: asyncpg.Pool = await asyncpg.create_pool(dsn, **pool_options)
+            pool: asyncpg.Pool = await asyncpg.create_pool(dsn, password=password, **pool_options)
+        except asyncpg.InvalidAuthorizationSpecificationError as exc:
+            raise database_login_error(exc) from exc
         except (OSError, TimeoutError, asyncpg.CannotConnectNowError) as exc:
             if time.monotonic() + delay > deadline:
                 raise RuntimeError(
@@ -117,6 +122,7 @@ async def wait_for_pool(dsn: str, *, wait: float = 30.0, **pool_options: Any) ->
 async def create_pool(
     dsn: str,
     *,
+    password: str | None = None,
     sink: TelemetrySink,
     service_name: str,
     wait: float = 30.0,
@@ -128,4 +134,4 @@ async def create_pool(
     async def instrument(conn: asyncpg.Connection) -> None:
         spans.watch(conn)
 
-    return await wait_for_pool(dsn, wait=wait, init=instrument, **pool_options)
+    return await wait_for_pool(dsn, password=password, wait=wait, init=instrument, **pool_options)

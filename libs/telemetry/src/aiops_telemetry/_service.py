@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -19,6 +20,9 @@ from ._middleware import TelemetryMiddleware
 from ._migrations import apply_migrations
 from ._settings import ServiceSettings
 from ._sink import TelemetrySink
+from ._startup import StartupErrorReporter, database_login_error
+
+logger = logging.getLogger("aiops_telemetry.service")
 
 HealthCheck = Callable[[Request], Awaitable[str]]
 
@@ -50,13 +54,25 @@ class Telemetry:
         )
         self.chaos = FaultBook(max_ttl_s=settings.chaos_max_ttl)
 
-    @property
-    def database_url(self) -> str:
-        return self._settings.database_url.get_secret_value()
-
     async def _connect(self) -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(self.database_url, timeout=5)
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self._settings.database_url.get_secret_value(),
+            password=self._settings.database_password_value(),
+            timeout=5,
+        )
         return conn
+
+    async def _check_login(self) -> None:
+        """Fail the start at once when PostgreSQL refuses our login: the sink would retry it
+        forever. Any other failure (not up yet, say) is the sink's to retry."""
+        try:
+            conn = await self._connect()
+        except asyncpg.InvalidAuthorizationSpecificationError as exc:
+            raise database_login_error(exc) from exc
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            logger.warning("PostgreSQL not reachable at start (%s); telemetry is buffered", exc)
+        else:
+            await conn.close()
 
     async def _migrate(self, conn: asyncpg.Connection) -> None:
         await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
@@ -69,6 +85,7 @@ class Telemetry:
         for its size.
         """
         app.add_middleware(ChaosMiddleware, book=self.chaos)
+        app.add_middleware(StartupErrorReporter)
         app.add_middleware(BodyLimitMiddleware, max_bytes=self._settings.max_body_bytes)
         app.add_middleware(
             TelemetryMiddleware,
@@ -115,10 +132,15 @@ class Telemetry:
 
     async def create_pool(self, **pool_options: Any) -> asyncpg.Pool:
         return await create_pool(
-            self.database_url, sink=self.sink, service_name=self.service_name, **pool_options
+            self._settings.database_url.get_secret_value(),
+            password=self._settings.database_password_value(),
+            sink=self.sink,
+            service_name=self.service_name,
+            **pool_options,
         )
 
     async def __aenter__(self) -> Telemetry:
+        await self._check_login()
         await self.sink.start()
         return self
 

@@ -1,29 +1,88 @@
-"""Settings every service shares, read from `AIOPS_*` environment variables."""
+"""Settings every service shares, read from `AIOPS_*` environment variables.
+
+Any setting can instead be read from a file named by `AIOPS_<SETTING>_FILE`,
+the convention of the official images (`POSTGRES_PASSWORD_FILE`) for Docker
+secrets: the stack hands its generated passwords to the services that way.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from ._limits import DEFAULT_MAX_BODY_BYTES
 
 
-class ServiceSettings(BaseSettings):
-    """Base settings for a shop service; each service subclasses it.
+class FileVariables(PydanticBaseSettingsSource):
+    """`<PREFIX><SETTING>_FILE=/path`: the setting is that file's content (less a final newline)."""
 
-    Every field is read from `AIOPS_<FIELD>` (the README lists them all).
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all the work is in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.config.get("env_prefix", ""))
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            variable = f"{prefix}{name}_FILE".upper()
+            if not (path := os.environ.get(variable)):
+                continue
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise SettingsError(f"{variable}={path}: cannot read it ({exc.strerror})") from exc
+        return values
+
+
+class AiopsSettings(BaseSettings):
+    """What every service of the stack reads: `AIOPS_<FIELD>`, or `AIOPS_<FIELD>_FILE`.
+
+    A variable set directly wins over its `_FILE` twin.
     """
 
     model_config = SettingsConfigDict(env_prefix="AIOPS_", extra="ignore")
 
-    service_name: str
-    # No password here: the deployment supplies it (compose builds it from POSTGRES_PASSWORD).
+    # No password in the URL by default: the deployment supplies it, here or in the URL.
     database_url: SecretStr = SecretStr("postgresql://aiops@localhost:5432/aiops")
+    database_password: SecretStr | None = Field(
+        None, description="PostgreSQL password; wins over one in AIOPS_DATABASE_URL"
+    )
     max_body_bytes: int = Field(
         DEFAULT_MAX_BODY_BYTES, ge=1024, description="largest request body; larger ones get 413"
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, FileVariables(settings_cls), file_secret_settings
+
+    def database_password_value(self) -> str | None:
+        """The password to log in with; None (also when set empty) leaves the URL's."""
+        return self.database_password.get_secret_value() or None if self.database_password else None
+
+
+class ServiceSettings(AiopsSettings):
+    """Base settings for a shop service; each service subclasses it.
+
+    Every field is read from `AIOPS_<FIELD>` or `AIOPS_<FIELD>_FILE` (the README lists them).
+    """
+
+    service_name: str
     telemetry_max_buffered: int = Field(
         100_000, ge=100, description="rows held while PostgreSQL is away"
     )

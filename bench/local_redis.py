@@ -1,4 +1,4 @@
-"""A throwaway Redis server run from the machine's own `redis-server` binary."""
+"""A throwaway Redis server run from the machine's own `redis-server` binary (benchmarks only)."""
 
 from __future__ import annotations
 

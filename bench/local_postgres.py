@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL cluster built from the machine's own server binaries."""
+"""A throwaway PostgreSQL cluster from the machine's own server binaries (the benchmarks read its
+postmaster's CPU time, so it runs on the host rather than in a container)."""
 
 from __future__ import annotations
 
