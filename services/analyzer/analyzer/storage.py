@@ -54,6 +54,7 @@ WITH spans AS (
         coalesce(error_kind IN ('timeout', 'connect_timeout'), false) AS timed_out
     FROM telemetry
     WHERE "timestamp" >= $1 AND "timestamp" < $2
+        AND kind <> 'internal'  -- work inside a service: its server span speaks for it
 ),
 ranked AS (
     SELECT

@@ -31,7 +31,7 @@ from ._migrations import Migration, apply_migrations, load_migrations
 from ._service import Telemetry, package_version
 from ._settings import AiopsSettings, ServiceSettings
 from ._sink import SinkStats, TelemetrySink
-from ._span import CLIENT, COLUMNS, SERVER, SpanRow, span_row
+from ._span import CLIENT, COLUMNS, INTERNAL, SERVER, SpanRow, span_row
 from ._startup import StartupError, StartupErrorReporter
 from ._work import SimulatedWork, WorkDep
 
@@ -39,6 +39,7 @@ __all__ = [
     "CLIENT",
     "COLUMNS",
     "DEFAULT_MAX_BODY_BYTES",
+    "INTERNAL",
     "SERVER",
     "TRACEPARENT_HEADER",
     "TRACE_ID_HEADER",

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 SERVER = "server"
 CLIENT = "client"
+INTERNAL = "internal"  # work inside one service (OTLP INTERNAL spans); no key of its own
 
 COLUMNS: tuple[str, ...] = (
     "timestamp",
@@ -21,6 +22,7 @@ COLUMNS: tuple[str, ...] = (
     "kind",
     "peer_service",
     "error_kind",
+    "attributes",
 )
 
 # A row is an exact tuple in COLUMNS order, not a NamedTuple: CPython stops
@@ -29,7 +31,7 @@ COLUMNS: tuple[str, ...] = (
 # collector rescans cost more per request than the middleware itself.
 SpanRow = tuple[
     datetime, str, str, str, int | None, float, str | None, str, str, str | None, str, str | None,
-    str | None,
+    str | None, str | None,
 ]  # fmt: skip
 
 
@@ -48,11 +50,12 @@ def span_row(
     kind: str,
     peer_service: str | None,
     error_kind: str | None,
+    attributes: str | None = None,
 ) -> SpanRow:
-    """A row in COLUMNS order."""
+    """A row in COLUMNS order; `attributes` is a JSON object's text (the column is jsonb)."""
     return (
         timestamp, service_name, endpoint, method, status_code, latency_ms, error_message,
-        trace_id, span_id, parent_span_id, kind, peer_service, error_kind,
+        trace_id, span_id, parent_span_id, kind, peer_service, error_kind, attributes,
     )  # fmt: skip
 
 
