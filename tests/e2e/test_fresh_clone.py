@@ -155,7 +155,7 @@ async def test_a_password_the_database_was_not_created_with_is_one_clear_line(
     clone.compose("up", "--detach", "--force-recreate", "--no-deps", "secrets")
     clone.compose("wait", "secrets")
     clone.compose("up", "--detach", "--force-recreate", "--no-deps", "payment")
-    line = "PostgreSQL refused the password for user 'aiops'"
+    line = 'PostgreSQL refused the login (password authentication failed for user "aiops")'
     for _ in range(60):
         logs = clone.compose("logs", "--no-color", "payment")
         if line in logs:

@@ -33,7 +33,9 @@ def test_a_wrong_database_password_is_one_clear_line(
     errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
     assert errors[-1] == "ERROR:    Application startup failed. Exiting."
     [reason] = errors[:-1]
-    assert "PostgreSQL refused the password for user 'aiops'" in reason
+    assert (
+        'PostgreSQL refused the login (password authentication failed for user "aiops")' in reason
+    )
     assert "keep the old .env" in reason
     assert "`make down V=1`" in reason
 

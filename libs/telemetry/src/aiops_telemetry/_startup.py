@@ -13,8 +13,8 @@ import asyncpg
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REFUSED_DATABASE_LOGIN = (
-    "PostgreSQL refused the password for user {user!r}: the database volume keeps the password "
-    "it was created with. Use that one again (keep the old .env or the stack's secrets volume), "
+    "PostgreSQL refused the login ({reason}): the database volume keeps the password it was "
+    "created with. Use that one again (keep the old .env or the stack's secrets volume), "
     "or start over with `make down V=1` (deletes the stack's data)."
 )
 
@@ -25,14 +25,7 @@ class StartupError(RuntimeError):
 
 def database_login_error(exc: asyncpg.InvalidAuthorizationSpecificationError) -> StartupError:
     """The `StartupError` for a login PostgreSQL refused (wrong password, unknown user)."""
-    user = getattr(exc, "user", None) or _user_in(str(exc)) or "aiops"
-    return StartupError(REFUSED_DATABASE_LOGIN.format(user=user))
-
-
-def _user_in(message: str) -> str | None:
-    # asyncpg's text: 'password authentication failed for user "aiops"'
-    _, found, rest = message.partition('for user "')
-    return rest.split('"', 1)[0] if found else None
+    return StartupError(REFUSED_DATABASE_LOGIN.format(reason=str(exc).strip()))
 
 
 class StartupErrorReporter:
