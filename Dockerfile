@@ -20,10 +20,12 @@ WORKDIR /app
 # Dependencies first, from the lock file alone, so source edits keep this layer.
 COPY pyproject.toml uv.lock ./
 COPY libs/telemetry/pyproject.toml libs/telemetry/
+COPY libs/engine/pyproject.toml libs/engine/
 COPY services/checkout/pyproject.toml services/checkout/
 COPY services/payment/pyproject.toml services/payment/
 COPY services/inventory/pyproject.toml services/inventory/
 COPY services/analyzer/pyproject.toml services/analyzer/
+COPY services/ingest/pyproject.toml services/ingest/
 COPY tools/chaos/pyproject.toml tools/chaos/
 COPY tools/cli/pyproject.toml tools/cli/
 RUN uv sync --frozen --no-dev --no-install-workspace --no-cache

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from aiops_engine.detection import DetectionConfig
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
 from analyzer.cycle import AnalysisState, Timing, run_cycle
-from analyzer.detection import DetectionConfig
 from analyzer.storage import WINDOW_STATS_SQL
 
 from .fleet import Context

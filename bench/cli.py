@@ -13,8 +13,19 @@ from functools import partial
 from pathlib import Path
 from types import FrameType
 
-from . import analyzer_cycle, detection, hop, ingest, middleware, shop
+from . import (
+    analyzer_cycle,
+    detection,
+    hop,
+    ingest,
+    middleware,
+    otlp_ingest,
+    readme,
+    replay,
+    shop,
+)
 from .config import (
+    REPO_ROOT,
     RESULTS_DIR,
     SECTIONS,
     Config,
@@ -29,6 +40,7 @@ from .report import Section, write_json
 from .wrk import Wrk
 
 REPORT = RESULTS_DIR / "latest.json"
+README = REPO_ROOT / "README.md"
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -73,7 +85,10 @@ def main() -> int:
             # Written after every step, so a crash later still leaves what was measured.
             write_json(REPORT, config, sections, time.monotonic() - started)
 
+    written = readme.update(README, sections)
     print(f"\n{_summary(sections)}\nreport: {REPORT}")
+    if written:
+        print(f"README.md: rows {', '.join(written)} written")
     failed = any(s.error or not all(c.ok for c in s.checks) for s in sections)
     return 1 if failed else 0
 
@@ -103,6 +118,10 @@ def _plan(config: Config) -> list[tuple[tuple[str, ...], Runner]]:
         plan.append((("F",), lambda ctx: [analyzer_cycle.run(ctx)]))
     if "G" in wanted:
         plan.append((("G",), lambda ctx: [detection.run(ctx)]))
+    if "H" in wanted:
+        plan.append((("H",), lambda ctx: [otlp_ingest.run(ctx)]))
+    if "I" in wanted:
+        plan.append((("I",), lambda ctx: [replay.run(ctx)]))
     return plan
 
 

@@ -20,6 +20,8 @@ SECTIONS = {
     "E": "checkout memory",
     "F": "analyzer cycle cost vs history",
     "G": "detection targets",
+    "H": "OTLP ingest",
+    "I": "replay speed",
 }
 
 

@@ -92,6 +92,8 @@ class Section:
     checks: list[Check] = field(default_factory=list)
     data: dict[str, object] = field(default_factory=dict)
     error: str | None = None
+    # The README's row for this section (bench/readme.py), when the section keeps one there.
+    summary: str | None = None
 
     def render(self) -> str:
         out = [f"== {self.key}. {self.title} =="]

@@ -10,11 +10,12 @@ from html.parser import HTMLParser
 
 from redis.asyncio import Redis
 
+from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
+from aiops_engine.incidents import Incident, IncidentPolicy
+from aiops_engine.incidents.lifecycle import new_incident_id, open_incident
+from aiops_engine.rca import Candidate, Finding, Suspect
 from aiops_telemetry import CLIENT, SpanRow, span_row
-from analyzer.detection import Anomaly, AnomalyType, SeriesKey
-from analyzer.incidents import Incident, IncidentPolicy, IncidentStore
-from analyzer.incidents.lifecycle import new_incident_id, open_incident
-from analyzer.rca import Candidate, Finding, Suspect
+from analyzer.incidents import IncidentStore
 from tests.support.containers import Browser
 
 # ---- Chromium, and reading what it shows ----------------------------------

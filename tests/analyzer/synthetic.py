@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from analyzer.detection import (
+from aiops_engine.detection import (
     Anomaly,
     Baseline,
     DetectionConfig,

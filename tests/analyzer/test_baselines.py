@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from analyzer.detection import (
+from aiops_engine.detection import (
     Anomaly,
     AnomalyType,
     Baseline,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from aiops_engine.detection import AnomalyType, DetectionConfig, SeriesKey
 from aiops_telemetry import COLUMNS, SERVER, apply_migrations, new_span_id, span_row
 from analyzer.cycle import AnalysisState, Timing, next_window, restore_state, run_cycle
-from analyzer.detection import AnomalyType, DetectionConfig, SeriesKey
 
 TIMING = Timing(window_s=5.0, ingest_lag_s=3.0, max_catch_up_s=60.0)
 CONFIG = DetectionConfig(window_seconds=TIMING.window_s)

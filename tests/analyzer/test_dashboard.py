@@ -20,9 +20,9 @@ import asyncpg
 import httpx
 import pytest
 
+from aiops_engine.incidents import Incident
+from aiops_engine.incidents.lifecycle import new_incident_id
 from aiops_telemetry import COLUMNS
-from analyzer.incidents import Incident
-from analyzer.incidents.lifecycle import new_incident_id
 from tests.conftest import Shop
 from tests.support.containers import Browser, ContainerRedis
 from tests.support.figures import ARTIFACTS

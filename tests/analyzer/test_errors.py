@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.detection import AnomalyType, Baseline, detect, detect_errors, detect_timeouts
+from aiops_engine.detection import AnomalyType, Baseline, detect, detect_errors, detect_timeouts
 
 from .synthetic import CHECKOUT_TO_PAYMENT, CONFIG, PAYMENT, at, window_of
 

@@ -1,4 +1,4 @@
-"""Each analyzer package's public API is exactly what its `__all__` says."""
+"""Each engine and analyzer package's public API is exactly what its `__all__` says."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import types
 
 import pytest
 
-from analyzer import detection, incidents, rca
+from aiops_engine import detection, rca
+from aiops_engine import incidents as engine_incidents
+from analyzer import incidents
 
 
-@pytest.mark.parametrize("package", [detection, rca, incidents], ids=lambda p: p.__name__)
+@pytest.mark.parametrize(
+    "package", [detection, rca, engine_incidents, incidents], ids=lambda p: p.__name__
+)
 def test_all_lists_every_public_name_and_nothing_else(package: types.ModuleType) -> None:
     """Everything public but the submodules themselves is in __all__, and nothing more."""
     public = {

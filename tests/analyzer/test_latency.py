@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from analyzer.detection import (
+from aiops_engine.detection import (
     AnomalyType,
     Baseline,
     DetectionConfig,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.detection import Baseline, WindowStats, detect, learn
+from aiops_engine.detection import Baseline, WindowStats, detect, learn
 
 from .synthetic import CONFIG, PAYMENT, at
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from analyzer.detection import Baseline, DetectionConfig, detect
-from analyzer.detection.scoring import (
+from aiops_engine.detection import Baseline, DetectionConfig, detect
+from aiops_engine.detection.scoring import (
     binomial_upper_tail,
     exceedance_score,
     poisson_cdf_upper_bound,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from analyzer.detection import AnomalyType, Baseline, detect_silence
+from aiops_engine.detection import AnomalyType, Baseline, detect_silence
 
 from .synthetic import CONFIG, PAYMENT, Run, at, lognormal, poisson, steady_run, window_of
 

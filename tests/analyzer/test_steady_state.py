@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from analyzer.detection import AnomalyType, SeriesKey, WindowStats
+from aiops_engine.detection import AnomalyType, SeriesKey, WindowStats
 
 from .synthetic import CHECKOUT, CHECKOUT_TO_PAYMENT, PAYMENT, Run, lognormal, poisson, window_of
 

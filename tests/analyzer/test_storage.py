@@ -17,9 +17,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from aiops_engine.detection import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, load_migrations
 from aiops_telemetry import span_row as make_span_row
-from analyzer.detection import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
 from analyzer.storage import (
     WINDOW_STATS_SQL,
     load_baselines,
@@ -167,6 +167,42 @@ async def test_endpoint_errors_are_5xx_responses_only(store: asyncpg.Connection)
     window = (await stats_of(store, svc))[SeriesKey.endpoint(svc, "/x")]
 
     assert (window.count, window.error_count, window.timeout_count) == (7, 2, 0)
+
+
+async def test_a_server_span_with_a_failure_kind_fails_whatever_its_status(
+    store: asyncpg.Connection,
+) -> None:
+    """An OTLP span's exception or status ERROR fails it even with HTTP 200 or no status;
+    a request the client left ("cancelled") is not the server's failure."""
+    svc = unique("server-kinds")
+    rows = [
+        span(svc, status=200, error_kind="exception"),
+        span(svc, status=None, error_kind="error_status"),
+        span(svc, status=404, error_kind="error_status"),
+        span(svc, status=None, error_kind="cancelled"),
+        span(svc, status=200),
+    ]
+    await insert(store, rows)
+
+    window = (await stats_of(store, svc))[SeriesKey.endpoint(svc, "/x")]
+
+    assert (window.count, window.error_count) == (5, 3)
+
+
+async def test_a_non_http_otlp_call_without_a_status_is_no_failure(
+    store: asyncpg.Connection,
+) -> None:
+    """A call with method '' (not HTTP, from OTLP) states its failures: NULL status is none."""
+    svc = unique("non-http")
+    rows = [
+        call(svc, "queue", method="", status=None),
+        call(svc, "queue", method="", status=None, error_kind="exception"),
+    ]
+    await insert(store, rows)
+
+    window = (await stats_of(store, svc))[SeriesKey.edge(svc, "queue")]
+
+    assert (window.count, window.error_count) == (2, 1)
 
 
 async def test_edge_errors_are_5xx_and_calls_without_a_response(store: asyncpg.Connection) -> None:

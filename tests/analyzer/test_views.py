@@ -10,10 +10,11 @@ from importlib.resources import files
 import asyncpg
 import pytest
 
+from aiops_engine.detection import Baseline, DetectionConfig, SeriesKey, latency_threshold
+from aiops_engine.incidents import Incident, IncidentEvent, IncidentPolicy
+from aiops_engine.incidents.lifecycle import acknowledge, changes, open_incident, resolve
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
-from analyzer.detection import Baseline, DetectionConfig, SeriesKey, latency_threshold
-from analyzer.incidents import Incident, IncidentEvent, IncidentPolicy, history
-from analyzer.incidents.lifecycle import acknowledge, changes, open_incident, resolve
+from analyzer.incidents import history
 from analyzer.storage import save_baselines
 
 from .incidents.findings import later, payment_errors

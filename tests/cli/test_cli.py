@@ -13,11 +13,12 @@ import pytest
 from redis.asyncio import Redis
 
 from aiops_cli import build_parser, main
+from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
+from aiops_engine.incidents import Incident, IncidentPolicy
+from aiops_engine.incidents.lifecycle import changes, new_incident_id, open_incident
+from aiops_engine.rca import Candidate, Finding, Suspect
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, apply_migrations, span_row
-from analyzer.detection import Anomaly, AnomalyType, SeriesKey
-from analyzer.incidents import Incident, IncidentPolicy, IncidentStore, history
-from analyzer.incidents.lifecycle import changes, new_incident_id, open_incident
-from analyzer.rca import Candidate, Finding, Suspect
+from analyzer.incidents import IncidentStore, history
 from tests.support.containers import ContainerRedis
 from tests.support.processes import ServiceProcess, free_port
 

@@ -74,6 +74,14 @@ def chaos_schema(request: pytest.FixtureRequest, stack: ComposeStack) -> Iterato
     chaos_api(stack, request.param, "DELETE")
 
 
+@pytest.fixture
+def ingest_schema(stack: ComposeStack) -> BaseSchema:
+    """The OTLP receiver's API (its port is OTLP_HTTP_PORT, not INGEST_PORT)."""
+    config = schemathesis.Config.from_dict(FUZZING)
+    url = f"http://127.0.0.1:{stack.ports['OTLP_HTTP_PORT']}/openapi.json"
+    return schemathesis.openapi.from_url(url, config=config)
+
+
 def rejection_says_why(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A 4xx carries a JSON object with a non-empty `detail`."""
     if 400 <= response.status_code < 500:
@@ -115,6 +123,16 @@ chaos = schemathesis.pytest.from_fixture("chaos_schema").include(path_regex=CHAO
 
 @services.parametrize()
 def test_fuzzing_finds_no_server_error_and_every_rejection_says_why(case: Case[Any]) -> None:
+    case.call_and_validate(checks=[not_a_server_error, rejection_says_why])
+
+
+receiver = schemathesis.pytest.from_fixture("ingest_schema")
+
+
+@receiver.parametrize()
+def test_fuzzing_the_otlp_receiver_finds_no_server_error_and_every_rejection_says_why(
+    case: Case[Any],
+) -> None:
     case.call_and_validate(checks=[not_a_server_error, rejection_says_why])
 
 

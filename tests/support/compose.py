@@ -25,12 +25,13 @@ PORT_VARIABLES = (
     "PAYMENT_PORT",
     "INVENTORY_PORT",
     "ANALYZER_PORT",
+    "OTLP_HTTP_PORT",
     "GRAFANA_PORT",
     "POSTGRES_PORT",
     "REDIS_PORT",
 )
 # Grafana's image cannot be pulled on machines without a registry; the rest is built locally.
-TESTED_SERVICES = ("postgres", "redis", "payment", "inventory", "checkout", "analyzer")
+TESTED_SERVICES = ("postgres", "redis", "payment", "inventory", "checkout", "analyzer", "ingest")
 COMPOSE_MISSING = (
     "docker compose is not available: install Docker Engine with Compose v2 "
     "(on our machines: ../shared/offline-docker/prepare.sh)"

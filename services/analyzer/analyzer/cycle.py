@@ -1,9 +1,9 @@
 """One analysis cycle: read the next window, detect, find root causes, learn, persist.
 
-Thin on purpose: all judgement lives in `analyzer.detection` and
-`analyzer.rca` (pure functions); this module
-only chooses the window, moves data between PostgreSQL and those functions,
-and keeps the state that carries from one cycle to the next.
+Thin on purpose: all judgement lives in the engine (`aiops_engine`, pure
+functions; `aiops_engine.step` is the window step `aiops replay` runs too);
+this module only chooses the window, moves data between PostgreSQL and
+those functions, and keeps the state that carries from one cycle to the next.
 """
 
 from __future__ import annotations
@@ -12,14 +12,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from aiops_engine.detection import (
+    Anomaly,
+    Baseline,
+    DetectionConfig,
+    SeriesKey,
+    WindowStats,
+    detect,
+)
+from aiops_engine.rca import DependencyGraph, Finding, RcaConfig
+from aiops_engine.step import SAMPLE_TRACES, conclude_window, traces_to_follow
 from aiops_telemetry import Connection
 
 from . import rca_storage, storage
-from .detection import Anomaly, Baseline, DetectionConfig, SeriesKey, WindowStats, detect, learn
-from .rca import DependencyGraph, Finding, RcaConfig, analyse, slow_thresholds
-
-# Sample traces kept per key and window: what RCA follows, worst first.
-SAMPLE_TRACES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +99,18 @@ async def run_cycle(
     windows = await storage.window_stats(conn, start=start, end=end, sample_traces=SAMPLE_TRACES)
     anomalies = detect(windows, state.baselines, config, now=end)
     observed = await rca_storage.window_dependencies(conn, start=start, end=end)
-    graph = state.graph.merge(observed)
-    findings: list[Finding] = []
-    if anomalies:
-        traces = await rca_storage.trace_spans(
-            conn, (t for a in anomalies for t in a.sample_trace_ids)
-        )
-        slow_ms = slow_thresholds(state.baselines, config)
-        findings = analyse(anomalies, traces, graph, slow_ms, rca)
-    learned = learn(state.baselines, windows, anomalies, config)
+    traces = await rca_storage.trace_spans(conn, traces_to_follow(anomalies)) if anomalies else {}
+    outcome = conclude_window(
+        windows,
+        anomalies,
+        observed,
+        traces,
+        baselines=state.baselines,
+        graph=state.graph,
+        config=config,
+        rca=rca,
+    )
+    learned = outcome.baselines
     changed = {key: b for key, b in learned.items() if state.baselines.get(key) != b}
     async with conn.transaction():
         await storage.save_baselines(conn, changed, config)
@@ -110,14 +118,14 @@ async def run_cycle(
         await rca_storage.save_dependencies(conn, observed)
         await storage.save_progress(conn, end)
     state.baselines = learned
-    state.graph = graph
+    state.graph = outcome.graph
     state.last_end = end
     return CycleReport(
         start=start,
         end=end,
         windows=tuple(windows),
         anomalies=tuple(anomalies),
-        findings=tuple(findings),
+        findings=outcome.findings,
         seconds=time.perf_counter() - began,
     )
 

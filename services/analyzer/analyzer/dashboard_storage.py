@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from aiops_engine.detection import SeriesKey
 from aiops_telemetry import Connection
-
-from .detection import SeriesKey
 
 # As in storage.WINDOW_STATS_SQL, the table is read by "timestamp" range (the
 # BRIN index), so the cost follows the range asked for, not the history kept.

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 import asyncpg
 from redis.exceptions import RedisError
 
+from aiops_engine.detection import DetectionConfig
+from aiops_engine.rca import RcaConfig
+
 from .cycle import AnalysisState, CycleReport, Timing, restore_state, run_cycle
-from .detection import DetectionConfig
 from .incidents import IncidentDesk
 from .leader import LeaderLock
-from .rca import RcaConfig
 
 logger = logging.getLogger("analyzer.loop")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .detection import AnomalyType
+from aiops_engine.detection import AnomalyType
+
 from .incidents import IncidentDesk
 from .loop import AnalysisLoop
 

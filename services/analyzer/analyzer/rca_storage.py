@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from aiops_engine.rca import Dependency, DependencyGraph, Span
 from aiops_telemetry import Connection
 
-from .rca import Dependency, DependencyGraph, Span
 from .storage import SPAN_FAILED_SQL
 
 _TRACE_SPANS_SQL = """

@@ -7,12 +7,13 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from aiops_engine.detection import DetectionConfig
+from aiops_engine.incidents import IncidentPolicy
+from aiops_engine.rca import RcaConfig
 from aiops_telemetry import AiopsSettings
 
 from .cycle import Timing
-from .detection import DetectionConfig
-from .incidents import IncidentPolicy, WebhookTarget, parse_targets
-from .rca import RcaConfig
+from .incidents import WebhookTarget, parse_targets
 
 # Comma-separated in the environment: AIOPS_WEBHOOK_URLS=http://a/hook,http://b/hook
 UrlList = Annotated[list[str], NoDecode]

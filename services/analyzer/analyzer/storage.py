@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from aiops_telemetry import Connection
-
-from .detection import (
+from aiops_engine.detection import (
     Anomaly,
     AnomalyType,
     Baseline,
@@ -23,14 +21,21 @@ from .detection import (
     is_established,
     latency_threshold,
 )
+from aiops_telemetry import Connection
 
 # Whether a span failed (rca.Span.failed says the same in Python): a server
-# span on a 5xx; a client span on a 5xx, on a recorded failure kind (timeout,
+# span on a 5xx or a recorded failure kind (an OTLP span's exception event or
+# status ERROR can come with HTTP 200; our middleware records a kind only for
+# a real failure, and "cancelled", the client having left, is not the
+# server's); a client span on a 5xx, on a recorded failure kind (timeout,
 # refused, ...), or when an HTTP call got no response (NULL status). A query
-# span never has a status, so NULL alone does not make a query a failure.
+# span never has a status, nor does a non-HTTP OTLP span (method ''), so NULL
+# alone does not make either a failure.
 SPAN_FAILED_SQL = """CASE kind
             WHEN 'server' THEN coalesce(status_code >= 500, false)
-            ELSE coalesce(status_code >= 500, method <> 'SQL') OR error_kind IS NOT NULL
+                OR coalesce(error_kind <> 'cancelled', false)
+            ELSE coalesce(status_code >= 500, method NOT IN ('SQL', ''))
+                OR error_kind IS NOT NULL
         END"""
 
 # One statement per window. The only filter on the table is the "timestamp"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from analyzer.detection import Anomaly, AnomalyType, SeriesKey
-from analyzer.rca import Candidate, Dependency, DependencyGraph, Finding, Suspect
+from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
+from aiops_engine.rca import Candidate, Dependency, DependencyGraph, Finding, Suspect
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 PAYMENT = Suspect("payment", "/payment")

@@ -9,15 +9,9 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+from aiops_engine.incidents import EventKind, IncidentPolicy, Status
 from aiops_telemetry import apply_migrations
-from analyzer.incidents import (
-    EventKind,
-    IncidentDesk,
-    IncidentPolicy,
-    IncidentStore,
-    Notifier,
-    Status,
-)
+from analyzer.incidents import IncidentDesk, IncidentStore, Notifier
 from tests.support.containers import ContainerRedis
 
 from .findings import inventory_errors, later, payment_errors, shop_graph

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.detection import AnomalyType, SeriesKey
-from analyzer.incidents import EventKind, Incident, IncidentPolicy, Severity, Status
-from analyzer.incidents.lifecycle import (
+from aiops_engine.detection import AnomalyType, SeriesKey
+from aiops_engine.incidents import EventKind, Incident, IncidentPolicy, Severity, Status
+from aiops_engine.incidents.lifecycle import (
     TransitionError,
     absorb,
     acknowledge,
@@ -17,7 +17,7 @@ from analyzer.incidents.lifecycle import (
     open_incident,
     resolve,
 )
-from analyzer.rca import Suspect
+from aiops_engine.rca import Suspect
 
 from .findings import (
     CHECKOUT,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from analyzer.incidents.model import (
+from aiops_engine.incidents.model import (
     EventKind,
     Incident,
     IncidentEvent,

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from analyzer.incidents import Incident, IncidentPolicy, IncidentStore, Status
-from analyzer.incidents.lifecycle import acknowledge, new_incident_id, open_incident
+from aiops_engine.incidents import Incident, IncidentPolicy, Status
+from aiops_engine.incidents.lifecycle import acknowledge, new_incident_id, open_incident
+from analyzer.incidents import IncidentStore
 from analyzer.incidents.store import INDEX, incident_key
 from analyzer.leader import LOCK_KEY, LeaderLock
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from analyzer.detection import Anomaly, AnomalyType, SeriesKey
-from analyzer.rca import DATABASE, Dependency, DependencyGraph, Span
+from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
+from aiops_engine.rca import DATABASE, Dependency, DependencyGraph, Span
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

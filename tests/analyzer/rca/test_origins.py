@@ -7,8 +7,8 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzer.detection import AnomalyType, Baseline, DetectionConfig, SeriesKey
-from analyzer.rca import (
+from aiops_engine.detection import AnomalyType, Baseline, DetectionConfig, SeriesKey
+from aiops_engine.rca import (
     DATABASE,
     Blame,
     Span,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from analyzer.detection import AnomalyType
-from analyzer.rca import (
+from aiops_engine.detection import AnomalyType
+from aiops_engine.rca import (
     DATABASE,
     DependencyGraph,
     RcaConfig,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from analyzer.rca import Span, TraceNode, build_trees, find_origins
+from aiops_engine.rca import Span, TraceNode, build_trees, find_origins
 
 from .spans import T0, client, server, shop_trace
 

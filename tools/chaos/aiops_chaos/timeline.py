@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,37 +22,63 @@ GAP_S = 1.5  # samples are per second: a longer silence is drawn as a gap, not a
 FAULT_COLOR, DETECTED_COLOR = "#d62728", "#111111"
 
 
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """What one PNG shows: per-endpoint samples, fault windows, detection moments."""
+
+    title: str
+    started_at: datetime  # x = 0
+    samples: Sequence[Sample]
+    faults: Sequence[tuple[datetime, datetime | None]] = ()  # None: still active at the end
+    detections: Sequence[tuple[datetime, str]] = ()  # (moment, label)
+    gap_s: float = GAP_S  # samples further apart than this are a gap, not a line
+
+
 def draw_timeline(result: ScenarioResult, path: Path) -> None:
     """Latency (p50) and error rate per endpoint over the run, fault window and detection marked."""
+    expected = ", ".join(str(c) for c in result.expected_root_cause) or "none (no-fault control)"
+    faults = [] if result.fault_at is None else [(result.fault_at, result.fault_until)]
+    detections = [] if result.detected_at is None else [(result.detected_at, _label(result))]
+    timeline = Timeline(
+        title=f"{result.name}: expected root cause {expected}",
+        started_at=result.started_at,
+        samples=result.samples,
+        faults=faults,
+        detections=detections,
+    )
+    draw(timeline, path)
+
+
+def draw(timeline: Timeline, path: Path) -> None:
+    """The timeline as a PNG at `path` (`aiops replay` draws its recordings with it too)."""
     figure, canvas = _agg()
     fig = figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
     canvas(fig)
     latency, errors = fig.subplots(2, 1, sharex=True)
-    series = _by_endpoint(result.samples)
+    series = _by_endpoint(timeline.samples)
     palette = [f"C{i}" for i in range(10)]
     for index, (endpoint, samples) in enumerate(sorted(series.items())):
         color = palette[index % len(palette)]
-        xs, p50s, rates = _points(samples, result.started_at)
+        xs, p50s, rates = _points(samples, timeline.started_at, timeline.gap_s)
         latency.plot(xs, p50s, color=color, linewidth=1.2, label=endpoint)
         errors.plot(xs, rates, color=color, linewidth=1.2)
 
-    if any(s.p50_ms is not None and s.p50_ms > 0 for s in result.samples):
+    if any(s.p50_ms is not None and s.p50_ms > 0 for s in timeline.samples):
         latency.set_yscale("log")  # a 3 s delay next to 5 ms baselines
     latency.set_ylabel("p50 latency (ms)")
     errors.set_ylabel("error rate (%)")
     errors.set_ylim(-2, 102)
-    errors.set_xlabel(f"seconds since the run start ({_utc(result.started_at)})")
-    end = _end_s(result)
+    errors.set_xlabel(f"seconds since the run start ({_utc(timeline.started_at)})")
+    end = _end_s(timeline)
     errors.set_xlim(0, max(end, 1.0))
 
     for ax in (latency, errors):
         ax.grid(True, alpha=0.3)
-        _mark_fault(ax, result, end)
-        _mark_detection(ax, result)
-    _label_detection(latency, result)
+        _mark_faults(ax, timeline, end)
+        _mark_detections(ax, timeline)
+    _label_detections(latency, timeline)
 
-    expected = ", ".join(str(c) for c in result.expected_root_cause) or "none (no-fault control)"
-    fig.suptitle(f"{result.name}: expected root cause {expected}")
+    fig.suptitle(timeline.title)
     handles, labels = latency.get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside right upper", fontsize="small")
@@ -76,14 +104,16 @@ def _agg() -> tuple[type[Figure], type[FigureCanvasAgg]]:
     return Figure, FigureCanvasAgg
 
 
-def _by_endpoint(samples: list[Sample]) -> dict[str, list[Sample]]:
+def _by_endpoint(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
     series: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         series[sample.endpoint].append(sample)
     return {endpoint: sorted(s, key=lambda x: x.at) for endpoint, s in series.items()}
 
 
-def _points(samples: list[Sample], start: datetime) -> tuple[list[float], list[float], list[float]]:
+def _points(
+    samples: list[Sample], start: datetime, gap_s: float
+) -> tuple[list[float], list[float], list[float]]:
     """x (s), p50 (ms) and error rate (%), with NaN where there was no request: a gap."""
     xs: list[float] = []
     p50s: list[float] = []
@@ -91,7 +121,7 @@ def _points(samples: list[Sample], start: datetime) -> tuple[list[float], list[f
     previous: float | None = None
     for sample in samples:
         x = (sample.at - start).total_seconds()
-        if previous is not None and x - previous > GAP_S:
+        if previous is not None and x - previous > gap_s:
             xs.append((x + previous) / 2)
             p50s.append(math.nan)
             rates.append(math.nan)
@@ -103,55 +133,51 @@ def _points(samples: list[Sample], start: datetime) -> tuple[list[float], list[f
     return xs, p50s, rates
 
 
-def _end_s(result: ScenarioResult) -> float:
+def _end_s(timeline: Timeline) -> float:
     """Right edge of the plot: the last thing that happened."""
-    moments = [s.at for s in result.samples]
-    moments += [t for t in (result.fault_until, result.detected_at) if t is not None]
-    return max((_offset(result, t) for t in moments), default=0.0)
+    moments = [s.at for s in timeline.samples]
+    moments += [end for _, end in timeline.faults if end is not None]
+    moments += [at for at, _ in timeline.detections]
+    return max((_offset(timeline, t) for t in moments), default=0.0)
 
 
-def _mark_fault(ax: Axes, result: ScenarioResult, end: float) -> None:
-    if result.fault_at is None:
-        return
-    start = _offset(result, result.fault_at)
-    # Still active when the run ended (or it crashed): shade to the end of the data.
-    stop = end if result.fault_until is None else _offset(result, result.fault_until)
-    ax.axvspan(start, max(stop, start), color=FAULT_COLOR, alpha=0.12, label="fault window")
+def _mark_faults(ax: Axes, timeline: Timeline, end: float) -> None:
+    for number, (fault_at, fault_until) in enumerate(timeline.faults):
+        start = _offset(timeline, fault_at)
+        # Still active when the run ended (or it crashed): shade to the end of the data.
+        stop = end if fault_until is None else _offset(timeline, fault_until)
+        label = "fault window" if number == 0 else None
+        ax.axvspan(start, max(stop, start), color=FAULT_COLOR, alpha=0.12, label=label)
 
 
-def _mark_detection(ax: Axes, result: ScenarioResult) -> None:
-    if result.detected_at is None:
-        return
-    x = _offset(result, result.detected_at)
-    ax.axvline(
-        x, color=DETECTED_COLOR, linestyle="--", linewidth=1.5, label=_detection_label(result)
-    )
+def _mark_detections(ax: Axes, timeline: Timeline) -> None:
+    for at, label in timeline.detections:
+        x = _offset(timeline, at)
+        ax.axvline(x, color=DETECTED_COLOR, linestyle="--", linewidth=1.5, label=label)
 
 
-def _label_detection(ax: Axes, result: ScenarioResult) -> None:
-    if result.detected_at is None:
-        return
-    x = _offset(result, result.detected_at)
-    ax.annotate(
-        _detection_label(result),
-        xy=(x, 1.0),
-        xycoords=("data", "axes fraction"),
-        xytext=(4, -12),
-        textcoords="offset points",
-        fontsize="small",
-    )
+def _label_detections(ax: Axes, timeline: Timeline) -> None:
+    for at, label in timeline.detections:
+        ax.annotate(
+            label,
+            xy=(_offset(timeline, at), 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -12),
+            textcoords="offset points",
+            fontsize="small",
+        )
 
 
-def _detection_label(result: ScenarioResult) -> str:
+def _label(result: ScenarioResult) -> str:
     if result.time_to_detect_s is not None:
         return f"detected (+{result.time_to_detect_s:.1f} s)"
     # A control has no fault to count from: say when, from the run start.
-    at = _offset(result, result.detected_at) if result.detected_at else 0.0
+    at = (result.detected_at - result.started_at).total_seconds() if result.detected_at else 0.0
     return f"detected (at {at:.1f} s)"
 
 
-def _offset(result: ScenarioResult, moment: datetime) -> float:
-    return (moment - result.started_at).total_seconds()
+def _offset(timeline: Timeline, moment: datetime) -> float:
+    return (moment - timeline.started_at).total_seconds()
 
 
 def _utc(moment: datetime) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from . import views
+from . import export, replay, views
 from .client import Analyzer, CliError
 
 DEFAULT_URL = "http://127.0.0.1:8004"
@@ -74,6 +74,14 @@ def _health(args: argparse.Namespace, api: Analyzer) -> Output:
     return Output(data, views.health(data), 0 if data.get("status") == "ok" else 1)
 
 
+def _export(args: argparse.Namespace, api: Analyzer) -> Output:
+    return Output(*export.run(args))  # PostgreSQL, not the analyzer's API
+
+
+def _replay(args: argparse.Namespace, api: Analyzer) -> Output:
+    return Output(*replay.replay(args))  # offline: the analyzer is not asked
+
+
 def _segment(value: str) -> str:
     """A path segment, escaped: an id with a slash must not reach another endpoint."""
     return quote(value, safe="")
@@ -120,6 +128,8 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     recent.add_argument("--active", action="store_true", help="only the active ones")
     command("deps", _deps, "the learned dependency graph: caller → callee, calls, errors")
     command("health", _health, "the analyzer's health; exit 1 when degraded")
+    replay.add_arguments(command("replay", _replay, "recorded spans through detection and RCA"))
+    export.add_arguments(command("export", _export, export.SUMMARY))
     return parser
 
 

@@ -95,6 +95,17 @@ class TelemetrySink:
         if len(self._buffer) == self._batch_size and not self._backing_off:
             self._wakeup.set()
 
+    def room(self) -> int:
+        """Rows `record` would take now without dropping one (0 once closed).
+
+        A caller with a batch checks this first to take all of it or none:
+        nothing awaits between the check and its `record` calls, so no other
+        task can fill the room in between.
+        """
+        if self._closed:
+            return 0
+        return max(0, self._max_buffered - len(self._buffer) - self._in_flight)
+
     def stats(self) -> SinkStats:
         if self._closed:
             state = "closed"

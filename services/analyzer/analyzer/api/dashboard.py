@@ -16,8 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
+from aiops_engine.detection import Baseline, DetectionConfig, is_established, latency_threshold
 from analyzer import dashboard_storage, storage
-from analyzer.detection import Baseline, DetectionConfig, is_established, latency_threshold
 
 from .dependencies import PoolDep, SettingsDep
 

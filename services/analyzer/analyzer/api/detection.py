@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
+from aiops_engine.detection import Anomaly, Baseline, SeriesKey, is_established
 from analyzer import metrics, storage
-from analyzer.detection import Anomaly, Baseline, SeriesKey, is_established
 from analyzer.loop import NotLeader
 
 from .dependencies import DeskDep, LoopDep, PoolDep, SettingsDep

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 from redis.exceptions import RedisError
 
+from aiops_engine.incidents import Incident, Status, TransitionError
+from aiops_engine.rca import TraceNode, build_trees, find_origins, slow_thresholds
 from analyzer import rca_storage, storage
-from analyzer.incidents import Incident, Status, TransitionError, history
-from analyzer.rca import TraceNode, build_trees, find_origins, slow_thresholds
+from analyzer.incidents import history
 
 from .dependencies import DeskDep, PoolDep, SettingsDep
 

@@ -17,10 +17,7 @@ from datetime import datetime
 import asyncpg
 from redis.exceptions import RedisError
 
-from analyzer.rca import DependencyGraph, Finding
-
-from . import history
-from .lifecycle import (
+from aiops_engine.incidents.lifecycle import (
     IncidentPolicy,
     absorb,
     acknowledge,
@@ -31,7 +28,10 @@ from .lifecycle import (
     open_incident,
     resolve,
 )
-from .model import Incident, IncidentEvent
+from aiops_engine.incidents.model import Incident, IncidentEvent
+from aiops_engine.rca import DependencyGraph, Finding
+
+from . import history
 from .notify import Notifier
 from .store import IncidentStore
 

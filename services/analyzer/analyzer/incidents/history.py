@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from aiops_engine.incidents.model import IncidentEvent
 from aiops_telemetry import Connection
-
-from .model import IncidentEvent
 
 _APPEND_SQL = """
 INSERT INTO analyzer_incident_history (

@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .model import EventKind, IncidentEvent
+from aiops_engine.incidents.model import EventKind, IncidentEvent
+
 from .render import generic_body, slack_body
 
 logger = logging.getLogger("analyzer.notify")

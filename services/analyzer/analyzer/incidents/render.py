@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import EventKind, IncidentEvent
+from aiops_engine.incidents.model import EventKind, IncidentEvent
 
 
 def generic_body(event: IncidentEvent) -> dict[str, Any]:

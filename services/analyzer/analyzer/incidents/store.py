@@ -20,7 +20,7 @@ import pydantic
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from .model import Incident, Status
+from aiops_engine.incidents.model import Incident, Status
 
 logger = logging.getLogger("analyzer.incidents")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from analyzer.detection import AnomalyType
-from analyzer.rca import Finding
+from aiops_engine.detection import AnomalyType
+from aiops_engine.rca import Finding
 
 from .model import AnomalyEvidence, RankedCandidate, RootCause, Severity
 

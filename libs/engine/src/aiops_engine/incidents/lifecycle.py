@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from analyzer.detection import AnomalyType
-from analyzer.rca import DependencyGraph, Finding
+from aiops_engine.detection import AnomalyType
+from aiops_engine.rca import DependencyGraph, Finding
 
 from .evidence import first_unique, merge_evidence, ranked_candidates, severity_of, title_of
 from .model import EventKind, Incident, IncidentEvent, RootCause, Status

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from analyzer.detection import Anomaly
+from aiops_engine.detection import Anomaly
 
 
 class Status(StrEnum):

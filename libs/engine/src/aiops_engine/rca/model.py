@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from analyzer.detection import Anomaly
+from aiops_engine.detection import Anomaly
 
 DATABASE = "postgres"  # the suspect a failed or slow database query blames
 
@@ -42,15 +42,18 @@ class Span:
     def failed(self) -> bool:
         """Failure as the window query counts it (storage.WINDOW_STATS_SQL).
 
-        A server span fails on a 5xx. A client span fails on a 5xx, on a
-        recorded failure kind, or when an HTTP call got no response at all.
+        A server span fails on a 5xx or a recorded failure kind other than
+        "cancelled" (the client left). A client span fails on a 5xx, on a
+        recorded failure kind, or when an HTTP call got no response at all
+        (a query, or a non-HTTP OTLP span with method "", states its failures).
         """
         if self.is_server:
-            return self.status_code is not None and self.status_code >= 500
+            errored = self.error_kind is not None and self.error_kind != "cancelled"
+            return errored or (self.status_code is not None and self.status_code >= 500)
         if self.error_kind is not None:
             return True
         if self.status_code is None:
-            return not self.is_query
+            return not self.is_query and self.method != ""
         return self.status_code >= 500
 
 

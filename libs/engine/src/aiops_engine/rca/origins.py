@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from analyzer.detection import (
+from aiops_engine.detection import (
     Anomaly,
     AnomalyType,
     Baseline,

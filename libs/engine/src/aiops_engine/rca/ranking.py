@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from analyzer.detection import Anomaly, AnomalyType, KeyKind, SeriesKey
+from aiops_engine.detection import Anomaly, AnomalyType, KeyKind, SeriesKey
 
 from .explain import describe_evidence, explain_root
 from .model import (

@@ -1,0 +1,63 @@
+"""The README's benchmark rows, written by `make bench` itself, never copied by hand.
+
+A section that sets `Section.summary` owns one row of the README's performance
+table, marked with `<!-- bench:KEY -->`: each run replaces that row with what
+it measured, or adds it at the end of the table the first time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .report import Goal, Section
+
+TABLE_HEADER = "| what (`make bench` section) | measured | goal |"
+
+
+def marker(key: str) -> str:
+    return f"<!-- bench:{key} -->"
+
+
+def row(section: Section) -> str:
+    """`| K. title (command) <!-- bench:K --> | summary | goals, met or missed |`."""
+    goals = "; ".join(_goal(goal) for goal in section.goals) or "reported"
+    return (
+        f"| {section.key}. {section.title} (`BENCH_ONLY={section.key} make bench`) "
+        f"{marker(section.key)} | {section.summary} | {goals} |"
+    )
+
+
+def _goal(goal: Goal) -> str:
+    bound = "≤" if goal.at_most else "≥"
+    return f"{goal.name} {bound} {goal.target:g} — {'met' if goal.met else 'missed'}"
+
+
+def update(readme: Path, sections: Iterable[Section]) -> list[str]:
+    """Write the row of every section that measured a summary; the keys written."""
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    if TABLE_HEADER not in lines:
+        raise ValueError(f"{readme} has no benchmark table (a line {TABLE_HEADER!r})")
+    written = []
+    for section in sections:
+        if not section.summary or section.error:
+            continue
+        new = row(section)
+        mine = [n for n, line in enumerate(lines) if marker(section.key) in line]
+        if mine:
+            lines[mine[0]] = new
+        else:
+            end = lines.index(TABLE_HEADER)
+            while end + 1 < len(lines) and lines[end + 1].startswith("|"):
+                end += 1
+            lines.insert(end + 1, new)
+        written.append(section.key)
+    readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return written
+
+
+def rows_in(readme: Path) -> dict[str, str]:
+    """The generated rows in `readme`, by section key."""
+    found = re.finditer(r"^\|.*<!-- bench:(\w+) -->.*$", readme.read_text(encoding="utf-8"), re.M)
+    return {match.group(1): match.group(0) for match in found}

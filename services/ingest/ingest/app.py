@@ -1,0 +1,52 @@
+"""The OTLP/HTTP receiver: `uvicorn --factory ingest.app:create_app`.
+
+Stateless: any number of replicas may run behind one address, each with its
+own bounded sink writing to the same telemetry table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from aiops_telemetry import StartupErrorReporter, Telemetry, package_version
+
+from .body import WireLimit
+from .receiver import Receiver, traces_router
+from .settings import IngestSettings
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+    # The telemetry sink, connection and migrations exactly as the services have them; the
+    # receiver's own requests are not traced (they would double every span it stores).
+    telemetry = Telemetry(settings, version=package_version("aiops-ingest"))
+    receiver = Receiver(telemetry.sink, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with telemetry:
+            yield
+
+    app = FastAPI(title="ingest", version=telemetry.version, lifespan=lifespan)
+    app.add_middleware(StartupErrorReporter)
+    app.add_middleware(WireLimit, max_bytes=settings.otlp_max_body_bytes)
+    app.include_router(traces_router(receiver))
+
+    @app.get("/health", tags=["health"])
+    async def health() -> dict[str, Any]:
+        """Liveness, the sink's state, and what the receiver took and refused."""
+        stats = telemetry.sink.stats()
+        return {
+            "service": telemetry.service_name,
+            "version": telemetry.version,
+            "status": "ok" if stats.state == "ok" else "degraded",
+            "telemetry": stats,
+            "spans": {"accepted": receiver.accepted_spans, "rejected": receiver.rejected_spans},
+            "refused_requests": {str(k): v for k, v in sorted(receiver.refused.items())},
+        }
+
+    return app

@@ -1,0 +1,258 @@
+"""The replay report: JSON, a Markdown summary and a timeline PNG next to it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiops_engine.detection import Anomaly
+from aiops_engine.incidents import Incident
+from aiops_engine.replay import Fault, Scorecard, score
+
+from .options import settings_json
+from .run import ReplayRun
+
+TIMELINE_ENDPOINTS = 8  # the busiest endpoints (and every faulty service's) get a line
+MAX_MARKS = 12  # incident openings marked on the timeline
+
+
+def build_report(
+    run: ReplayRun, *, source: Path, fmt: str, faults: Sequence[Fault] | None, grace_s: float
+) -> dict[str, Any]:
+    replay, counts = run.replay, run.replay.counts
+    report: dict[str, Any] = {
+        "source": str(source),
+        "format": fmt,
+        "spans": counts.spans,
+        "rejected": run.rejections.spans + run.rejections.lines,
+        "rejected_lines": run.rejections.lines,
+        "rejections": run.rejections.as_list(),
+        "late_spans": counts.late,
+        "unjudged_spans": counts.unjudged,
+        "started_at": _iso(counts.first_at),
+        "ended_at": _iso(counts.last_at),
+        "duration_s": round(counts.duration_s, 3),
+        "wall_s": round(run.wall_s, 3),
+        "spans_per_s": round(counts.spans / run.wall_s) if run.wall_s > 0 else None,
+        "windows": counts.windows,
+        "settings": settings_json(replay.config),
+        "anomalies": [_anomaly(a) for a in run.collected.anomalies],
+        "incidents": [_incident(i) for i in replay.incidents],
+    }
+    if faults is not None:
+        card = score(faults, run.collected.touches, duration_s=counts.duration_s, grace_s=grace_s)
+        report["scorecard"] = _scorecard(card)
+    return report
+
+
+def _anomaly(a: Anomaly) -> dict[str, Any]:
+    return {
+        "type": a.type.value,
+        "kind": a.key.kind.value,
+        "service": a.key.service,
+        "target": a.key.target,
+        "observed": a.observed,
+        "baseline": a.baseline,
+        "threshold": a.threshold,
+        "score": round(a.score, 4),
+        "window_start": _iso(a.window_start),
+        "window_end": _iso(a.window_end),
+        "sample_count": a.sample_count,
+        "sample_trace_ids": list(a.sample_trace_ids),
+        "explanation": a.explanation,
+    }
+
+
+def _incident(incident: Incident) -> dict[str, Any]:
+    document: dict[str, Any] = incident.model_dump(mode="json")
+    return document
+
+
+def _scorecard(card: Scorecard) -> dict[str, Any]:
+    document = dataclasses.asdict(card)
+    document["per_fault"] = [
+        {
+            "start": _iso(s.fault.start),
+            "end": _iso(s.fault.end),
+            "service": s.fault.service,
+            "endpoint": s.fault.endpoint,
+            "kind": s.fault.kind,
+            "detected_at": _iso(s.detected_at),
+            "ttd_s": s.ttd_s,
+            "rank": s.rank,
+            "incidents": list(s.incident_ids),
+        }
+        for s in card.per_fault
+    ]
+    for key in ("ac_at_1", "ac_at_3", "avg_at_5", "false_incidents_per_hour"):
+        if document[key] is not None:
+            document[key] = round(document[key], 4)
+    return document
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def write_report(report: dict[str, Any], run: ReplayRun, path: Path) -> list[str]:
+    """JSON at `path`, Markdown and PNG beside it; notes on what could not be written."""
+    notes = []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    png = path.with_suffix(".png")
+    try:
+        draw_png(report, run, png)
+    except RuntimeError as exc:  # no matplotlib: the report stands without its picture
+        notes.append(f"timeline skipped: {exc}")
+        png_name = None
+    else:
+        png_name = png.name
+    path.with_suffix(".md").write_text(markdown(report, png_name), encoding="utf-8")
+    return notes
+
+
+def draw_png(report: dict[str, Any], run: ReplayRun, path: Path) -> None:
+    from aiops_chaos.timeline import Timeline, draw  # matplotlib is imported on use only
+
+    counts = run.replay.counts
+    if counts.first_at is None:
+        raise RuntimeError("no spans to draw")
+    samples = run.collected.samples
+    busiest = Counter[str]()
+    for sample in samples:
+        busiest[sample.endpoint] += sample.requests
+    shown = {name for name, _ in busiest.most_common(TIMELINE_ENDPOINTS)}
+    faults = report.get("scorecard", {}).get("per_fault", [])
+    faulty = {f["service"] for f in faults}
+    shown |= {name for name in busiest if name.split(" ", 1)[0] in faulty}
+    opened = [t for t in run.collected.touches if t.opened][:MAX_MARKS]
+    timeline = Timeline(
+        title=f"replay of {Path(report['source']).name}",
+        started_at=counts.first_at,
+        samples=[s for s in samples if s.endpoint in shown],
+        faults=[(_moment(f["start"]), _moment(f["end"])) for f in faults],
+        detections=[(t.at, f"{t.incident.id[-4:]}: {t.incident.root_cause}") for t in opened],
+        gap_s=1.5 * run.replay.config.window_s,
+    )
+    draw(timeline, path)
+
+
+def markdown(report: dict[str, Any], png: str | None) -> str:
+    lines = [f"# Replay of `{Path(report['source']).name}`", ""]
+    lines += _table(
+        ["spans", "rejected", "late", "simulated", "wall", "spans/s", "anomalies", "incidents"],
+        [
+            [
+                str(report["spans"]),
+                str(report["rejected"]),
+                str(report["late_spans"]),
+                f"{report['duration_s']:.0f} s",
+                f"{report['wall_s']:.2f} s",
+                str(report["spans_per_s"]),
+                str(len(report["anomalies"])),
+                str(len(report["incidents"])),
+            ]
+        ],
+    )
+    if report["rejections"]:
+        lines += ["", "Rejected input (first of each reason):", ""]
+        lines += [f"- {reason}" for reason in report["rejections"]]
+    if card := report.get("scorecard"):
+        lines += ["", "## Scorecard", ""]
+        lines += _table(
+            ["faults", "detected", "AC@1", "AC@3", "Avg@5", "TTD median", "false", "per hour"],
+            [
+                [
+                    str(card["faults"]),
+                    str(card["detected"]),
+                    f"{card['ac_at_1']:.2f}",
+                    f"{card['ac_at_3']:.2f}",
+                    f"{card['avg_at_5']:.2f}",
+                    _seconds(card["ttd_median_s"]),
+                    str(card["false_incidents"]),
+                    _number(card["false_incidents_per_hour"]),
+                ]
+            ],
+        )
+        lines += ["", f"Fault windows include a {card['grace_s']:.0f} s grace period.", ""]
+        lines += _table(
+            ["fault", "from", "to", "detected after", "service rank", "incidents"],
+            [
+                [
+                    f"{f['service']} {f['endpoint'] or ''} {f['kind'] or ''}".strip(),
+                    f["start"],
+                    f["end"],
+                    _seconds(f["ttd_s"]),
+                    str(f["rank"] or "—"),
+                    ", ".join(f["incidents"]) or "—",
+                ]
+                for f in card["per_fault"]
+            ],
+        )
+    lines += ["", "## Incidents", ""]
+    rows = [
+        [
+            i["id"],
+            i["opened_at"],
+            i["status"],
+            f"{i['root_cause']['service']} {i['root_cause']['endpoint'] or ''}".strip(),
+            ", ".join(f"{c['service']} ({c['score']:.2f})" for c in i["candidates"][:3]),
+        ]
+        for i in report["incidents"]
+    ]
+    header = ["id", "opened", "status", "root cause", "top candidates"]
+    lines += _table(header, rows) if rows else ["none"]
+    if png:
+        lines += ["", f"![timeline]({png})"]
+    return "\n".join(lines) + "\n"
+
+
+def summary(report: dict[str, Any], written: Path | None, notes: Sequence[str]) -> str:
+    """What the terminal shows."""
+    lines = [
+        f"replayed {report['spans']} spans ({report['duration_s']:.0f} s simulated) in "
+        f"{report['wall_s']:.2f} s: {len(report['anomalies'])} anomalies, "
+        f"{len(report['incidents'])} incidents"
+    ]
+    if report["rejected"] or report["late_spans"]:
+        lines.append(f"rejected {report['rejected']}, late {report['late_spans']} (not analysed)")
+    lines += [f"  rejected at {reason}" for reason in report["rejections"][:3]]
+    for i in report["incidents"]:
+        cause = f"{i['root_cause']['service']} {i['root_cause']['endpoint'] or ''}".strip()
+        lines.append(f"  {i['id']}  {i['opened_at']}  {i['status']:<8}  root cause {cause}")
+    if card := report.get("scorecard"):
+        lines.append(
+            f"scorecard: {card['detected']}/{card['faults']} detected, AC@1 {card['ac_at_1']:.2f}, "
+            f"AC@3 {card['ac_at_3']:.2f}, Avg@5 {card['avg_at_5']:.2f}, "
+            f"TTD median {_seconds(card['ttd_median_s'])}, "
+            f"{card['false_incidents']} false incidents"
+        )
+    if report["late_spans"] > report["spans"] // 100:
+        lines.append("many late spans: is the file in time order? --sort orders it in memory")
+    lines += list(notes)
+    if written:
+        lines.append(f"report: {written} (+ .md, .png)")
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    escaped = [[cell.replace("|", "\\|") for cell in row] for row in rows]
+    return out + ["| " + " | ".join(row) + " |" for row in escaped]
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} s"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
