@@ -13,7 +13,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(600))
-    # The soak takes ~10 minutes: first in the collection, xdist (with --no-loadscope-reorder,
-    # and the soak file holding > 2 tests so no second file is queued behind it) hands it to
-    # one worker at once and the other worker runs every other file meanwhile.
+    # The soak takes longest (5 minutes by default): first in the collection, xdist (with
+    # --no-loadscope-reorder, and the soak file holding > 2 tests so no second file is queued
+    # behind it) hands it to one worker at once and the other worker runs every other file.
     items.sort(key=lambda item: item.path.name != LONG_FIRST)

@@ -1,6 +1,6 @@
-"""A soak on the real compose stack: AIOPS_SOAK_SECONDS (600) of steady checkouts all
-succeed, every span lands and no service's memory grows; then a burst into payment while
-PostgreSQL is down holds its telemetry buffer to the bound. Figures: tests/artifacts/soak.json.
+"""A soak on the real compose stack: AIOPS_SOAK_SECONDS (300; 600 for the README's figures)
+of steady checkouts all succeed, every span lands and no service's memory grows; then a burst
+into payment while PostgreSQL is down holds its telemetry buffer to the bound. Figures: tests/artifacts/soak.json.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
-SOAK_SECONDS = float(os.environ.get("AIOPS_SOAK_SECONDS", "600"))
+# 300 s by default keeps CI well under 15 minutes; the memory check still spans 4 minutes.
+SOAK_SECONDS = float(os.environ.get("AIOPS_SOAK_SECONDS", "300"))
 RATE = 20.0  # checkouts per second, on a fixed schedule
 WARM_UP_S = min(60.0, SOAK_SECONDS / 3)  # imports, pools, caches and allocator arenas settle
 SOAK_TIMEOUT = pytest.mark.timeout(SOAK_SECONDS + 900)  # + building and starting the stack
