@@ -1,6 +1,7 @@
 """A soak on the real compose stack: AIOPS_SOAK_SECONDS (300; 600 for the README's figures)
 of steady checkouts all succeed, every span lands and no service's memory grows; then a burst
-into payment while PostgreSQL is down holds its telemetry buffer to the bound. Figures: tests/artifacts/soak.json.
+into payment while PostgreSQL is down holds its telemetry buffer to the bound.
+Figures: tests/artifacts/soak.json.
 """
 
 from __future__ import annotations
