@@ -55,3 +55,5 @@ async def test_cycles_learn_baselines_from_shop_traffic_and_report_metrics(
     )
     assert int(cycles.split()[1]) >= 1
     assert 'aiops_analyzer_anomalies_total{type="latency"}' in metrics
+    # Healthy traffic: every key judged, none skipped (the counter is there, at 0).
+    assert "aiops_analyzer_keys_skipped_total 0" in metrics.splitlines()

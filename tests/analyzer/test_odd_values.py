@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiops_engine.detection import Baseline, WindowStats, detect, learn
+from aiops_engine.detection import Baseline, SeriesKey, WindowStats, detect, learn
+from aiops_engine.rca import DependencyGraph, RcaConfig
+from aiops_engine.step import conclude_window, judge_window
 
 from .synthetic import CONFIG, PAYMENT, at
 
@@ -74,3 +77,30 @@ def test_a_key_that_sat_at_zero_is_judged_when_it_slows() -> None:
     [anomaly] = detect([slow], {PAYMENT: flat}, CONFIG, now=slow.end)
     assert anomaly.observed == 40.0
     assert "above its baseline of 0.0 ms" in anomaly.explanation
+
+
+def test_one_key_that_cannot_be_judged_never_stops_the_others() -> None:
+    """A baseline with a naive timestamp (a malformed record) makes `detect` raise for its key:
+    that key is skipped and named with the reason, keeps its baseline, and every other key is
+    judged and learned as if it were alone."""
+    broken_key = SeriesKey.endpoint("inventory", "/inventory")
+    broken = Baseline(broken_key, 10.0, 1.0, 5.0, 0.0, 1_000, 100, at(199).replace(tzinfo=None))
+    healthy = Baseline(PAYMENT, 10.0, 1.0, 10.0, 0.0, 10_000, 100, at(199))
+    slow = WindowStats(PAYMENT, at(200), at(201), 50, 0, 0, 80.0, 80.0, 90.0, 95.0)
+    baselines = {broken_key: broken, PAYMENT: healthy}
+    with pytest.raises(TypeError):
+        detect([slow], baselines, CONFIG, now=slow.end)  # what used to stop the whole cycle
+
+    judged = judge_window([slow], baselines, CONFIG, now=slow.end)
+    assert [a.key for a in judged.anomalies] == [PAYMENT]
+    assert judged.anomalies == detect([slow], {PAYMENT: healthy}, CONFIG, now=slow.end)
+    assert list(judged.skipped) == [broken_key]
+    assert judged.skipped[broken_key].startswith("TypeError: ")
+
+    quiet = WindowStats(PAYMENT, at(200), at(201), 50, 0, 0, 10.0, 10.0, 11.0, 12.0)
+    outcome = conclude_window(
+        [quiet], [], [], {}, baselines=baselines, graph=DependencyGraph(), config=CONFIG,
+        rca=RcaConfig(),
+    )  # fmt: skip
+    assert outcome.baselines[broken_key] == broken
+    assert outcome.baselines[PAYMENT].windows == healthy.windows + 1

@@ -9,6 +9,7 @@ those functions, and keeps the state that carries from one cycle to the next.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,10 +19,9 @@ from aiops_engine.detection import (
     DetectionConfig,
     SeriesKey,
     WindowStats,
-    detect,
 )
 from aiops_engine.rca import DependencyGraph, Finding, RcaConfig
-from aiops_engine.step import SAMPLE_TRACES, conclude_window, traces_to_follow
+from aiops_engine.step import SAMPLE_TRACES, conclude_window, judge_window, traces_to_follow
 from aiops_telemetry import Connection
 
 from . import rca_storage, storage
@@ -56,6 +56,7 @@ class CycleReport:
     anomalies: tuple[Anomaly, ...]
     findings: tuple[Finding, ...]
     seconds: float  # wall time the cycle took
+    skipped: Mapping[SeriesKey, str] = field(default_factory=dict)  # keys not judged, and why
 
     @property
     def rows(self) -> int:
@@ -97,7 +98,8 @@ async def run_cycle(
     start, end = bounds
     began = time.perf_counter()
     windows = await storage.window_stats(conn, start=start, end=end, sample_traces=SAMPLE_TRACES)
-    anomalies = detect(windows, state.baselines, config, now=end)
+    judged = judge_window(windows, state.baselines, config, now=end)
+    anomalies = judged.anomalies
     observed = await rca_storage.window_dependencies(conn, start=start, end=end)
     traces = await rca_storage.trace_spans(conn, traces_to_follow(anomalies)) if anomalies else {}
     outcome = conclude_window(
@@ -127,6 +129,7 @@ async def run_cycle(
         anomalies=tuple(anomalies),
         findings=outcome.findings,
         seconds=time.perf_counter() - began,
+        skipped={**judged.skipped, **outcome.skipped},
     )
 
 

@@ -33,6 +33,7 @@ class LoopStats:
     cycle_seconds_total: float = 0.0
     anomalies_by_type: Counter[str] = field(default_factory=Counter)
     findings: int = 0
+    keys_skipped: int = 0  # a key whose window could not be judged; the others were
     last_cycle_at: datetime | None = None
     last_error: str | None = None
 
@@ -152,6 +153,9 @@ class AnalysisLoop:
             logger.warning("anomaly: %s", anomaly.explanation)
         for finding in report.findings:
             logger.warning("root cause %s: %s", finding.root_cause, finding.explanation)
+        self.stats.keys_skipped += len(report.skipped)
+        for key, reason in report.skipped.items():
+            logger.error("%s not judged this cycle (%s); every other key was", key, reason)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until stopped: a heartbeat task, and a cycle every interval while leading."""

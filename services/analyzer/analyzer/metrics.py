@@ -48,6 +48,11 @@ def render(loop: AnalysisLoop, desk: IncidentDesk) -> str:
             f"aiops_analyzer_findings_total {stats.findings}",
         ),
         *_metric(
+            "aiops_analyzer_keys_skipped_total", "counter",
+            "Series a cycle could not judge (logged with the reason); the others were judged.",
+            f"aiops_analyzer_keys_skipped_total {stats.keys_skipped}",
+        ),
+        *_metric(
             "aiops_analyzer_baselines", "gauge", "Series with a learned baseline (leader only).",
             f"aiops_analyzer_baselines {baselines}",
         ),

@@ -34,6 +34,7 @@ def build_report(
         "rejections": run.rejections.as_list(),
         "late_spans": counts.late,
         "unjudged_spans": counts.unjudged,
+        "keys_skipped": counts.keys_skipped,
         "started_at": _iso(counts.first_at),
         "ended_at": _iso(counts.last_at),
         "duration_s": round(counts.duration_s, 3),

@@ -27,14 +27,13 @@ from aiops_engine.detection import (
     DetectionConfig,
     SeriesKey,
     WindowStats,
-    detect,
 )
 from aiops_engine.incidents import Incident, IncidentEvent, IncidentPolicy
 from aiops_engine.incidents.book import Touch, apply_findings, forget_settled
 from aiops_engine.incidents.lifecycle import new_incident_id
 from aiops_engine.rca import DependencyGraph, Finding, RcaConfig, Span
 from aiops_engine.rows import SPAN, TIMESTAMP, TRACE, SpanRecord, to_span
-from aiops_engine.step import SAMPLE_TRACES, conclude_window, traces_to_follow
+from aiops_engine.step import SAMPLE_TRACES, conclude_window, judge_window, traces_to_follow
 from aiops_engine.windows import window_dependencies, window_stats
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -84,6 +83,7 @@ class ReplayCounts:
     spans: int = 0
     late: int = 0  # arrived after their window was judged: counted, not analysed
     unjudged: int = 0  # in the recording's last, partial window
+    keys_skipped: int = 0  # key-windows that could not be judged (the others were)
     windows: int = 0
     first_at: datetime | None = None
     last_at: datetime | None = None
@@ -198,7 +198,8 @@ class Replay:
         end = start + self._width
         rows = self._pending.pop(index, [])
         windows = window_stats(rows, start=start, end=end, sample_traces=config.sample_traces)
-        anomalies = detect(windows, state.baselines, config.detection, now=end)
+        judged = judge_window(windows, state.baselines, config.detection, now=end)
+        anomalies = judged.anomalies
         ahead = (self._pending.get(index + n, []) for n in range(1, self._reach + 1))
         observed = window_dependencies(
             chain(*self._recent, rows, *ahead),
@@ -218,6 +219,7 @@ class Replay:
             rca=config.rca,
         )
         state.baselines, state.graph = outcome.baselines, outcome.graph
+        self.counts.keys_skipped += len(judged.skipped) + len(outcome.skipped)
         now = end + timedelta(seconds=config.ingest_lag_s)
         events, touches = apply_findings(
             state.active,
