@@ -22,10 +22,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from aiops_telemetry import COLUMNS, SpanRow, apply_migrations
+from aiops_telemetry import SpanRow
 from aiops_telemetry.otlp import rows_from_otlp_request
 
 from .fleet import Context, Fleet
+from .ingest import rate_row, raw_copy_seconds
 from .report import Check, Goal, Section, count, ratio
 
 SPANS_PER_REQUEST = 500
@@ -105,20 +106,6 @@ def rows_of(bodies: list[bytes]) -> list[SpanRow]:
     return rows
 
 
-async def _raw(dsn: str, rows: list[SpanRow], batch: int) -> float:
-    started = time.perf_counter()
-    conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=10)
-    try:
-        await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
-        for i in range(0, len(rows), batch):
-            await conn.copy_records_to_table(
-                "telemetry", records=rows[i : i + batch], columns=COLUMNS
-            )
-    finally:
-        await conn.close()
-    return time.perf_counter() - started
-
-
 async def _through_receivers(
     urls: list[str], dsn: str, bodies: list[bytes], n: int
 ) -> tuple[float, int]:
@@ -178,10 +165,12 @@ def run(ctx: Context) -> Section:
         one = fleet.start("ingest.app:create_app").url
         two = [one, fleet.start("ingest.app:create_app").url]  # as `--scale ingest=2` runs
         ctx.db.truncate()
-        asyncio.run(_raw(dsn, rows[: cfg.ingest_batch], cfg.ingest_batch))  # warm the table
+        asyncio.run(
+            raw_copy_seconds(dsn, rows[: cfg.ingest_batch], cfg.ingest_batch)
+        )  # warm the table
         for _ in range(cfg.rounds):
             ctx.db.truncate()
-            raw_s.append(asyncio.run(_raw(dsn, rows, cfg.ingest_batch)))
+            raw_s.append(asyncio.run(raw_copy_seconds(dsn, rows, cfg.ingest_batch)))
             raw_count = ctx.db.count()
             ctx.db.truncate()
             seconds, retried = asyncio.run(_through_receivers([one], dsn, bodies, n))
@@ -200,9 +189,9 @@ def run(ctx: Context) -> Section:
     pair_ratio = statistics.median(pair_round)
     section.headers = ["variant", "spans/s (median)", "min..max", "seconds (median)", "vs raw"]
     section.rows = [
-        _row("raw copy_records_to_table", n, raw_s, 1.0),
-        _row("POST /v1/traces (protobuf) -> sink", n, otlp_s, otlp_ratio),
-        _row("the same, two receiver processes", n, pair_s, pair_ratio),
+        rate_row("raw copy_records_to_table", n, raw_s, 1.0),
+        rate_row("POST /v1/traces (protobuf) -> sink", n, otlp_s, otlp_ratio),
+        rate_row("the same, two receiver processes", n, pair_s, pair_ratio),
     ]
     section.notes += [
         f"per-round ratios: one receiver {per_round_text(per_round)}, "
@@ -248,14 +237,3 @@ def per_round_text(values: list[float]) -> str:
 
 def _rounded(seconds: list[float]) -> list[float]:
     return [round(s, 3) for s in seconds]
-
-
-def _row(name: str, n: int, seconds: list[float], vs_raw: float) -> list[str]:
-    rates = [n / s for s in seconds]
-    return [
-        name,
-        count(statistics.median(rates)),
-        f"{count(min(rates))}..{count(max(rates))}",
-        f"{statistics.median(seconds):.3f}",
-        ratio(vs_raw),
-    ]

@@ -8,9 +8,7 @@ session's PostgreSQL and Redis.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -22,6 +20,7 @@ from tests.conftest import service_env
 from tests.support.containers import ContainerRedis
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
+from tests.support.traffic import open_loop
 
 from .live_analyzer import analyzer_env, established, forget_learned_state, open_incident
 
@@ -72,31 +71,24 @@ async def example(database_url: str, redis_server: ContainerRedis) -> AsyncItera
             process.stop()
 
 
+SKUS = ("SKU-001", "SKU-002", "SKU-003")
+
+
 @contextlib.asynccontextmanager
 async def browsing(catalog: str, per_second: float = 20) -> AsyncIterator[dict[int, int]]:
     """Open-loop GETs of catalog's products until the block ends; counts by status."""
     statuses: dict[int, int] = {}
 
-    async def get(client: httpx.AsyncClient, sku: str) -> None:
+    async def get(client: httpx.AsyncClient, n: int) -> None:
+        sku = SKUS[n % len(SKUS)]
         try:
             status = (await client.get(f"{catalog}/products/{sku}")).status_code
         except httpx.HTTPError:
             status = 0
         statuses[status] = statuses.get(status, 0) + 1
 
-    async def run() -> None:
-        async with httpx.AsyncClient(timeout=10) as client, asyncio.TaskGroup() as group:
-            for sku in itertools.cycle(("SKU-001", "SKU-002", "SKU-003")):
-                group.create_task(get(client, sku))
-                await asyncio.sleep(1 / per_second)
-
-    task = asyncio.create_task(run())
-    try:
+    async with open_loop(get, per_second=per_second):
         yield statuses
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 # One trace across both services: catalog's server span, its client call under it, and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
 import httpx
@@ -20,6 +20,31 @@ PAYMENT: Mapping[str, Any] = {"amount": 5, "currency": "USD"}
 # Idle connections expire before uvicorn's 5 s keep-alive closes them, as the services'
 # own clients do: reusing one just as the server closes it fails with a disconnect.
 LIMITS = httpx.Limits(keepalive_expiry=2.0)
+
+
+@contextlib.asynccontextmanager
+async def open_loop(
+    send: Callable[[httpx.AsyncClient, int], Coroutine[Any, Any, None]], *, per_second: float
+) -> AsyncIterator[None]:
+    """`send(client, n)` for n = 0, 1, … started every 1/`per_second` s until the block ends,
+    each on its own: open loop, so a slow answer does not slow the arrivals."""
+
+    async def run() -> None:
+        async with (
+            httpx.AsyncClient(timeout=10, limits=LIMITS) as client,
+            asyncio.TaskGroup() as group,
+        ):
+            for n in itertools.count():
+                group.create_task(send(client, n))
+                await asyncio.sleep(1 / per_second)
+
+    task = asyncio.create_task(run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.asynccontextmanager
@@ -39,22 +64,8 @@ async def posts(
         else:
             statuses[response.headers.get("x-trace-id", f"untraced-{n}")] = response.status_code
 
-    async def run() -> None:
-        async with (
-            httpx.AsyncClient(timeout=10, limits=LIMITS) as client,
-            asyncio.TaskGroup() as group,
-        ):
-            for n in itertools.count():
-                group.create_task(send(client, n))
-                await asyncio.sleep(1 / per_second)
-
-    task = asyncio.create_task(run())
-    try:
+    async with open_loop(send, per_second=per_second):
         yield statuses
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def checkouts(
