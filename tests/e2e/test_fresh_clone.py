@@ -39,11 +39,13 @@ class FreshClone(ComposeProject):
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / name, folder / name)
         self.folder = folder
-        self.ports = {name: free_port() for name in PORT_VARIABLES}
         # Only the ports are set: a secret chosen in this process's environment is blanked.
-        env = {name: str(port) for name, port in self.ports.items()}
-        env |= dict.fromkeys(SECRETS.values(), "")
-        super().__init__(f"aiops-fresh-{secrets.token_hex(3)}", env, cwd=folder)
+        super().__init__(
+            f"aiops-fresh-{secrets.token_hex(3)}",
+            dict.fromkeys(SECRETS.values(), ""),
+            cwd=folder,
+            ports={name: free_port() for name in PORT_VARIABLES},
+        )
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT']}"

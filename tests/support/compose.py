@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -63,12 +64,20 @@ class ComposeProject:
     """
 
     def __init__(
-        self, name: str, env: Mapping[str, str], file: Path | None = None, cwd: Path = ROOT
+        self,
+        name: str,
+        env: Mapping[str, str],
+        file: Path | None = None,
+        cwd: Path = ROOT,
+        *,
+        ports: Mapping[str, int] | None = None,
     ) -> None:
         self.project = name
         self.file = file  # None: the docker-compose.yml in `cwd`
         self.cwd = cwd
-        self.env = {**os.environ, **env}
+        # Host port variables (CHECKOUT_PORT, ...) and the free ports chosen for them.
+        self.ports = dict(ports or {})
+        self.env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, **env}
 
     def compose(self, *args: str, check: bool = True, timeout: float = 900) -> str:
         files = ["-f", str(self.file)] if self.file else []
@@ -91,10 +100,30 @@ class ComposeProject:
         """Build what has changed (unless not `build`), start `services` and return once
         they are healthy."""
         options = ["--build"] if build else []
-        try:
-            self.compose("up", *options, "--detach", "--wait", "--wait-timeout", "180", *services)
-        except RuntimeError as exc:
-            raise RuntimeError(f"{exc}\n--- logs ---\n{self.logs(*services)}") from exc
+        for attempt in range(3):
+            try:
+                self.compose(
+                    "up", *options, "--detach", "--wait", "--wait-timeout", "180", *services
+                )
+                return
+            except RuntimeError as exc:
+                # A port free when chosen may be taken by the time Docker binds it (other
+                # stacks start beside this one): move that one port and try again.
+                if attempt == 2 or not self._move_taken_port(str(exc)):
+                    raise RuntimeError(f"{exc}\n--- logs ---\n{self.logs(*services)}") from exc
+
+    def _move_taken_port(self, error: str) -> bool:
+        """Give the variable of the port Docker found taken a new free port; False if none."""
+        match = re.search(r"Bind for [\d.]+:(\d+) failed: port is already allocated", error)
+        names = [
+            name
+            for name, port in self.ports.items()
+            if match and port == int(match.group(1)) and self.env.get(name) == str(port)
+        ]
+        for name in names:
+            self.ports[name] = free_port()
+            self.env[name] = str(self.ports[name])
+        return bool(names)
 
     def logs(self, *services: str) -> str:
         return self.compose("logs", "--no-color", "--tail=60", *services, check=False)[-8000:]
@@ -150,20 +179,19 @@ class ComposeStack(ComposeProject):
     """
 
     def __init__(self) -> None:
-        self.ports = {name: free_port() for name in PORT_VARIABLES}
         self.postgres_password = secrets.token_urlsafe(12)
         self.chaos_token = secrets.token_urlsafe(12)
         self.analyzer_replicas: list[str] = []  # URLs, when two analyzers were asked for
         super().__init__(
             f"aiops-e2e-{secrets.token_hex(3)}",
             {
-                **{name: str(port) for name, port in self.ports.items()},
                 "POSTGRES_PASSWORD": self.postgres_password,
                 "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12),
                 "AIOPS_CHAOS_TOKEN": self.chaos_token,
                 "AIOPS_READER_PASSWORD": secrets.token_urlsafe(12),
                 "REDIS_PASSWORD": secrets.token_urlsafe(12),
             },
+            ports={name: free_port() for name in PORT_VARIABLES},
         )
 
     def url(self, service: str) -> str:
