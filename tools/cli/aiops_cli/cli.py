@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from . import export, replay, views
+from . import export, replay, simulate, views
 from .client import Analyzer, CliError
 
 DEFAULT_URL = "http://127.0.0.1:8004"
@@ -82,6 +82,10 @@ def _replay(args: argparse.Namespace, api: Analyzer) -> Output:
     return Output(*replay.replay(args))  # offline: the analyzer is not asked
 
 
+def _simulate(args: argparse.Namespace, api: Analyzer) -> Output:
+    return Output(*simulate.run(args))  # offline: generated, not asked for
+
+
 def _segment(value: str) -> str:
     """A path segment, escaped: an id with a slash must not reach another endpoint."""
     return quote(value, safe="")
@@ -130,6 +134,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     command("health", _health, "the analyzer's health; exit 1 when degraded")
     replay.add_arguments(command("replay", _replay, "recorded spans through detection and RCA"))
     export.add_arguments(command("export", _export, export.SUMMARY))
+    simulate.add_arguments(command("simulate", _simulate, simulate.SUMMARY))
     return parser
 
 
