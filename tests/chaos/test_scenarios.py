@@ -19,6 +19,8 @@ REQUIRED = {
     "payment-stopped",
     "two-faults",
     "control",
+    "exception-without-5xx",
+    "cold-start",
 }
 VALID = """
 name = "{name}"
@@ -93,6 +95,66 @@ def test_fault_summaries_read_as_words() -> None:
     assert scenarios["payment-stopped"].fault_summary() == "payment: container stopped"
     assert "delay 1500 ms at +20 s" in scenarios["gradual-degradation"].fault_summary()
     assert scenarios["control"].fault_summary() == "none (control)"
+
+
+def test_exception_without_5xx_fails_payments_spans_and_expects_payment() -> None:
+    """The exception fault strikes every payment; the blame is payment's endpoint."""
+    scenario = {s.name: s for s in load_all(SCENARIOS)}["exception-without-5xx"]
+    [fault] = scenario.faults
+    assert (fault.service, fault.kind, fault.endpoint, fault.rate) == (
+        "payment",
+        "exception",
+        "/payment",
+        1.0,
+    )
+    assert scenario.expected == [RootCause("payment", "/payment")]
+    assert not scenario.cold_start
+    assert scenario.fault_summary() == "payment /payment: exception recorded, HTTP status unchanged"
+
+
+def test_cold_start_slows_payment_20_s_after_the_first_request_of_a_fresh_analyzer() -> None:
+    """Only cold-start starts cold; its warm-up (from the first request) is the 20 s."""
+    scenarios = {s.name: s for s in load_all(SCENARIOS)}
+    assert [name for name, s in scenarios.items() if s.cold_start] == ["cold-start"]
+    cold = scenarios["cold-start"]
+    [fault] = cold.faults
+    assert (fault.service, fault.kind, fault.endpoint, fault.duration_ms) == (
+        "payment",
+        "delay",
+        "/payment",
+        1500,
+    )
+    assert cold.traffic.warmup_s + fault.at_s == 20
+    assert cold.expected == [RootCause("payment", "/payment")]
+    assert cold.fault_summary() == (
+        "analyzer cold (nothing learned); payment /payment: delay 1500 ms"
+    )
+
+
+def test_an_exception_fault_takes_an_endpoint_and_a_rate_only(tmp_path: Path) -> None:
+    text = VALID.format(name="broken").replace('kind = "delay"', 'kind = "exception"')
+    assert "faults[0]: an exception fault takes no duration_ms" in error_of(tmp_path, text)
+    text = text.replace("duration_ms = 3000", "").replace('endpoint = "/payment"\n', "")
+    assert "faults[0]: an exception fault needs endpoint" in error_of(tmp_path, text)
+    text = VALID.format(name="fine").replace('kind = "delay"', 'kind = "exception"')
+    fine = load_scenario(write(tmp_path, "fine", text.replace("duration_ms = 3000", "rate = 0.5")))
+    assert fine.fault_summary() == (
+        "payment /payment: exception recorded, HTTP status unchanged on 50% of requests"
+    )
+
+
+def test_a_cold_control_is_a_control_that_says_it_starts_cold(tmp_path: Path) -> None:
+    text = """
+name = "cold-control"
+description = "a fresh analyzer and no fault"
+cold_start = true
+[expect]
+root_causes = []
+"""
+    scenario = load_scenario(write(tmp_path, "cold-control", text))
+    assert scenario.is_control
+    assert scenario.cold_start
+    assert scenario.fault_summary() == "analyzer cold (nothing learned); none (control)"
 
 
 def test_a_valid_file_written_by_hand_loads(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Chaos on the real compose stack: the API on every service, and `evaluate` on one scenario."""
+"""Chaos on the real compose stack: the API on every service, `evaluate` on one scenario, and
+a cold start's restarts of the analyzer through `docker compose`."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiops_chaos.cold_start import restore_learned_state, start_cold
+from aiops_chaos.stack import Stack, StackSettings
 from tests.support.compose import ROOT, ComposeStack, running_stack
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
 SHOP = {"checkout": "/checkout", "payment": "/payment", "inventory": "/inventory/reserve"}
+ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currency": "USD"}
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +66,47 @@ def test_evaluate_scores_a_scenario_against_the_stack(stack: ComposeStack, tmp_p
     assert scenario["false_positives"] == 0
     assert (tmp_path / "evaluation.md").read_text().count("cascading-failure") >= 1
     assert (tmp_path / "cascading-failure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_a_cold_start_restarts_the_analyzer_knowing_nothing_then_gives_it_all_back(
+    stack: ComposeStack,
+) -> None:
+    """What `cold_start = true` does to the stack: the analyzer restarted with no baselines and
+    no graph while telemetry stays, then, after the run, restarted with them back."""
+    settings = StackSettings(
+        repo_root=ROOT,
+        ports={s: int(stack.url(s).rsplit(":", 1)[1]) for s in (*SHOP, "analyzer", "postgres")},
+        chaos_token=stack.chaos_token,
+        postgres_password=stack.postgres_password,
+        compose_project=stack.project,
+    )
+    analyzer = stack.url("analyzer")
+    async with httpx.AsyncClient(timeout=10) as client:
+        for _ in range(20):
+            await client.post(f"{stack.url('checkout')}/checkout", json=ORDER)
+
+        async def learned() -> list[dict[str, object]]:
+            return list((await client.get(f"{analyzer}/baselines")).json())
+
+        before = await eventually(learned, within=30, what="baselines from the traffic")
+        async with stack.database() as conn:
+            spans = await conn.fetchval("SELECT count(*) FROM telemetry")
+        lines: list[str] = []
+        notes: list[str] = []
+        async with Stack(settings) as chaos:
+            state = await start_cold(chaos, lines.append, notes)
+            health = (await client.get(f"{analyzer}/health")).json()
+            assert (health["role"], health["baselines"]) == ("leader", 0)
+            assert await learned() == []
+            assert (await client.get(f"{analyzer}/dependencies")).json()["edges"] == []
+            async with stack.database() as conn:
+                assert await conn.fetchval("SELECT count(*) FROM telemetry") >= spans
+            assert await restore_learned_state(chaos, state, lines.append) == []
+        assert notes == [], lines
+        columns, rows = state.tables["analyzer_baselines"]
+        taken = {tuple(row[columns.index(c)] for c in ("kind", "service", "target", "windows"))
+                 for row in rows}  # fmt: skip
+        assert {(b["kind"], b["service"], b["target"]) for b in before} <= {t[:3] for t in taken}
+        assert {(b["kind"], b["service"], b["target"], b["windows"]) for b in await learned()} == (
+            taken
+        )

@@ -1,12 +1,37 @@
-"""Reading what the services wrote to `telemetry`, waiting for the sink to flush."""
+"""Serving an app through a real sink, and reading what it wrote to `telemetry`."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import httpx
+from starlette.types import ASGIApp
+
+from aiops_telemetry import TelemetrySink, apply_migrations
+
+
+@asynccontextmanager
+async def recorded_client(
+    database_url: str, build_app: Callable[[TelemetrySink], ASGIApp], host: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `build_app(sink)` in-process, its sink flushing to the real database."""
+
+    async def connect() -> asyncpg.Connection:
+        conn: asyncpg.Connection = await asyncpg.connect(database_url)
+        return conn
+
+    async def migrate(conn: asyncpg.Connection) -> None:
+        await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
+
+    async with TelemetrySink(connect, on_connect=migrate, flush_interval=0.05) as sink:
+        transport = httpx.ASGITransport(app=build_app(sink))
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{host}") as client:
+            yield client
 
 
 async def wait_for_rows(

@@ -76,6 +76,9 @@ async def test_a_missing_token_is_401_and_a_wrong_one_403(client: httpx.AsyncCli
         ("/simulate/delay", {"endpoint": "/payment"}, "duration"),
         ("/simulate/delay", {"endpoint": "/payment", "duration": -1}, "duration"),
         ("/simulate/hang", {"endpoint": "/payment", "ttl": 0}, "ttl"),
+        ("/simulate/exception", {"endpoint": "payment"}, "endpoint"),
+        ("/simulate/exception", {"endpoint": "/payment", "rate": 0}, "rate"),
+        ("/simulate/exception", {}, "endpoint"),
     ],
 )
 async def test_bad_parameters_are_422_naming_the_parameter(

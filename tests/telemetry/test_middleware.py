@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from aiops_telemetry import UNMATCHED, TelemetryMiddleware, TelemetrySink, apply_migrations
-from tests.support.telemetry_rows import wait_for_rows
+from aiops_telemetry import UNMATCHED, TelemetryMiddleware, TelemetrySink
+from tests.support.telemetry_rows import recorded_client, wait_for_rows
 
 
 def build_app(sink: TelemetrySink) -> FastAPI:
@@ -36,17 +36,8 @@ def build_app(sink: TelemetrySink) -> FastAPI:
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async def connect() -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(database_url)
-        return conn
-
-    async def migrate(conn: asyncpg.Connection) -> None:
-        await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
-
-    async with TelemetrySink(connect, on_connect=migrate, flush_interval=0.05) as sink:
-        transport = httpx.ASGITransport(app=build_app(sink))
-        async with httpx.AsyncClient(transport=transport, base_url="http://mw-test") as client:
-            yield client
+    async with recorded_client(database_url, build_app, "mw-test") as client:
+        yield client
 
 
 async def test_route_template_is_the_endpoint_label(

@@ -3,33 +3,35 @@
 The run is: a healthy stack with established baselines; traffic for the whole
 run; a clean board (no open incident, no active anomaly), so whatever opens
 is this scenario's doing; a warm-up; the faults, each at its time, while the
-open incidents are polled; clean-up, always; then the score.
+open incidents are polled; clean-up, always; then the score. A cold start
+replaces the first three: the analyzer restarted with nothing learned and
+the board resolved before the first request (`cold_start.py`), and the
+analyzer's learned state put back in the clean-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from ._types import Log
-from .load import LoadConfig, LoadStats, run_load
+from .cold_start import LearnedState, restore_learned_state, start_cold
+from .load import LoadConfig, run_load
+from .prepare import Traffic, await_baselines, pause, quiet_start, resolve_all
 from .results import ScenarioResult
 from .scenarios import Fault, Scenario
 from .scoring import (
     all_named,
     describe_incident,
     merge_incidents,
-    missing_baselines,
     note_sightings,
     score,
     summary_line,
     verdict_notes,
 )
 from .stack import SHOP, Stack, StackError
-
-Traffic = asyncio.Task[LoadStats]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +68,20 @@ async def run_scenario(
         log(f"cleared faults left over from an earlier run: {leftover}")
     log(f"{scenario.name}: {scenario.description}")
     log(f"fault: {scenario.fault_summary()}; expected root cause: {_causes(scenario)}")
-    stop = asyncio.Event()
-    traffic = asyncio.create_task(run_load(_load_config(stack, scenario, options), stop=stop))
     observed = _Observed()
+    learned: LearnedState | None = None
+    if scenario.cold_start:  # before any traffic: the first request comes after it
+        learned = await start_cold(stack, log, observed.notes)
     try:
-        await _await_baselines(stack, traffic, observed, log, options)
-        started_at = await _quiet_start(stack, traffic, observed, log, options)
-        log(f"warm-up: {scenario.traffic.warmup_s:g} s of normal traffic")
-        await _pause(traffic, scenario.traffic.warmup_s)
-        await _fault_phase(stack, scenario, traffic, started_at, observed, log, options)
-    finally:
-        fault_until = await _clean_up(stack, stop, traffic, observed, log)
-    ended_at = datetime.now(UTC)
-    incidents = merge_incidents(observed.incidents, await stack.incidents())
+        started_at, fault_until, ended_at = await _play(
+            stack, scenario, observed, log, options, cold=learned is not None
+        )
+    finally:  # after the incidents were read: the restarts must not add to the run's
+        if learned is not None:
+            observed.notes += await restore_learned_state(stack, learned, log)
     scored = score(
         scenario.expected,
-        incidents,
+        observed.incidents,
         started_at=started_at,
         fault_at=observed.fault_at,
         first_seen=observed.first_seen,
@@ -117,6 +117,40 @@ async def run_scenario(
     return result
 
 
+async def _play(
+    stack: Stack,
+    scenario: Scenario,
+    observed: _Observed,
+    log: Log,
+    options: RunOptions,
+    *,
+    cold: bool,
+) -> tuple[datetime, datetime, datetime]:
+    """Traffic, a warm or cold start, the faults and the clean-up; the incidents as the run
+    ends go to `observed`. Returns when the run started, its last fault went, and it ended."""
+    if cold:  # a clean board before the first request
+        await resolve_all(stack, log)
+    stop = asyncio.Event()
+    started_at = datetime.now(UTC)  # a cold start's first request
+    traffic = asyncio.create_task(run_load(_load_config(stack, scenario, options), stop=stop))
+    try:
+        if cold:
+            log(f"warm-up: the first {scenario.traffic.warmup_s:g} s of traffic the analyzer sees")
+        else:
+            timeout = options.baseline_timeout_s
+            await await_baselines(stack, traffic, observed.notes, log, timeout_s=timeout)
+            timeout = options.quiet_timeout_s
+            started_at = await quiet_start(stack, traffic, observed.notes, log, timeout_s=timeout)
+            log(f"warm-up: {scenario.traffic.warmup_s:g} s of normal traffic")
+        await pause(traffic, scenario.traffic.warmup_s)
+        await _fault_phase(stack, scenario, traffic, started_at, observed, log, options)
+    finally:
+        fault_until = await _clean_up(stack, stop, traffic, observed, log)
+    ended_at = datetime.now(UTC)
+    observed.incidents = merge_incidents(observed.incidents, await stack.incidents())
+    return started_at, fault_until, ended_at
+
+
 def _load_config(stack: Stack, scenario: Scenario, options: RunOptions) -> LoadConfig:
     # A bound, not the plan: the run sets `stop` when it is done.
     longest = options.baseline_timeout_s + options.quiet_timeout_s + 300
@@ -130,81 +164,6 @@ def _load_config(stack: Stack, scenario: Scenario, options: RunOptions) -> LoadC
         duration_s=min(longest, 86_400),
         seed=scenario.traffic.seed,
     )
-
-
-async def _pause(traffic: Traffic, seconds: float) -> None:
-    """Sleep, unless traffic ends first: then its error (or a StackError) surfaces at once."""
-    done, _ = await asyncio.wait({traffic}, timeout=max(0.0, seconds))
-    if done:
-        traffic.result()
-        raise StackError("traffic stopped before the scenario ended")
-
-
-async def _await_baselines(
-    stack: Stack, traffic: Traffic, observed: _Observed, log: Log, options: RunOptions
-) -> None:
-    missing = missing_baselines(await stack.baselines())
-    if not missing:
-        return
-    log(
-        f"the analyzer's baselines are not established yet ({', '.join(missing)}): "
-        f"driving traffic until they are (at most {options.baseline_timeout_s:g} s)"
-    )
-    deadline = asyncio.get_running_loop().time() + options.baseline_timeout_s
-    while missing and asyncio.get_running_loop().time() < deadline:
-        await _pause(traffic, 2.0)
-        missing = missing_baselines(await stack.baselines())
-    if missing:
-        note = f"baselines still not established after {options.baseline_timeout_s:g} s: "
-        observed.notes.append(note + ", ".join(missing))
-        log(observed.notes[-1])
-    else:
-        log("baselines established")
-
-
-async def _quiet_start(
-    stack: Stack, traffic: Traffic, observed: _Observed, log: Log, options: RunOptions
-) -> datetime:
-    """Resolve what is open and wait for clean cycles: what opens next is ours.
-
-    Quiet means no anomaly in windows that ended in the last `QUIET_S`
-    seconds (two or three cycles), not that older ones have aged out of
-    the analyzer's `active` list, which takes a minute.
-    """
-    await _resolve_all(stack, log)
-    active = _recent(await stack.active_anomalies())
-    if active:
-        limit = options.quiet_timeout_s
-        log(f"waiting for {len(active)} recent anomalies to stop (at most {limit:g} s)")
-    deadline = asyncio.get_running_loop().time() + options.quiet_timeout_s
-    while active and asyncio.get_running_loop().time() < deadline:
-        await _pause(traffic, 2.0)
-        active = _recent(await stack.active_anomalies())
-    if active:
-        observed.notes.append(f"not a quiet start: {len(active)} anomalies still active")
-        log(observed.notes[-1])
-    await _resolve_all(stack, log)  # anything the wait opened or reopened
-    return datetime.now(UTC)
-
-
-QUIET_S = 15.0
-
-
-def _recent(anomalies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Anomalies whose window ended within the last QUIET_S seconds."""
-    since = datetime.now(UTC) - timedelta(seconds=QUIET_S)
-    return [a for a in anomalies if datetime.fromisoformat(a["window_end"]) >= since]
-
-
-async def _resolve_all(stack: Stack, log: Log) -> None:
-    for status in ("open", "acknowledged"):
-        for incident in await stack.incidents(status):
-            try:
-                await stack.resolve_incident(incident["id"])
-                cause = incident["root_cause"]["service"]
-                log(f"resolved {incident['id']} ({status}, {cause}): what opens next is ours")
-            except StackError as exc:  # resolved meanwhile, automatically
-                log(f"could not resolve {incident['id']}: {exc}")
 
 
 async def _fault_phase(
@@ -248,7 +207,7 @@ async def _fault_phase(
             log(f"+{elapsed:.1f} s: every expected root cause named; ending the observation")
             return
         wait = options.poll_s if not pending else min(options.poll_s, pending[0].at_s - elapsed)
-        await _pause(traffic, wait)
+        await pause(traffic, wait)
     log(f"observed for {observe:g} s")
 
 

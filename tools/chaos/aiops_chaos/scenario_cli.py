@@ -109,7 +109,7 @@ def scenario_table(scenarios: list[Scenario]) -> str:
     """Name, faults (one a line) and expected root cause, with the description beneath."""
     header = ("scenario", "faults", "expected root cause")
     rows = [
-        (s.name, [f.describe() for f in sorted(s.faults, key=lambda f: f.at_s)] or ["none"],
+        (s.name, s.fault_lines() or ["none"],
          ", ".join(map(str, s.expected)) or "none (control)", s.description)
         for s in scenarios
     ]  # fmt: skip

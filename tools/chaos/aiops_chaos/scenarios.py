@@ -4,7 +4,9 @@ A scenario is traffic (a warm-up, then an observation period), the faults
 injected during it, and the root causes the analyzer is expected to name.
 A scenario without faults is a control: it expects no incident at all. A
 later fault of the same kind on the same service and endpoint replaces the
-earlier one, so a ramp (500 ms, then 1500 ms) is two faults.
+earlier one, so a ramp (500 ms, then 1500 ms) is two faults. A cold start
+(`cold_start = true`) runs against an analyzer that has learned nothing
+(see `cold_start.py`), its warm-up counted from the first request.
 Validation happens here, before anything touches the stack, so a typo fails
 in a second with the file and field named instead of after a minute of traffic.
 """
@@ -19,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .results import RootCause
 
-FaultKind = Literal["delay", "error", "hang", "stop"]
+FaultKind = Literal["delay", "error", "hang", "exception", "stop"]
 ShopService = Literal["checkout", "payment", "inventory"]  # the services with a chaos API
 
 # What each kind takes beyond service, kind and at_s, and what it cannot do without.
@@ -27,15 +29,18 @@ _TAKES: dict[str, frozenset[str]] = {
     "delay": frozenset({"endpoint", "duration_ms", "jitter_ms", "rate"}),
     "error": frozenset({"endpoint", "rate", "status"}),
     "hang": frozenset({"endpoint", "rate"}),
+    "exception": frozenset({"endpoint", "rate"}),
     "stop": frozenset(),
 }
 _NEEDS: dict[str, frozenset[str]] = {
     "delay": frozenset({"endpoint", "duration_ms"}),
     "error": frozenset({"endpoint"}),
     "hang": frozenset({"endpoint"}),
+    "exception": frozenset({"endpoint"}),
     "stop": frozenset(),
 }
 _OPTIONAL = frozenset().union(*_TAKES.values())
+COLD_START = "analyzer cold (nothing learned)"  # how reports say a scenario starts cold
 _HINTS = {
     "endpoint": "a path or route template such as /payment or /inventory/{sku}, or * for all",
     "duration_ms": "the latency to add, in ms",
@@ -55,7 +60,12 @@ class _Strict(BaseModel):
 
 class Traffic(_Strict):
     rate: float = Field(10.0, gt=0, le=1000, description="requests per second across the shop")
-    warmup_s: float = Field(15.0, ge=0, le=600, description="normal traffic before any fault")
+    warmup_s: float = Field(
+        15.0,
+        ge=0,
+        le=600,
+        description="normal traffic before any fault (on a cold start: from the first request)",
+    )
     # At most 580 s: a fault's ttl is the rest of this phase plus a margin, and the
     # services cap every ttl at AIOPS_CHAOS_MAX_TTL (600 s by default).
     observe_s: float = Field(40.0, gt=0, le=580, description="the fault phase; ttls follow it")
@@ -99,6 +109,8 @@ class Fault(_Strict):
             what = f"HTTP {self.status or 500}"
         elif self.kind == "hang":
             what = "hang (no answer)"
+        elif self.kind == "exception":
+            what = "exception recorded, HTTP status unchanged"
         else:
             what = "container stopped"
         if self.rate is not None and self.rate < 1:
@@ -123,6 +135,9 @@ class Scenario(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)
     description: str = Field(min_length=1)
     seed_scenario: int | None = Field(None, ge=1, description="the seed prototype's number")
+    cold_start: bool = Field(
+        False, description="the analyzer forgets what it learned before the traffic starts"
+    )
     traffic: Traffic = Field(default_factory=Traffic)
     faults: list[Fault] = Field(default_factory=list)
     expect: Expectation
@@ -170,10 +185,14 @@ class Scenario(_Strict):
     def expected(self) -> list[RootCause]:
         return [c.root_cause() for c in self.expect.root_causes]
 
+    def fault_lines(self) -> list[str]:
+        """What the scenario does, in words: a cold start first, then each fault in order."""
+        ordered = sorted(self.faults, key=lambda f: f.at_s)
+        return [COLD_START] * self.cold_start + [f.describe() for f in ordered]
+
     def fault_summary(self) -> str:
         """Every fault in words, in injection order; "none (control)" without one."""
-        ordered = sorted(self.faults, key=lambda f: f.at_s)
-        return "; ".join(f.describe() for f in ordered) or "none (control)"
+        return "; ".join(self.fault_lines() + ["none (control)"] * (not self.faults))
 
 
 def load_scenario(path: Path) -> Scenario:

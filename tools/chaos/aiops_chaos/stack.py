@@ -2,13 +2,15 @@
 
 Faults go through each shop service's chaos API (`/simulate`), container
 stops through `docker compose`, and incidents through the analyzer's API;
-telemetry is read from PostgreSQL directly, one query per run.
+telemetry is read from PostgreSQL directly, one query per run (and a cold
+start's few statements, `cold_start.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -25,11 +27,14 @@ SHOP: tuple[str, ...] = ("checkout", "payment", "inventory")  # the services wit
 SERVICES: tuple[str, ...] = (*SHOP, "analyzer")
 TOKEN_HEADER = "X-Chaos-Token"  # noqa: S105 (a header name)
 
-# Per second and per server endpoint: volume, failures (5xx, or no status at all), median.
+# Per second and per server endpoint: volume, failures (5xx, no status at all, or a failure
+# recorded on the span whatever its status, such as a handled exception), median.
 SAMPLES_SQL = """
 SELECT date_trunc('second', "timestamp") AS at, service_name || ' ' || endpoint AS endpoint,
        count(*) AS requests,
-       count(*) FILTER (WHERE status_code IS NULL OR status_code >= 500) AS errors,
+       count(*) FILTER (
+           WHERE status_code IS NULL OR status_code >= 500 OR error_kind IS NOT NULL
+       ) AS errors,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_ms
 FROM telemetry WHERE kind = 'server' AND "timestamp" >= $1 AND "timestamp" < $2
 GROUP BY 1, 2 ORDER BY 1, 2
@@ -204,6 +209,9 @@ class Stack:
     async def baselines(self) -> list[dict[str, Any]]:
         return list(await self._analyzer("GET", "/baselines"))
 
+    async def analyzer_health(self) -> dict[str, Any]:
+        return dict(await self._analyzer("GET", "/health"))
+
     async def active_anomalies(self) -> list[dict[str, Any]]:
         return list((await self._analyzer("GET", "/anomalies", {"minutes": 5}))["active"])
 
@@ -226,19 +234,25 @@ class Stack:
 
     # Telemetry.
 
-    async def samples(self, start: datetime, end: datetime) -> list[Sample]:
-        """Per second and per server endpoint between `start` and `end`, from PostgreSQL."""
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the stack's PostgreSQL, as the tables' owner."""
         try:
-            conn = await asyncpg.connect(self.settings.database_url, timeout=10)
+            conn: asyncpg.Connection = await asyncpg.connect(self.settings.database_url, timeout=10)
         except (OSError, asyncpg.PostgresError) as exc:
             raise StackError(
                 f"cannot reach the stack's PostgreSQL on {HOST}:{self.settings.ports['postgres']} "
                 f"({exc}); {NOT_RUNNING}"
             ) from exc
         try:
-            rows = await conn.fetch(SAMPLES_SQL, start, end)
+            yield conn
         finally:
             await conn.close()
+
+    async def samples(self, start: datetime, end: datetime) -> list[Sample]:
+        """Per second and per server endpoint between `start` and `end`, from PostgreSQL."""
+        async with self.database() as conn:
+            rows = await conn.fetch(SAMPLES_SQL, start, end)
         fields = ("at", "endpoint", "requests", "errors", "p50_ms")
         return [Sample(*(row[name] for name in fields)) for row in rows]
 

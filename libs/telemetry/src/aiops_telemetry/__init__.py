@@ -3,7 +3,8 @@
 `Telemetry(settings, version=...)` is the entry point: `instrument(app)` adds
 the pure ASGI tracing middleware and `/health`; `http_client(...)` and
 `create_pool(...)` hand business code clients whose calls are recorded as
-client spans; `async with telemetry:` runs the COPY sink.
+client spans; `record_exception(exc)` marks the request being served as
+failed by an exception it handled; `async with telemetry:` runs the COPY sink.
 """
 
 from ._chaos import ChaosMiddleware, Fault, FaultBook, FaultKind
@@ -20,6 +21,7 @@ from ._context import (
     new_trace_id,
     outgoing_headers,
     parse_traceparent,
+    record_exception,
     valid_trace_id,
     w3c_trace_id,
 )
@@ -80,6 +82,7 @@ __all__ = [
     "outgoing_headers",
     "package_version",
     "parse_traceparent",
+    "record_exception",
     "span_row",
     "statement_label",
     "valid_trace_id",

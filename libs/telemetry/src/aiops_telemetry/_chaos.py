@@ -3,7 +3,9 @@
 A `FaultBook` holds one service's active faults; `ChaosMiddleware` (pure ASGI)
 consults it on every request. It sits inside the telemetry middleware, so an
 injected delay or error is recorded like a real one, which is what the
-analyzer must catch. Every fault expires: nothing outlives its scenario.
+analyzer must catch; an injected exception goes through `record_exception`,
+as business code that handles one would. Every fault expires: nothing
+outlives its scenario.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from enum import StrEnum
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ._context import record_exception
 from ._routes import RouteTemplates
 
 CHAOS_PREFIX = "/simulate"
@@ -31,6 +34,7 @@ class FaultKind(StrEnum):
     DELAY = "delay"  # wait, then serve the request
     ERROR = "error"  # answer with an error status instead of serving
     HANG = "hang"  # hold the request unanswered until the fault expires
+    EXCEPTION = "exception"  # serve the request as usual, its span failed by an exception
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +192,9 @@ class ChaosMiddleware:
                     scope, receive, send
                 )
                 return
+            elif fault.kind is FaultKind.EXCEPTION:
+                # Recorded, not raised: the app answers as usual, only the span says it failed.
+                record_exception(RuntimeError(f"injected exception (chaos fault {fault.id})"))
             else:
                 await _answer(fault.status, fault, "injected error")(scope, receive, send)
                 return

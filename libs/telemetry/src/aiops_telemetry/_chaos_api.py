@@ -1,8 +1,9 @@
 """The chaos API every service mounts: `/simulate/...`, guarded by `X-Chaos-Token`.
 
 Seed-compatible (`POST /simulate/delay?endpoint=/payment&duration=3000`,
-`POST /simulate/error?endpoint=/payment&rate=1.0`) plus hangs, jitter, status
-codes, partial rates, expiry, listing and clearing.
+`POST /simulate/error?endpoint=/payment&rate=1.0`) plus hangs, exceptions
+that leave the status alone, jitter, status codes, partial rates, expiry,
+listing and clearing.
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None)
     async def hang(endpoint: Endpoint, rate: Rate = 1.0, ttl: Ttl = None) -> dict[str, Any]:
         """Hold matching requests unanswered until the fault expires (callers time out)."""
         return created(book.add(FaultKind.HANG, endpoint, ttl_s=ttl, rate=rate))
+
+    @router.post("/exception", status_code=status.HTTP_201_CREATED)
+    async def exception(endpoint: Endpoint, rate: Rate = 1.0, ttl: Ttl = None) -> dict[str, Any]:
+        """Serve matching requests as usual, but record an exception on their spans: the
+        request counts as failed (error_kind `exception`) while its status stays what it is."""
+        return created(book.add(FaultKind.EXCEPTION, endpoint, ttl_s=ttl, rate=rate))
 
     @router.get("")
     async def list_faults() -> dict[str, Any]:

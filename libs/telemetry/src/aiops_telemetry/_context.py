@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import traceback
 from collections.abc import Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from ._span import error_text
 
 TRACE_ID_HEADER = "x-trace-id"
 TRACEPARENT_HEADER = "traceparent"
@@ -21,6 +24,19 @@ _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
 
 
+@dataclass(slots=True)
+class SpanOutcome:
+    """A failure recorded on a server span while its request is served (`record_exception`).
+
+    Mutable and shared, not a ContextVar of its own: a handler may run in a
+    copied context (sync code in the thread pool), where setting a variable
+    would never reach the middleware that writes the row.
+    """
+
+    error_kind: str | None = None
+    error_message: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class SpanContext:
     """The span a piece of work runs in; outgoing calls become its children."""
@@ -30,6 +46,8 @@ class SpanContext:
     # False inside a request that is not recorded (`/health`): the queries and
     # calls it makes leave no rows either, or a probe every few seconds would.
     recorded: bool = True
+    # The server span's own outcome, for `record_exception`; None outside a served request.
+    outcome: SpanOutcome | None = field(default=None, compare=False, repr=False)
 
 
 current_span: ContextVar[SpanContext | None] = ContextVar("aiops_current_span", default=None)
@@ -39,6 +57,28 @@ def current_trace_id() -> str | None:
     """The trace id of the request being served, for response bodies and logs."""
     span = current_span.get()
     return span.trace_id if span else None
+
+
+def record_exception(exc: BaseException) -> bool:
+    """Record `exc` on the server span of the request being served; it still answers as it will.
+
+    For an exception the code handles (a fallback taken, an error turned into
+    a normal answer) that still means the request failed. Its telemetry row
+    gets `error_kind = "exception"` and the exception as text (`Type: message`,
+    after its traceback when it was raised), whatever the status code: what an
+    OpenTelemetry server span with an exception event and status ERROR maps
+    to, and the analyzer counts such a request as failed. The first exception
+    recorded is kept; an exception the request then fails with unhandled wins.
+    Returns False, recording nothing, outside a request the middleware serves.
+    """
+    span = current_span.get()
+    outcome = span.outcome if span is not None else None
+    if outcome is None:
+        return False
+    if outcome.error_kind is None:
+        outcome.error_kind = "exception"
+        outcome.error_message = error_text("".join(traceback.format_exception(exc)))
+    return True
 
 
 # Ids must be unique, not secret: the module's Mersenne Twister (seeded from

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._context import SpanContext, current_span, extract_context, new_span_id
+from ._context import SpanContext, SpanOutcome, current_span, extract_context, new_span_id
 from ._routes import ROUTE_TEMPLATE_KEY
 from ._sink import TelemetrySink
 from ._span import SERVER, error_text, span_row, wall_clock
@@ -41,10 +41,12 @@ class TelemetryMiddleware:
     Accepts a valid incoming `X-Trace-Id` (or `traceparent`) or generates
     one, makes it the current span for the handler and its outgoing calls,
     returns it on every response, and records status, latency and, on an
-    exception, the full stack trace. An unhandled exception is answered here
-    (a JSON 500 carrying the trace id), so the app's own 500 handlers never
-    see it. Requests to `exclude_paths` (or under `exclude_prefixes`) get a
-    trace id but no row, and neither do the queries and calls they make.
+    exception, the full stack trace; an exception the app handled but
+    recorded (`record_exception`) fails the span whatever its status. An
+    unhandled exception is answered here (a JSON 500 carrying the trace id),
+    so the app's own 500 handlers never see it. Requests to `exclude_paths`
+    (or under `exclude_prefixes`) get a trace id but no row, and neither do
+    the queries and calls they make.
     """
 
     def __init__(
@@ -83,7 +85,8 @@ class TelemetryMiddleware:
 
         path = scope["path"]
         recorded = path not in self.exclude_paths and not path.startswith(self.exclude_prefixes)
-        token = current_span.set(SpanContext(trace_id, span_id, recorded))
+        outcome = SpanOutcome()
+        token = current_span.set(SpanContext(trace_id, span_id, recorded, outcome))
         error_message: str | None = None
         error_kind: str | None = None
         started_at = time.time()
@@ -107,6 +110,8 @@ class TelemetryMiddleware:
         finally:
             latency_ms = (time.perf_counter() - start) * 1000.0
             current_span.reset(token)
+            if error_kind is None and outcome.error_kind is not None:
+                error_kind, error_message = outcome.error_kind, outcome.error_message
             if recorded:
                 method = scope["method"]
                 self.sink.record(
