@@ -105,3 +105,8 @@ evaluate: .venv ## Run every chaos scenario against the stack and score detectio
 .PHONY: bench
 bench: .venv ## Benchmarks: middleware, sink, hop and checkout throughput as ratios (needs wrk)
 	$(RUN) python -m bench
+
+# `make benchmark-rca ARGS="--kind kill --no-readme"`: any option of `python -m bench.rca`.
+.PHONY: benchmark-rca
+benchmark-rca: .venv ## Root causes on 200+ simulated faults, engine vs two rankers (bench/results/rca.*)
+	$(RUN) python -m bench.rca $(ARGS)

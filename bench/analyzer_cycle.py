@@ -155,8 +155,17 @@ async def _measure(dsn: str, big: int) -> tuple[Run, Run, list[str]]:
             total = int(await conn.fetchval("SELECT count(*) FROM telemetry"))
             runs.append(Run(ms, rows, total, load_s, vacuum_s))
         last = recent + timedelta(seconds=Timing().window_s * CYCLES)
+        # With no bars (arrays empty): the plan's telemetry scan is what is shown.
         plan = await conn.fetch(
-            f"EXPLAIN (ANALYZE, BUFFERS) {WINDOW_STATS_SQL}", last, last + timedelta(seconds=5), 3
+            f"EXPLAIN (ANALYZE, BUFFERS) {WINDOW_STATS_SQL}",
+            last,
+            last + timedelta(seconds=5),
+            3,
+            [],
+            [],
+            [],
+            [],
+            [],
         )
         await conn.execute(f"TRUNCATE {TABLES}")  # leave the next section an empty table
         return runs[0], runs[1], [str(r[0]) for r in plan]

@@ -3,6 +3,9 @@
 A section that sets `Section.summary` owns one row of the README's performance
 table, marked with `<!-- bench:KEY -->`: each run replaces that row with what
 it measured, or adds it at the end of the table the first time.
+
+A whole block can be owned the same way (`replace_block`): everything between
+`<!-- NAME:start -->` and `<!-- NAME:end -->`, as `make benchmark-rca` keeps its summary.
 """
 
 from __future__ import annotations
@@ -61,3 +64,22 @@ def rows_in(readme: Path) -> dict[str, str]:
     """The generated rows in `readme`, by section key."""
     found = re.finditer(r"^\|.*<!-- bench:(\w+) -->.*$", readme.read_text(encoding="utf-8"), re.M)
     return {match.group(1): match.group(0) for match in found}
+
+
+def block_markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def replace_block(readme: Path, name: str, body: str) -> None:
+    """Replace what lies between the block's two markers (kept) with `body`.
+
+    The markers must be there, once each and in order: the README decides
+    where the block goes, the command only what it says.
+    """
+    start, end = block_markers(name)
+    text = readme.read_text(encoding="utf-8")
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise ValueError(f"{readme} needs the block markers {start} ... {end}, once each")
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    readme.write_text(f"{head}{start}\n\n{body.strip()}\n\n{end}{tail}", encoding="utf-8")
