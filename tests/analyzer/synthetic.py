@@ -14,6 +14,7 @@ from aiops_engine.detection import (
     DetectionConfig,
     SeriesKey,
     WindowStats,
+    count_bars,
     detect,
     learn,
 )
@@ -47,8 +48,10 @@ def window_of(
     key: SeriesKey = PAYMENT,
     errors: int = 0,
     timeouts: int = 0,
+    bars: tuple[float, float] | None = None,
 ) -> WindowStats:
-    """The aggregate the analyzer's query would produce for these request latencies."""
+    """The aggregate the analyzer's query would produce for these request latencies
+    (counting those past the key's two `bars`, when given)."""
     if not latencies:
         return WindowStats(key, at(index), at(index + 1), 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
     worst = sorted(range(len(latencies)), key=lambda i: -latencies[i])[:3]
@@ -64,6 +67,8 @@ def window_of(
         p95_ms=percentile(latencies, 0.95),
         p99_ms=percentile(latencies, 0.99),
         sample_trace_ids=tuple(f"trace-{index}-{i}" for i in worst),
+        slow_count=None if bars is None else sum(1 for v in latencies if v > bars[0]),
+        far_count=None if bars is None else sum(1 for v in latencies if v > bars[1]),
     )
 
 
@@ -92,6 +97,21 @@ class Run:
     def anomalies(self) -> list[Anomaly]:
         return [anomaly for report in self.reports for anomaly in report]
 
+    def window(
+        self,
+        latencies: Sequence[float],
+        *,
+        index: int,
+        key: SeriesKey = PAYMENT,
+        errors: int = 0,
+        counted: bool = True,
+        config: DetectionConfig = CONFIG,
+    ) -> WindowStats:
+        """The window of these latencies, counted (as the analyzer's query counts them)
+        against the key's bars in the baselines learned so far, if it has any yet."""
+        bars = count_bars(self.baselines, config).get(key) if counted else None
+        return window_of(latencies, index=index, key=key, errors=errors, bars=bars)
+
     def cycle(
         self, windows: Iterable[WindowStats], *, index: int, config: DetectionConfig = CONFIG
     ) -> list[Anomaly]:
@@ -110,9 +130,13 @@ def steady_run(
     median_ms: float = 100.0,
     count: int = 100,
     key: SeriesKey = PAYMENT,
+    counted: bool = False,
+    sigma: float = 0.3,
 ) -> Run:
-    """A run of `windows` normal, jittery windows for one key, starting at index 0."""
+    """A run of `windows` normal, jittery windows for one key, starting at index 0; with
+    `counted`, their requests are counted against the key's bars as the analyzer counts them."""
     run = Run()
     for index in range(windows):
-        run.cycle([window_of(lognormal(rng, median_ms, count), index=index, key=key)], index=index)
+        latencies = lognormal(rng, median_ms, count, sigma)
+        run.cycle([run.window(latencies, index=index, key=key, counted=counted)], index=index)
     return run

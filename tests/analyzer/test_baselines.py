@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 
 import pytest
@@ -16,6 +17,7 @@ from aiops_engine.detection import (
     learn,
     update_baseline,
 )
+from analyzer.settings import AnalyzerSettings
 
 from .synthetic import CHECKOUT, CONFIG, PAYMENT, at, steady_run, window_of
 
@@ -125,15 +127,34 @@ def test_learn_skips_only_the_keys_an_anomaly_names() -> None:
     assert baselines[CHECKOUT].windows == 100  # the input mapping is left alone
 
 
-def test_config_defaults_are_the_seeds_and_nonsense_is_refused() -> None:
-    """Seed knobs: multiplier 3, error rate 0.2, 5 samples, alpha 0.1; bad values raise."""
+def test_config_defaults_and_nonsense_is_refused() -> None:
+    """The knobs: multiplier 2, error rate 5% (at 1e-6 chance), 5 samples, alpha 0.1; a slow
+    share judged at 1e-7 and held at 1e-2; bad values raise."""
     assert (
         CONFIG.latency_multiplier,
         CONFIG.error_rate_threshold,
+        CONFIG.error_p_value,
         CONFIG.min_samples,
         CONFIG.ewma_alpha,
-    ) == (3.0, 0.2, 5, 0.1)
+    ) == (2.0, 0.05, 1e-6, 5, 0.1)
+    assert (CONFIG.slow_p_value, CONFIG.hold_p_value, CONFIG.slow_share_threshold) == (
+        1e-7,
+        1e-2,
+        0.05,
+    )
+    assert (CONFIG.warmup_windows, CONFIG.min_windows, CONFIG.warmup_multiplier) == (2, 10, 5.0)
     with pytest.raises(ValueError, match="ewma_alpha"):
         DetectionConfig(ewma_alpha=0.0)
     with pytest.raises(ValueError, match="latency_multiplier, min_samples"):
         DetectionConfig(latency_multiplier=1.0, min_samples=0)
+
+
+def test_the_analyzers_default_settings_are_the_engines_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The knobs the analyzer mirrors (AIOPS_LATENCY_MULTIPLIER, AIOPS_ERROR_RATE_THRESHOLD,
+    ...) default to the engine's own, so unset they change nothing."""
+    for name in [name for name in os.environ if name.startswith("AIOPS_")]:
+        monkeypatch.delenv(name)
+    config = AnalyzerSettings().detection()
+    assert dataclasses.replace(config, window_seconds=CONFIG.window_seconds) == CONFIG

@@ -1,4 +1,4 @@
-"""Error spikes and caller timeouts: rates over a minimum sample, the seed's rule."""
+"""Error spikes and caller timeouts: rates over a minimum sample, improbable at the usual rate."""
 
 from __future__ import annotations
 
@@ -10,39 +10,49 @@ from .synthetic import CHECKOUT_TO_PAYMENT, CONFIG, PAYMENT, at, window_of
 
 
 def test_an_error_rate_above_the_threshold_fires() -> None:
-    """3 failures in 10 requests is 30% > 20%: an error spike explaining count, rate, threshold."""
-    [anomaly] = detect_errors([window_of([10.0] * 10, index=0, errors=3)], {}, CONFIG)
+    """60 failures in 1,000 requests is 6% > 5% (and far beyond chance at 1%): an error spike
+    explaining count, rate, threshold."""
+    [anomaly] = detect_errors([window_of([10.0] * 1000, index=0, errors=60)], {}, CONFIG)
     assert anomaly.type is AnomalyType.ERROR_SPIKE
-    assert (anomaly.observed, anomaly.threshold, anomaly.sample_count) == (0.3, 0.2, 10)
+    assert (anomaly.observed, anomaly.threshold, anomaly.sample_count) == (0.06, 0.05, 1000)
     assert anomaly.baseline is None  # no baseline needed, none learned yet
-    assert "3 of 10 requests failed (30%" in anomaly.explanation
+    assert "60 of 1000 requests failed (6%, threshold 5%" in anomaly.explanation
 
 
 def test_an_error_rate_at_the_threshold_does_not_fire() -> None:
-    """The seed's rule is strictly greater: 1 failure in 5 (20%) is not a spike."""
-    assert detect_errors([window_of([10.0] * 5, index=0, errors=1)], {}, CONFIG) == []
+    """The rate rule is strictly greater: 50 failures in 1,000 (5%) is not a spike, though
+    that many is far beyond chance at 1%; 51 is."""
+    assert detect_errors([window_of([10.0] * 1000, index=0, errors=50)], {}, CONFIG) == []
+    assert detect_errors([window_of([10.0] * 1000, index=0, errors=51)], {}, CONFIG) != []
 
 
 def test_four_failures_in_four_requests_are_not_enough_five_are() -> None:
-    """min_samples=5: 100% of 4 is not significant; 100% of 5 is, and scores 0.9."""
+    """min_samples=5: 100% of 4 is not significant; 100% of 5 is, and scores 0.975
+    (20 times the 5% threshold)."""
     assert detect_errors([window_of([10.0] * 4, index=0, errors=4)], {}, CONFIG) == []
     [anomaly] = detect_errors([window_of([10.0] * 5, index=0, errors=5)], {}, CONFIG)
-    assert anomaly.score == pytest.approx(0.9)
+    assert anomaly.score == pytest.approx(0.975)
 
 
-def test_two_failures_in_five_requests_of_a_reliable_endpoint_are_chance() -> None:
-    """40% of 5 passes the seed's rate rule, but at a 1% usual error rate it happens by chance
-    about once in a thousand windows: not a spike. Three failures in five are."""
+def test_three_failures_in_five_requests_of_a_reliable_endpoint_are_chance() -> None:
+    """40% or 60% of 5 pass the rate rule, but at a 1% usual error rate 3 failures in 5
+    happen by chance about once in 100,000 windows (error_p_value is 1e-6): not a spike.
+    Four failures in five (once in 20 million) are."""
     assert detect_errors([window_of([10.0] * 5, index=0, errors=2)], {}, CONFIG) == []
-    [anomaly] = detect_errors([window_of([10.0] * 5, index=0, errors=3)], {}, CONFIG)
-    assert anomaly.observed == 0.6
+    assert detect_errors([window_of([10.0] * 5, index=0, errors=3)], {}, CONFIG) == []
+    [anomaly] = detect_errors([window_of([10.0] * 5, index=0, errors=4)], {}, CONFIG)
+    assert anomaly.observed == 0.8
 
 
 def test_an_endpoint_that_usually_fails_often_needs_more_to_spike() -> None:
-    """With a learned 15% error rate, 3 failures in 10 are within reach of chance."""
+    """With a learned 15% error rate, 3 (or even 8) failures in 10 are within reach of chance,
+    though far past the 5% threshold; 10 in 10 are not."""
     flaky = {PAYMENT: Baseline(PAYMENT, 10.0, 1.0, 10.0, 0.15, 10_000, 100, at(0))}
     assert detect_errors([window_of([10.0] * 10, index=0, errors=3)], flaky, CONFIG) == []
-    assert detect_errors([window_of([10.0] * 10, index=0, errors=8)], flaky, CONFIG) != []
+    eight = window_of([10.0] * 10, index=0, errors=8)
+    assert detect_errors([eight], flaky, CONFIG) == []
+    assert detect_errors([eight], {}, CONFIG) != []  # at the usual 1% it would spike
+    assert detect_errors([window_of([10.0] * 10, index=0, errors=10)], flaky, CONFIG) != []
 
 
 def test_failed_outgoing_calls_are_an_error_spike_on_the_edge() -> None:

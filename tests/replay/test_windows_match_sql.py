@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aiops_engine.detection import SeriesKey
 from aiops_engine.rca import Span
 from aiops_engine.rows import FIELDS, SpanRecord, span_failed
 from aiops_engine.windows import percentile_cont, window_dependencies, window_stats
@@ -74,11 +75,28 @@ async def test_window_stats_and_dependencies_equal_the_sql_on_the_same_rows(
     rows = random_rows(rng, start, uuid.uuid4().hex[:6])
     await db.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
 
-    live = await storage.window_stats(db, start=start, end=end, sample_traces=5)
-    memory = window_stats(rows, start=start, end=end, sample_traces=5)
+    # Every other key gets a slow bar among its latencies, some exactly on one (strictly
+    # slower counts), and a key with no spans one too.
+    keys = [w.key for w in window_stats(rows, start=start, end=end)]
+    bars = {
+        key: (rng.choice([2.5, rng.uniform(0.0, 50.0)]), rng.choice([10.0, rng.uniform(0, 500)]))
+        for key in keys[::2]
+    }
+    bars[SeriesKey.endpoint("nobody", "/none")] = (1.0, 2.0)
+    live = await storage.window_stats(db, start=start, end=end, sample_traces=5, bars=bars)
+    memory = window_stats(rows, start=start, end=end, sample_traces=5, bars=bars)
     assert [w.key for w in memory] == [w.key for w in live]
     for mine, theirs in zip(memory, live, strict=True):
-        counts = ("count", "error_count", "timeout_count", "sample_trace_ids", "start", "end")
+        counts = (
+            "count",
+            "error_count",
+            "timeout_count",
+            "slow_count",
+            "far_count",
+            "sample_trace_ids",
+            "start",
+            "end",
+        )
         assert {k: getattr(mine, k) for k in counts} == {k: getattr(theirs, k) for k in counts}
         for name in ("mean_ms", "p50_ms", "p95_ms", "p99_ms"):
             assert getattr(mine, name) == pytest.approx(getattr(theirs, name), rel=1e-12)

@@ -19,6 +19,7 @@ from aiops_engine.detection import (
     DetectionConfig,
     SeriesKey,
     WindowStats,
+    count_bars,
 )
 from aiops_engine.rca import DependencyGraph, Finding, RcaConfig
 from aiops_engine.step import SAMPLE_TRACES, conclude_window, judge_window, traces_to_follow
@@ -97,7 +98,13 @@ async def run_cycle(
         return None
     start, end = bounds
     began = time.perf_counter()
-    windows = await storage.window_stats(conn, start=start, end=end, sample_traces=SAMPLE_TRACES)
+    windows = await storage.window_stats(
+        conn,
+        start=start,
+        end=end,
+        sample_traces=SAMPLE_TRACES,
+        bars=count_bars(state.baselines, config),
+    )
     judged = judge_window(windows, state.baselines, config, now=end)
     anomalies = judged.anomalies
     observed = await rca_storage.window_dependencies(conn, start=start, end=end)

@@ -31,8 +31,8 @@ class AnalyzerSettings(AiopsSettings):
     analysis_interval: float = Field(5.0, gt=0, le=300, description="seconds between cycles")
     ingest_lag: float = Field(3.0, ge=0, le=60, description="seconds a window ends behind now")
     # The seed's knobs.
-    latency_multiplier: float = Field(3.0, gt=1)
-    error_rate_threshold: float = Field(0.2, ge=0, lt=1)
+    latency_multiplier: float = Field(2.0, gt=1)
+    error_rate_threshold: float = Field(0.05, ge=0, lt=1)
     min_samples: int = Field(5, ge=1)
     ewma_alpha: float = Field(0.1, gt=0, le=1)
     baseline_min_windows: int = Field(10, ge=1, description="windows before a baseline counts")

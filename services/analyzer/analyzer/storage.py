@@ -61,6 +61,11 @@ WITH spans AS (
     WHERE "timestamp" >= $1 AND "timestamp" < $2
         AND kind <> 'internal'  -- work inside a service: its server span speaks for it
 ),
+-- Each key's two bars (detection's count_bars), to count its slow spans.
+bars AS (
+    SELECT * FROM unnest($4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[])
+        AS bar(key_kind, service, target, slow_ms, far_ms)
+),
 ranked AS (
     SELECT
         spans.*,
@@ -78,18 +83,20 @@ SELECT
     count(*) AS count,
     count(*) FILTER (WHERE failed) AS error_count,
     count(*) FILTER (WHERE timed_out) AS timeout_count,
+    count(*) FILTER (WHERE latency_ms > bars.slow_ms) AS slow_count,
+    count(*) FILTER (WHERE latency_ms > bars.far_ms) AS far_count,
     avg(latency_ms) AS mean_ms,
     percentile_cont(ARRAY[0.5, 0.95, 0.99]::float8[])
         WITHIN GROUP (ORDER BY latency_ms) AS percentiles,
     (array_agg(trace_id ORDER BY failed DESC, latency_ms DESC, trace_id)
         FILTER (WHERE nth_in_trace = 1))[:$3] AS sample_trace_ids
-FROM ranked
+FROM ranked LEFT JOIN bars USING (key_kind, service, target)
 GROUP BY key_kind, service, target
 """  # noqa: S608 (composed of constants only)
 
 _LOAD_BASELINES_SQL = """
 SELECT kind, service, target, level_ms, spread_ms, rate_per_s, error_rate,
-       samples, windows, updated_at
+       samples, windows, updated_at, tail_ms, slow_rate, far_rate
 FROM analyzer_baselines
 """
 
@@ -97,11 +104,12 @@ FROM analyzer_baselines
 _SAVE_BASELINES_SQL = """
 INSERT INTO analyzer_baselines AS b (
     kind, service, target, level_ms, spread_ms, rate_per_s, error_rate,
-    samples, windows, updated_at, threshold_ms
+    samples, windows, updated_at, threshold_ms, tail_ms, slow_rate, far_rate
 )
 SELECT * FROM unnest(
     $1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],
-    $7::float8[], $8::bigint[], $9::bigint[], $10::timestamptz[], $11::float8[]
+    $7::float8[], $8::bigint[], $9::bigint[], $10::timestamptz[], $11::float8[],
+    $12::float8[], $13::float8[], $14::float8[]
 )
 ON CONFLICT (kind, service, target) DO UPDATE SET
     level_ms = EXCLUDED.level_ms,
@@ -112,6 +120,9 @@ ON CONFLICT (kind, service, target) DO UPDATE SET
     windows = EXCLUDED.windows,
     updated_at = EXCLUDED.updated_at,
     threshold_ms = EXCLUDED.threshold_ms,
+    tail_ms = EXCLUDED.tail_ms,
+    slow_rate = EXCLUDED.slow_rate,
+    far_rate = EXCLUDED.far_rate,
     saved_at = now()
 """
 
@@ -136,16 +147,33 @@ LIMIT $2
 
 
 async def window_stats(
-    conn: Connection, *, start: datetime, end: datetime, sample_traces: int = 3
+    conn: Connection,
+    *,
+    start: datetime,
+    end: datetime,
+    sample_traces: int = 3,
+    bars: Mapping[SeriesKey, tuple[float, float]] | None = None,
 ) -> list[WindowStats]:
     """One aggregate per key with spans in `[start, end)`, in key order.
 
     Endpoint keys come from server spans, edge keys from client spans; a key
-    with no spans in the window has no entry.
+    with no spans in the window has no entry. A key's spans past its two
+    `bars` (detection.count_bars) are counted in `slow_count` and `far_count`.
     """
     if sample_traces < 0:
         raise ValueError(f"sample_traces must be >= 0, not {sample_traces}")
-    rows = await conn.fetch(WINDOW_STATS_SQL, start, end, sample_traces)
+    given = list((bars or {}).items())
+    rows = await conn.fetch(
+        WINDOW_STATS_SQL,
+        start,
+        end,
+        sample_traces,
+        [key.kind.value for key, _ in given],
+        [key.service for key, _ in given],
+        [key.target for key, _ in given],
+        [slow for _, (slow, _far) in given],
+        [far for _, (_slow, far) in given],
+    )
     stats = [
         WindowStats(
             key=SeriesKey(KeyKind(row["key_kind"]), row["service"], row["target"]),
@@ -159,6 +187,8 @@ async def window_stats(
             p95_ms=row["percentiles"][1],
             p99_ms=row["percentiles"][2],
             sample_trace_ids=tuple(row["sample_trace_ids"]),
+            slow_count=None if bars is None else row["slow_count"],
+            far_count=None if bars is None else row["far_count"],
         )
         for row in rows
     ]
@@ -180,6 +210,9 @@ async def load_baselines(conn: Connection) -> dict[SeriesKey, Baseline]:
             samples=row["samples"],
             windows=row["windows"],
             updated_at=row["updated_at"],
+            tail_ms=row["tail_ms"],
+            slow_rate=row["slow_rate"],
+            far_rate=row["far_rate"],
         )
     return baselines
 
@@ -212,6 +245,9 @@ async def save_baselines(
         [b.windows for b in values],
         [b.updated_at for b in values],
         [latency_threshold(b, config) if is_established(b, config) else None for b in values],
+        [b.tail_ms for b in values],
+        [b.slow_rate for b in values],
+        [b.far_rate for b in values],
     )
 
 

@@ -202,7 +202,7 @@ def graph(*edges: tuple[str, str]) -> DependencyGraph:
 
 SHOP = graph(("checkout", "payment"), ("checkout", "inventory"), ("inventory", DATABASE))
 
-# Per-span latency thresholds as `slow_thresholds` would give them: 100 ms everywhere.
+# Per-span latency thresholds as `span_thresholds` would give them: 100 ms everywhere.
 SLOW_MS = dict.fromkeys(
     (
         CHECKOUT,

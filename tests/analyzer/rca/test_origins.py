@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from datetime import timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiops_engine.detection import AnomalyType, Baseline, DetectionConfig, SeriesKey
+from aiops_engine.detection import (
+    AnomalyType,
+    Baseline,
+    DetectionConfig,
+    SeriesKey,
+    span_thresholds,
+)
 from aiops_engine.rca import (
     DATABASE,
     Blame,
@@ -17,7 +26,6 @@ from aiops_engine.rca import (
     find_origins,
     is_bad,
     relevant_origins,
-    slow_thresholds,
     span_key,
 )
 
@@ -55,6 +63,29 @@ def test_a_healthy_trace_has_no_origin() -> None:
 def test_a_slow_callee_is_the_origin_not_its_slow_callers() -> None:
     """A 2 s payment makes checkout's call and checkout slow too: payment is where it starts."""
     assert origins_of(shop_trace("T", payment_ms=2000.0)) == ["payment /payment slow"]
+
+
+def test_a_span_slow_by_its_own_time_is_an_origin_though_a_callee_is_slow_too() -> None:
+    """checkout takes 3 s with a 150 ms payment (slow past its 100 ms bar, +130 ms on its
+    usual 20): checkout's own time grew, so it is an origin beside payment; without the
+    typical latencies, only the deepest bad span is."""
+    spans = shop_trace("T", payment_ms=150.0)
+    checkout = spans[0]
+    spans[0] = dataclasses.replace(checkout, latency_ms=checkout.latency_ms + 3000.0)
+    typical = dict.fromkeys(SLOW_MS, 20.0)
+    found = find_origins(build_trees(spans), SLOW_MS, typical)
+    assert [f"{o.suspect} {o.blame}" for o in found] == [
+        "checkout /checkout slow",
+        "payment /payment slow",
+    ]
+    assert origins_of(spans) == ["payment /payment slow"]
+
+
+def test_a_slow_caller_explained_by_its_slow_callee_is_no_origin() -> None:
+    """A 2 s payment under a checkout 2 s slower: the callee's delay explains the caller's."""
+    typical = dict.fromkeys(SLOW_MS, 20.0)
+    found = find_origins(build_trees(shop_trace("T", payment_ms=2000.0)), SLOW_MS, typical)
+    assert [f"{o.suspect} {o.blame}" for o in found] == ["payment /payment slow"]
 
 
 def test_a_span_is_never_slow_without_a_threshold_for_its_key() -> None:
@@ -113,12 +144,23 @@ def test_span_keys_are_the_window_query_series() -> None:
     assert not is_bad(orphan_call, SLOW_MS)
 
 
-def test_slow_thresholds_cover_established_baselines_only() -> None:
-    """A baseline still learning sets no threshold; an established one its latency threshold."""
+def test_span_thresholds_are_wide_while_warming_and_absent_before() -> None:
+    """Too young a baseline sets no threshold, a warming one level x warmup_multiplier, an
+    established one its request bar: far out in the key's own tail, at least its latency
+    threshold (level x multiplier)."""
     config = DetectionConfig()
+    newborn = Baseline(INVENTORY, 10.0, 1.0, 5.0, 0.0, 10, config.warmup_windows - 1, T0)
     young = Baseline(PAYMENT, 10.0, 1.0, 5.0, 0.0, 100, config.min_windows - 1, T0)
     known = Baseline(CHECKOUT, 10.0, 1.0, 5.0, 0.0, 1000, config.min_windows, T0)
-    assert slow_thresholds({PAYMENT: young, CHECKOUT: known}, config) == {CHECKOUT: 30.0}
+    thresholds = span_thresholds({INVENTORY: newborn, PAYMENT: young, CHECKOUT: known}, config)
+    # Without a learned p95 the key's shape is unknown: exp(3 x 0.5) = 4.5 x the level.
+    assert thresholds == {
+        PAYMENT: 10.0 * config.warmup_multiplier,
+        CHECKOUT: pytest.approx(10.0 * math.exp(1.5)),
+    }
+    steady = dataclasses.replace(known, tail_ms=12.0)  # a narrow key: the window bar rules
+    assert span_thresholds({CHECKOUT: steady}, config) == {CHECKOUT: 20.0}
+    assert config.latency_multiplier == 2.0
 
 
 def test_an_anomaly_counts_only_the_origins_below_its_own_spans() -> None:

@@ -20,8 +20,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .detection import Anomaly, Baseline, DetectionConfig, SeriesKey, WindowStats, detect, learn
-from .rca import Dependency, DependencyGraph, Finding, RcaConfig, Span, analyse, slow_thresholds
+from .detection import (
+    Anomaly,
+    Baseline,
+    DetectionConfig,
+    SeriesKey,
+    WindowStats,
+    detect,
+    learn,
+    span_thresholds,
+    typical_latencies,
+)
+from .rca import Dependency, DependencyGraph, Finding, RcaConfig, Span, analyse
 
 # Sample traces kept per key and window: what RCA follows, worst first.
 SAMPLE_TRACES = 5
@@ -130,6 +140,8 @@ def conclude_window(
     merged = graph.merge(observed)
     findings: list[Finding] = []
     if anomalies:
-        findings = analyse(anomalies, traces, merged, slow_thresholds(baselines, config), rca)
+        slow_ms = span_thresholds(baselines, config)
+        typical_ms = typical_latencies(baselines, config)
+        findings = analyse(anomalies, traces, merged, slow_ms, rca, typical_ms=typical_ms)
     learned, skipped = _learn_each(baselines, windows, anomalies, config)
     return WindowOutcome(findings=tuple(findings), baselines=learned, graph=merged, skipped=skipped)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,12 +42,19 @@ PERCENTILES = (0.5, 0.95, 0.99)
 
 
 def window_stats(
-    records: Iterable[SpanRecord], *, start: datetime, end: datetime, sample_traces: int = 3
+    records: Iterable[SpanRecord],
+    *,
+    start: datetime,
+    end: datetime,
+    sample_traces: int = 3,
+    bars: Mapping[SeriesKey, tuple[float, float]] | None = None,
 ) -> list[WindowStats]:
     """One aggregate per key with spans in `[start, end)`, in key order (storage.window_stats).
 
     Server spans make endpoint keys, other spans (but internal ones) edge
-    keys by callee; a call without a callee names no edge.
+    keys by callee; a call without a callee names no edge. A key's spans
+    past its two `bars` (detection.count_bars) are counted in `slow_count`
+    and `far_count` (0 for a key without bars, None when none are given).
     """
     if sample_traces < 0:
         raise ValueError(f"sample_traces must be >= 0, not {sample_traces}")
@@ -84,10 +91,11 @@ def window_stats(
             traces[trace] = (failed, latency)
     stats = []
     for key, values in latencies.items():
+        series = SeriesKey(KeyKind(key[0]), key[1], key[2])
         p50, p95, p99 = percentile_cont(sorted(values), PERCENTILES)
         stats.append(
             WindowStats(
-                key=SeriesKey(KeyKind(key[0]), key[1], key[2]),
+                key=series,
                 start=start,
                 end=end,
                 count=len(values),
@@ -98,9 +106,24 @@ def window_stats(
                 p95_ms=p95,
                 p99_ms=p99,
                 sample_trace_ids=_samples(worst[key], sample_traces),
+                slow_count=_past(values, bars, series, 0),
+                far_count=_past(values, bars, series, 1),
             )
         )
     return sorted(stats, key=lambda s: s.key)
+
+
+def _past(
+    values: Sequence[float],
+    bars: Mapping[SeriesKey, tuple[float, float]] | None,
+    key: SeriesKey,
+    which: int,
+) -> int | None:
+    """Values past the key's bar number `which` (0 without bars); None when none are given."""
+    if bars is None:
+        return None
+    bar = bars.get(key)
+    return 0 if bar is None else sum(1 for value in values if _gt(value, bar[which]))
 
 
 def _worse(a: tuple[bool, float], b: tuple[bool, float]) -> bool:

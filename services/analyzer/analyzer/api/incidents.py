@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 from redis.exceptions import RedisError
 
+from aiops_engine.detection import span_thresholds, typical_latencies
 from aiops_engine.incidents import Incident, Status, TransitionError
-from aiops_engine.rca import TraceNode, build_trees, find_origins, slow_thresholds
+from aiops_engine.rca import TraceNode, build_trees, find_origins
 from analyzer import rca_storage, storage
 from analyzer.incidents import history
 
@@ -122,7 +123,10 @@ async def trace(
             404, f"no spans recorded for trace {trace_id} (yet: rows land within a second or so)"
         )
     roots = build_trees(spans)
-    origins = find_origins(roots, slow_thresholds(baselines, settings.detection()))
+    config = settings.detection()
+    origins = find_origins(
+        roots, span_thresholds(baselines, config), typical_latencies(baselines, config)
+    )
     blamed = {o.span.span_id: o for o in origins}
     return {
         "trace_id": trace_id,

@@ -6,38 +6,65 @@ returns the baselines with every window learned that no anomaly names.
 """
 
 from .baselines import (
+    count_bars,
     effective_spread,
     is_established,
+    is_warm,
     latency_threshold,
-    learn,
+    median_threshold,
+    request_sigma,
+    request_threshold,
+    span_thresholds,
+    typical_latencies,
     update_baseline,
+    usual_share,
+    warmup_threshold,
 )
 from .config import DetectionConfig
+from .counting import Counts, counts, error_chance, far_chance, is_suspicious, slow_chance
 from .detectors import (
     detect,
     detect_errors,
     detect_latency,
-    detect_silence,
     detect_timeouts,
 )
+from .learning import hold, learn
 from .model import Anomaly, AnomalyType, Baseline, KeyKind, SeriesKey, WindowStats
+from .silence import detect_silence, system_load
 
 __all__ = [
     "Anomaly",
     "AnomalyType",
     "Baseline",
+    "Counts",
     "DetectionConfig",
     "KeyKind",
     "SeriesKey",
     "WindowStats",
+    "count_bars",
+    "counts",
     "detect",
     "detect_errors",
     "detect_latency",
     "detect_silence",
     "detect_timeouts",
     "effective_spread",
+    "error_chance",
+    "far_chance",
+    "hold",
     "is_established",
+    "is_suspicious",
+    "is_warm",
     "latency_threshold",
     "learn",
+    "median_threshold",
+    "request_sigma",
+    "request_threshold",
+    "slow_chance",
+    "span_thresholds",
+    "system_load",
+    "typical_latencies",
     "update_baseline",
+    "usual_share",
+    "warmup_threshold",
 ]

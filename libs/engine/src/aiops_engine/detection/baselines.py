@@ -2,31 +2,52 @@
 
 A baseline follows the window median (p50) with an exponentially weighted
 mean and variance (West's incremental form), so "how unusual" is measurable
-as a z-score. It stays sane under bad data three ways:
+as a z-score; it also follows the window p95, which tells how widely one
+key's requests vary (its shape), and how often one request is slow. It
+stays sane under bad data three ways:
 
 - it learns window medians, never single requests, so one slow request
   barely moves what it learns;
 - once established, a window moves it by at most `clamp_sigmas` spreads
-  (winsorized), so one odd window cannot drag it far;
+  (winsorized), so one odd window cannot drag it far; while warming up,
+  at most `warmup_multiplier` times what little it knows;
 - windows the detectors flagged are not learned at all, so a long fault
   never becomes the new normal.
 
-A slow drift stays within a few spreads of the level each window and is
-followed; a jump past the latency multiplier is flagged and not learned.
+Every bar is relative to the key's own level and shape, so a 1 ms query
+and a 2 s batch call are judged alike: a key's bar is the highest of a
+shift worth reporting (level x multiplier), its usual window-to-window
+wobble (z spreads), and what chance alone does to the median of the
+window's n requests of this shape (z standard errors, wide when n is small).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from .config import DetectionConfig
-from .model import Anomaly, Baseline, SeriesKey, WindowStats
+from .model import Baseline, SeriesKey, WindowStats
+
+# A sample median's standard error is sqrt(pi/2) sigma / sqrt(n) for a normal
+# sample; in log space, where request latencies are roughly normal, a window
+# of n requests moves that much by chance alone.
+_MEDIAN_SE = math.sqrt(math.pi / 2)
+_P95_Z = 1.6449  # the 95th percentile of a normal, in standard deviations
+# Bounds on the per-request log spread read off p95/p50: a constant series is
+# not infinitely precise, nor a wild one hopeless.
+_SIGMA_BOUNDS = (0.05, 2.0)
+_SIGMA_UNKNOWN = 0.5  # before any p95 was learned
 
 
 def is_established(baseline: Baseline, config: DetectionConfig) -> bool:
-    """Whether a baseline has learned enough windows to judge against."""
+    """Whether a baseline has learned enough windows to judge with its full sensitivity."""
     return baseline.windows >= config.min_windows
+
+
+def is_warm(baseline: Baseline, config: DetectionConfig) -> bool:
+    """Whether a baseline knows enough to judge latency at all (widely until established)."""
+    return baseline.windows >= min(config.warmup_windows, config.min_windows)
 
 
 def effective_spread(baseline: Baseline, config: DetectionConfig) -> float:
@@ -34,13 +55,119 @@ def effective_spread(baseline: Baseline, config: DetectionConfig) -> float:
     return max(baseline.spread_ms, config.min_spread_ratio * baseline.level_ms)
 
 
+def request_sigma(baseline: Baseline) -> float:
+    """How widely one request's latency varies around the typical one (log scale).
+
+    Read off the learned p95 over p50: for a log-normal key that ratio is
+    exp(1.645 sigma). A 1 ms key and a 2 s key of the same shape get the
+    same relative bounds; a heavy-tailed key wider ones than a steady key.
+    """
+    if baseline.tail_ms <= 0 or baseline.level_ms <= 0:
+        return _SIGMA_UNKNOWN
+    sigma = math.log(max(baseline.tail_ms, baseline.level_ms) / baseline.level_ms) / _P95_Z
+    return min(max(sigma, _SIGMA_BOUNDS[0]), _SIGMA_BOUNDS[1])
+
+
 def latency_threshold(baseline: Baseline, config: DetectionConfig) -> float:
-    """The latency above which a window median, or one request, counts as slow for this key."""
+    """The latency above which one of a key's requests is slow: its level x the multiplier,
+    at least the floor. How many slow requests are too many is the detector's question,
+    answered against the share the key usually has (the same bar from the first window on,
+    so that share is learned against it)."""
+    return max(baseline.level_ms * config.latency_multiplier, config.min_latency_ms)
+
+
+def warmup_threshold(baseline: Baseline, config: DetectionConfig) -> float:
+    """While a baseline is still learning, the bar a window median must also pass:
+    level x `warmup_multiplier`, as what little is known is uncertain."""
+    return max(latency_threshold(baseline, config), baseline.level_ms * config.warmup_multiplier)
+
+
+def usual_share(baseline: Baseline, config: DetectionConfig, bar: float, learned: float) -> float:
+    """The share of a key's requests usually past `bar`: the `learned` share, but never
+    below what the key's shape implies (log-normal with its sigma) nor the floor, so a
+    young baseline, which has learned little, is not surprised by its own tail."""
+    level = baseline.level_ms
+    shaped = 0.0
+    if level > 0 and bar > level:
+        z = math.log(bar / level) / request_sigma(baseline)
+        shaped = 0.5 * math.erfc(z / math.sqrt(2))
+    return max(learned, shaped, config.slow_rate_floor)
+
+
+def median_threshold(baseline: Baseline, config: DetectionConfig, count: int) -> float:
+    """The bar for the median of `count` requests, when they were not counted one by one:
+    past `latency_threshold`, `z_threshold` learned spreads of the window medians, and what
+    chance alone does to the median of that many requests of this key's shape."""
+    noise = config.z_threshold * _MEDIAN_SE * request_sigma(baseline) / math.sqrt(max(count, 1))
     return max(
-        baseline.level_ms * config.latency_multiplier,
+        (latency_threshold if is_established(baseline, config) else warmup_threshold)(
+            baseline, config
+        ),
         baseline.level_ms + config.z_threshold * effective_spread(baseline, config),
-        config.min_latency_ms,
+        baseline.level_ms * math.exp(noise),
     )
+
+
+def request_threshold(baseline: Baseline, config: DetectionConfig) -> float:
+    """The latency above which ONE span of a key is slow for root-cause analysis: past the
+    key's bar, and rarer than `request_z` of its own log spreads (so a heavy-tailed key's
+    usual slow requests, or a 1 ms key's scheduler hiccup, are not taken for trouble)."""
+    spread = config.request_z * request_sigma(baseline)
+    bar = (latency_threshold if is_established(baseline, config) else warmup_threshold)(
+        baseline, config
+    )
+    return max(bar, baseline.level_ms * math.exp(spread))
+
+
+def count_bars(
+    baselines: Mapping[SeriesKey, Baseline], config: DetectionConfig
+) -> dict[SeriesKey, tuple[float, float]]:
+    """Each judging key's two bars, which a window's requests are counted against:
+    (`latency_threshold`, `request_threshold`)."""
+    return {
+        key: (latency_threshold(baseline, config), request_threshold(baseline, config))
+        for key, baseline in baselines.items()
+        if is_warm(baseline, config)
+    }
+
+
+def span_thresholds(
+    baselines: Mapping[SeriesKey, Baseline], config: DetectionConfig
+) -> dict[SeriesKey, float]:
+    """Each judging key's `request_threshold`: what root-cause analysis calls a slow span."""
+    return {
+        key: request_threshold(baseline, config)
+        for key, baseline in baselines.items()
+        if is_warm(baseline, config)
+    }
+
+
+def typical_latencies(
+    baselines: Mapping[SeriesKey, Baseline], config: DetectionConfig
+) -> dict[SeriesKey, float]:
+    """Each judging key's typical request latency (its level), for a span's own delay."""
+    return {key: b.level_ms for key, b in baselines.items() if is_warm(b, config)}
+
+
+def _winsorized(
+    observed: float, level: float, spread: float, previous: Baseline, config: DetectionConfig
+) -> float:
+    """`observed`, clamped near what is known: a window moves a baseline only so far."""
+    if is_established(previous, config):
+        bound = config.clamp_sigmas * max(spread, config.min_spread_ratio * level)
+        return min(max(observed, level - bound), level + bound)
+    # Warming up: little is known, so only a window far outside it is held back.
+    if level > 0:
+        low, high = level / config.warmup_multiplier, level * config.warmup_multiplier
+        return min(max(observed, low), high)
+    return observed
+
+
+def _ewm(previous: float, spread: float, observed: float, alpha: float) -> tuple[float, float]:
+    """West's incremental EWMA of a level and its standard deviation."""
+    diff = observed - previous
+    step = alpha * diff
+    return previous + step, math.sqrt((1.0 - alpha) * (spread**2 + diff * step))
 
 
 def update_baseline(
@@ -71,6 +198,7 @@ def update_baseline(
             samples=window.count,
             windows=1,
             updated_at=window.end,
+            tail_ms=window.p95_ms,
         )
     if window.end <= previous.updated_at:
         return previous
@@ -78,43 +206,28 @@ def update_baseline(
     # Equal weights while warming up, then the seed's alpha: the first
     # window does not dominate the level for the next hundred.
     alpha = max(config.ewma_alpha, 1.0 / (previous.windows + 1))
-    observed = window.p50_ms
-    if is_established(previous, config):
-        bound = config.clamp_sigmas * effective_spread(previous, config)
-        observed = min(max(observed, previous.level_ms - bound), previous.level_ms + bound)
-
-    diff = observed - previous.level_ms
-    step = alpha * diff
-    variance = (1.0 - alpha) * (previous.spread_ms**2 + diff * step)
+    median = _winsorized(window.p50_ms, previous.level_ms, previous.spread_ms, previous, config)
+    level, spread = _ewm(previous.level_ms, previous.spread_ms, median, alpha)
+    tail = window.p95_ms
+    if previous.tail_ms > 0:  # else a baseline stored before tails were learned starts here
+        held = min(max(tail, previous.tail_ms / config.warmup_multiplier), previous.tail_ms * 2)
+        tail = previous.tail_ms + alpha * (held - previous.tail_ms)
+    # The slow share is only counted against a bar, which a baseline has once warm.
+    slow_rate, far_rate = previous.slow_rate, previous.far_rate
+    if window.slow_count is not None and is_warm(previous, config):
+        slow_rate += alpha * (window.slow_rate - slow_rate)
+    if window.far_count is not None and is_warm(previous, config):
+        far_rate += alpha * (window.far_rate - far_rate)
     return Baseline(
         key=previous.key,
-        level_ms=previous.level_ms + step,
-        spread_ms=math.sqrt(variance),
+        level_ms=level,
+        spread_ms=spread,
         rate_per_s=previous.rate_per_s + alpha * (window.rate_per_s - previous.rate_per_s),
         error_rate=previous.error_rate + alpha * (window.error_rate - previous.error_rate),
         samples=previous.samples + window.count,
         windows=previous.windows + 1,
         updated_at=window.end,
-    )
-
-
-def learn(
-    baselines: Mapping[SeriesKey, Baseline],
-    windows: Iterable[WindowStats],
-    anomalies: Iterable[Anomaly],
-    config: DetectionConfig,
-) -> dict[SeriesKey, Baseline]:
-    """Baselines after learning a cycle's windows, skipping every key an anomaly names.
-
-    Meant for tumbling windows: learning overlapping windows would count
-    the same requests several times and make alpha effectively larger.
-    """
-    flagged = {anomaly.key for anomaly in anomalies}
-    learned = dict(baselines)
-    for window in windows:
-        updated = update_baseline(
-            learned.get(window.key), window, config, anomalous=window.key in flagged
-        )
-        if updated is not None:
-            learned[window.key] = updated
-    return learned
+        tail_ms=tail,
+        slow_rate=slow_rate,
+        far_rate=far_rate,
+    )  # and nothing held: a learned window ends a suspicious run

@@ -9,22 +9,41 @@ from dataclasses import dataclass
 class DetectionConfig:
     """Every threshold detection and baseline learning use, in one place."""
 
-    # Window p50 must exceed baseline x this to be a latency anomaly (seed LATENCY_MULTIPLIER).
-    latency_multiplier: float = 3.0
+    # A request past baseline x this is slow; too many slow ones are a latency anomaly
+    # (the seed's LATENCY_MULTIPLIER, 3, judged the window median alone).
+    latency_multiplier: float = 2.0
     # Share of failed requests above which a window is an error spike (seed ERROR_RATE_THRESHOLD).
-    error_rate_threshold: float = 0.2
+    error_rate_threshold: float = 0.05
     # ... and that many failures must be this improbable at the key's usual error rate
-    # (binomial): at 1%, 2 failures in 5 happen once in ~1,000 windows (not a spike), 3 in 10
-    # once in ~9,000 (a spike).
-    error_p_value: float = 5e-4
+    # (binomial): at 1%, 3 failures in 5 happen once in ~100,000 windows (not a spike), 4 in 5
+    # once in ~20 million (a spike); one false spike a day among thousands of keys at most.
+    error_p_value: float = 1e-6
     # The usual error rate assumed when none is learned, or the learned one is lower.
     error_rate_floor: float = 0.01
     # Requests a window needs before its latency or error rate is judged or learned (seed).
     min_samples: int = 5
     # Weight of the newest window in a baseline: new = (1 - alpha) x old + alpha x current (seed).
     ewma_alpha: float = 0.1
-    # Windows a baseline must have learned before latency or silence is judged against it.
+    # Windows a baseline must have learned before silence is judged against it, and latency
+    # with full sensitivity.
     min_windows: int = 10
+    # Windows after which latency is judged at all: a fault in the first minute is still found,
+    # against `warmup_multiplier` x what little is known (and not learned as normal).
+    warmup_windows: int = 2
+    warmup_multiplier: float = 5.0
+    # A window where more than this share of requests is slow (past `latency_threshold`) ...
+    slow_share_threshold: float = 0.05
+    # ... and that many slow requests this improbable at the key's usual slow share (binomial)
+    # is a latency anomaly: most requests slow (the median moved), or some (it did not).
+    slow_p_value: float = 1e-7
+    # A window this improbable alone (slow or failed requests) is held, not learned, and judged
+    # again with the next window (detection.counting).
+    hold_p_value: float = 1e-2
+    # The usual slow share assumed when none is learned, or the learned one is lower.
+    slow_rate_floor: float = 0.01
+    # One request is slow (for root-cause analysis) only this many of its key's own log
+    # spreads above the typical one: about the slowest 1 in 1,000 at 3.
+    request_z: float = 3.0
     # Spreads above the baseline a window p50 must also be, so a noisy series needs a bigger jump.
     z_threshold: float = 4.0
     # Floor on the spread as a share of the level, so a very steady series keeps some tolerance.
@@ -53,6 +72,13 @@ class DetectionConfig:
             "min_samples": self.min_samples >= 1,
             "ewma_alpha": 0 < self.ewma_alpha <= 1,
             "min_windows": self.min_windows >= 1,
+            "warmup_windows": self.warmup_windows >= 1,
+            "warmup_multiplier": self.warmup_multiplier > 1,
+            "slow_share_threshold": 0 <= self.slow_share_threshold < 1,
+            "slow_p_value": 0 < self.slow_p_value < 1,
+            "slow_rate_floor": 0 < self.slow_rate_floor < 1,
+            "hold_p_value": 0 <= self.hold_p_value < 1,
+            "request_z": self.request_z >= 0,
             "z_threshold": self.z_threshold >= 0,
             "min_spread_ratio": self.min_spread_ratio > 0,
             "clamp_sigmas": self.clamp_sigmas > 0,

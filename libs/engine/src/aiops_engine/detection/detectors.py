@@ -1,11 +1,14 @@
 """Detectors: pure functions from window aggregates and baselines to anomalies.
 
-- latency: the window median is past baseline x multiplier *and* `z_threshold`
-  spreads above the baseline, over at least `min_samples` requests, against
-  an established baseline;
+- latency: too many of a window's requests past the key's bars for chance
+  at the share the key usually has (`detect_latency` says how);
 - error spike: the seed's rule, more than `error_rate_threshold` of at least
-  `min_samples` requests failed (5xx, or calls that got no answer), and that
-  many failures improbable at the key's usual error rate (binomial);
+  `min_samples` requests failed (5xx, a recorded exception or error status,
+  or calls that got no answer), and that many failures improbable at the
+  key's usual error rate (binomial);
+
+A window suspicious alone is held and judged again with the next
+(`counting`); silence lives in `silence`.
 - timeout: callers record at least `min_timeouts` timeouts to a callee, and
   more than `error_rate_threshold` of their calls;
 - silence: a key whose learned traffic makes the window's near-empty count
@@ -17,17 +20,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from .baselines import effective_spread, is_established, latency_threshold
-from .config import DetectionConfig
-from .model import Anomaly, AnomalyType, Baseline, KeyKind, SeriesKey, WindowStats
-from .scoring import (
-    binomial_upper_tail,
-    exceedance_score,
-    poisson_cdf_upper_bound,
-    shortfall_score,
+from .baselines import (
+    effective_spread,
+    is_established,
+    is_warm,
+    latency_threshold,
+    median_threshold,
+    request_threshold,
+    warmup_threshold,
 )
+from .config import DetectionConfig
+from .counting import Counts, counts, error_chance, far_chance, slow_chance
+from .model import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
+from .scoring import (
+    exceedance_score,
+)
+from .silence import detect_silence
 
 Baselines = Mapping[SeriesKey, Baseline]
 
@@ -53,36 +63,105 @@ def detect(
 def detect_latency(
     windows: Iterable[WindowStats], baselines: Baselines, config: DetectionConfig
 ) -> list[Anomaly]:
-    """Windows whose median latency is both many times and many spreads above normal."""
+    """Windows with more slow requests than chance allows for their key.
+
+    Requests are counted past two bars (`count_bars`), and each count is
+    judged against the share the key usually has (binomial), so a key with
+    a slow mode of its own, or a handful of requests, raises nothing:
+
+    - most requests past level x multiplier: the median moved (a fault on
+      every request, or the first minute's fault past the warm-up bar);
+    - more than `slow_share_threshold` past one request's bar
+      (`request_threshold`), the median where it was: a fault on some of
+      the requests. That bar is far out in the key's own tail, so the
+      slight slowing of a busy burst does not reach it.
+
+    A window counted without bars (`slow_count` None) is judged by its
+    median, against a bar widened for its sample size.
+    """
     found = []
     for window in windows:
         baseline = baselines.get(window.key)
-        if (
-            baseline is None
-            or not is_established(baseline, config)
-            or window.count < config.min_samples
-        ):
+        if baseline is None or not is_warm(baseline, config) or window.count < config.min_samples:
             continue
-        spread = effective_spread(baseline, config)
-        threshold = latency_threshold(baseline, config)
-        observed = window.p50_ms
-        if observed <= threshold:
+        if window.slow_count is None:
+            bar = median_threshold(baseline, config, window.count)
+            if window.p50_ms > bar:
+                found.append(_slow_median(window, baseline, bar, config))
             continue
-        found.append(
-            _anomaly(
-                AnomalyType.LATENCY,
-                window,
-                observed=observed,
-                baseline=baseline.level_ms,
-                threshold=threshold,
-                explanation=(
-                    f"{window.key}: median latency {_ms(observed)} over {window.count} "
-                    f"requests is {_above(observed, baseline.level_ms, spread)} "
-                    f"(p95 {_ms(window.p95_ms)}, threshold {_ms(threshold)})."
-                ),
+        seen = counts(window, baseline)
+        if _moved(window, seen, baseline, config):
+            bar = (latency_threshold if is_established(baseline, config) else warmup_threshold)(
+                baseline, config
             )
-        )
+            found.append(_slow_median(window, baseline, bar, config, seen))
+        elif (
+            seen.far_share > config.slow_share_threshold
+            and far_chance(seen, baseline, config) < config.slow_p_value
+        ):
+            found.append(_slow_share(window, baseline, request_threshold(baseline, config), seen))
     return found
+
+
+def _moved(window: WindowStats, seen: Counts, baseline: Baseline, config: DetectionConfig) -> bool:
+    """Most requests slow, improbably so: the median moved."""
+    if seen.slow_share <= 0.5 or slow_chance(seen, baseline, config) >= config.slow_p_value:
+        return False
+    # Still learning, the key's tail is barely known: only a median far past what little is
+    # known (as a fault in the first minute moves it) is evidence enough.
+    return is_established(baseline, config) or window.p50_ms > warmup_threshold(baseline, config)
+
+
+def _slow_median(
+    window: WindowStats,
+    baseline: Baseline,
+    threshold: float,
+    config: DetectionConfig,
+    seen: Counts | None = None,
+) -> Anomaly:
+    observed = window.p50_ms
+    spread = effective_spread(baseline, config)
+    learning = (
+        "" if is_established(baseline, config) else f", still learning: {baseline.windows} windows"
+    )
+    pooled = ""
+    if seen is not None and seen.windows > 1:
+        pooled = f"; {seen.slow} of {seen.count} slow over the last {seen.windows} windows"
+    return _anomaly(
+        AnomalyType.LATENCY,
+        window,
+        observed=observed,
+        baseline=baseline.level_ms,
+        threshold=threshold,
+        explanation=(
+            f"{window.key}: median latency {_ms(observed)} over {window.count} "
+            f"{window.key.requests} is {_above(observed, baseline.level_ms, spread)} "
+            f"(p95 {_ms(window.p95_ms)}, threshold {_ms(threshold)}{learning}{pooled})."
+        ),
+        counted=seen is not None,
+    )
+
+
+def _slow_share(window: WindowStats, baseline: Baseline, threshold: float, seen: Counts) -> Anomaly:
+    """Some requests slow, the median where it was: a fault on part of the traffic."""
+    pooled = ""
+    if seen.windows > 1:
+        pooled = f" ({seen.far} of {seen.count} over the last {seen.windows} windows)"
+    return _anomaly(
+        AnomalyType.LATENCY,
+        window,
+        observed=window.p95_ms,
+        baseline=baseline.tail_ms,
+        threshold=threshold,
+        explanation=(
+            f"{window.key}: {window.far_count} of {window.count} {window.key.requests} "
+            f"({window.far_rate:.0%}; usually {baseline.far_rate:.0%}) took over "
+            f"{_ms(threshold)}, p95 {_ms(window.p95_ms)}, while the median "
+            f"({_ms(window.p50_ms)}) is near its usual {_ms(baseline.level_ms)}: some "
+            f"{window.key.requests} are slow{pooled}."
+        ),
+        counted=True,
+    )
 
 
 def detect_errors(
@@ -91,26 +170,25 @@ def detect_errors(
     """Windows where more than the threshold share of enough requests failed, improbably."""
     found = []
     for window in windows:
-        rate = window.error_rate
-        if window.count < config.min_samples or rate <= config.error_rate_threshold:
-            continue
         baseline = baselines.get(window.key)
-        usual = baseline.error_rate if baseline is not None else None
-        expected_rate = max(usual or 0.0, config.error_rate_floor)
-        chance = binomial_upper_tail(window.error_count, window.count, expected_rate)
-        if chance >= config.error_p_value:
+        seen = counts(window, baseline)
+        if window.count < config.min_samples or seen.failed_share <= config.error_rate_threshold:
             continue
+        if error_chance(seen, baseline, config) >= config.error_p_value:
+            continue
+        usual = baseline.error_rate if baseline is not None else None
         usual_text = f"; usually {usual:.1%}" if usual is not None else ""
+        over = f" over the last {seen.windows} windows" if seen.windows > 1 else ""
         found.append(
             _anomaly(
                 AnomalyType.ERROR_SPIKE,
                 window,
-                observed=rate,
+                observed=window.error_rate,
                 baseline=usual,
                 threshold=config.error_rate_threshold,
                 explanation=(
-                    f"{window.key}: {window.error_count} of {window.count} {_requests(window)} "
-                    f"failed ({rate:.0%}, threshold {config.error_rate_threshold:.0%}"
+                    f"{window.key}: {seen.failed} of {seen.count} {window.key.requests}{over} "
+                    f"failed ({seen.failed_share:.0%}, threshold {config.error_rate_threshold:.0%}"
                     f"{usual_text})."
                 ),
             )
@@ -134,57 +212,8 @@ def detect_timeouts(windows: Iterable[WindowStats], config: DetectionConfig) -> 
                 threshold=config.error_rate_threshold,
                 explanation=(
                     f"{window.key}: {window.timeout_count} of {window.count} "
-                    f"{_requests(window)} timed out ({rate:.0%}, "
+                    f"{window.key.requests} timed out ({rate:.0%}, "
                     f"threshold {config.error_rate_threshold:.0%})."
-                ),
-            )
-        )
-    return found
-
-
-def detect_silence(
-    windows: Iterable[WindowStats],
-    baselines: Baselines,
-    config: DetectionConfig,
-    *,
-    now: datetime,
-) -> list[Anomaly]:
-    """Keys with steady learned traffic that went (nearly) quiet; idle keys never qualify.
-
-    A key absent from `windows` counts as zero requests over the last
-    `window_seconds` before `now`.
-    """
-    by_key = {window.key: window for window in windows}
-    forget = timedelta(seconds=config.silence_forget_s)
-    quiet_start = now - timedelta(seconds=config.window_seconds)
-    found = []
-    for key, baseline in sorted(baselines.items()):
-        if not is_established(baseline, config) or now - baseline.updated_at > forget:
-            continue
-        window = by_key.get(key) or _empty_window(key, quiet_start, now)
-        if window.seconds <= 0:
-            continue
-        expected = baseline.rate_per_s * window.seconds
-        threshold = config.silence_ratio * expected
-        probability = poisson_cdf_upper_bound(window.count, expected)
-        if window.count > threshold or probability >= config.silence_p_value:
-            continue
-        found.append(
-            Anomaly(
-                type=AnomalyType.SILENCE,
-                key=key,
-                observed=float(window.count),
-                baseline=expected,
-                threshold=threshold,
-                window_start=window.start,
-                window_end=window.end,
-                sample_count=window.count,
-                score=shortfall_score(window.count, expected),
-                sample_trace_ids=window.sample_trace_ids,
-                explanation=(
-                    f"{key}: {window.count} {_requests(window)} in {window.seconds:.0f} s "
-                    f"where its steady {baseline.rate_per_s:.1f}/s predicts about "
-                    f"{expected:.0f} (chance under {probability:.0e})."
                 ),
             )
         )
@@ -199,7 +228,11 @@ def _anomaly(
     baseline: float | None,
     threshold: float,
     explanation: str,
+    counted: bool = False,
 ) -> Anomaly:
+    """An anomaly on `window`; one `counted` (significant by its request counts, maybe pooled
+    with a held window) scores at least 0.5 though this window's own figure is lower."""
+    score = exceedance_score(observed, threshold)
     return Anomaly(
         type=type_,
         key=window.key,
@@ -209,24 +242,9 @@ def _anomaly(
         window_start=window.start,
         window_end=window.end,
         sample_count=window.count,
-        score=exceedance_score(observed, threshold),
+        score=max(score, 0.5) if counted else score,
         sample_trace_ids=window.sample_trace_ids,
         explanation=explanation,
-    )
-
-
-def _empty_window(key: SeriesKey, start: datetime, end: datetime) -> WindowStats:
-    return WindowStats(
-        key=key,
-        start=start,
-        end=end,
-        count=0,
-        error_count=0,
-        timeout_count=0,
-        mean_ms=0.0,
-        p50_ms=0.0,
-        p95_ms=0.0,
-        p99_ms=0.0,
     )
 
 
@@ -239,10 +257,6 @@ def _above(observed: float, level: float, spread: float) -> str:
     text = f"{times:.1f}x its baseline {_ms(level)}"
     spreads = (observed - level) / spread if spread > 0 else math.inf
     return text + (f" and {spreads:.0f} spreads above it" if math.isfinite(spreads) else "")
-
-
-def _requests(window: WindowStats) -> str:
-    return "calls" if window.key.kind is KeyKind.EDGE else "requests"
 
 
 def _ms(value: float) -> str:

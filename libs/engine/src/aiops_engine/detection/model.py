@@ -30,6 +30,11 @@ class SeriesKey:
     def edge(cls, caller: str, callee: str) -> SeriesKey:
         return cls(KeyKind.EDGE, caller, callee)
 
+    @property
+    def requests(self) -> str:
+        """What one unit of its traffic is called, for explanations."""
+        return "calls" if self.kind is KeyKind.EDGE else "requests"
+
     def __str__(self) -> str:
         if self.kind is KeyKind.EDGE:
             return f"{self.service} → {self.target}"
@@ -56,6 +61,9 @@ class WindowStats:
     p95_ms: float
     p99_ms: float
     sample_trace_ids: tuple[str, ...] = ()  # worst first: failures, then the slowest
+    # Requests past their key's two bars (detection's count_bars); None: not counted.
+    slow_count: int | None = None  # past level x multiplier: most of them = the median moved
+    far_count: int | None = None  # past one request's bar: a few of them = some requests hit
 
     @property
     def seconds(self) -> float:
@@ -72,6 +80,14 @@ class WindowStats:
     @property
     def timeout_rate(self) -> float:
         return self.timeout_count / self.count if self.count else 0.0
+
+    @property
+    def slow_rate(self) -> float:
+        return self.slow_count / self.count if self.count and self.slow_count else 0.0
+
+    @property
+    def far_rate(self) -> float:
+        return self.far_count / self.count if self.count and self.far_count else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +108,18 @@ class Baseline:
     samples: int  # requests in all learned windows
     windows: int  # windows learned
     updated_at: datetime  # end of the last learned window
+    # The slow end: how widely one key's requests vary, and how often one is slow,
+    # for faults that hit only some requests (the median does not move).
+    tail_ms: float = 0.0  # EWMA of the window p95 latency; 0 when never learned
+    slow_rate: float = 0.0  # EWMA of the share of requests past the key's bar
+    far_rate: float = 0.0  # EWMA of the share past one request's bar (request_threshold)
+    # The last window when it was suspicious and held back from learning (detection.counting):
+    # judged again together with the next one.
+    held_count: int = 0
+    held_slow: int = 0
+    held_far: int = 0
+    held_errors: int = 0
+    held_end: datetime | None = None
 
 
 class AnomalyType(StrEnum):

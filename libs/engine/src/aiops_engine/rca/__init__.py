@@ -5,7 +5,7 @@ The algorithm, per cycle, with `analyse(anomalies, traces, graph, slow_ms)`:
 1. Correlate: anomalies whose windows end close together form a group.
 2. Follow each sample trace: `build_trees` links its spans by parent id
    (never by timestamps: service clocks disagree), and `find_origins` picks
-   the bad spans (failed, or slower than `slow_thresholds` allows) none of
+   the bad spans (failed, or slower than detection's `span_thresholds` allow) none of
    whose children is bad: trouble propagates upwards, so it starts there.
    A call that got no answer blames its callee, a bad query the database.
 3. Vote: each trace votes once, split across the suspects it points at,
@@ -34,7 +34,6 @@ from .origins import (
     is_bad,
     is_slow,
     relevant_origins,
-    slow_thresholds,
     span_key,
 )
 from .ranking import RcaConfig, analyse, correlate
@@ -59,6 +58,5 @@ __all__ = [
     "is_bad",
     "is_slow",
     "relevant_origins",
-    "slow_thresholds",
     "span_key",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from .model import DATABASE, Blame, Candidate, Origin, Suspect
+from .model import Blame, Candidate, Origin, Suspect
 
 # Stronger first: what a trace says about a suspect it blames several ways.
 _BLAME_ORDER = (Blame.NO_ANSWER, Blame.FAILED, Blame.DATABASE, Blame.SLOW)
@@ -49,7 +49,8 @@ def describe_evidence(
 
 def explain_root(root: Candidate, followed: int, lowest: bool | None) -> str:
     if root.traces:  # "payment /payment failed first in ...", "postgres: its queries ..."
-        return f"{root.suspect}{':' if root.suspect.service == DATABASE else ''} {root.evidence}"
+        about_queries = root.evidence.startswith(_PHRASES[Blame.DATABASE].split("{")[0])
+        return f"{root.suspect}{':' if about_queries else ''} {root.evidence}"
     on_graph = "anomalous and nothing it calls is" if lowest else _NOT_LOWEST
     if not followed:
         return f"no traces to follow: {root.suspect} is {on_graph}"

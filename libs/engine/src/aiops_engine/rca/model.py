@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from aiops_engine.detection import Anomaly
 
-DATABASE = "postgres"  # the suspect a failed or slow database query blames
+DATABASE = "postgres"  # the suspect a failed or slow query blames when it names no database
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ trouble starts at the deepest bad spans, those none of whose children is
 bad. This is the seed's "first failure", but it follows the tree rather
 than the timestamps, which come from clocks that may disagree.
 
-"Slow" is judged per span against the latency threshold its own series'
-baseline implies, so a span is only slow once its key has an established
-baseline; failures need no baseline.
+"Slow" is judged per span against the bar its own series' baseline
+implies (detection's `span_thresholds`), so a span is only slow once its
+key's baseline judges; failures need no baseline. Given each key's typical
+latency, a slow span most of whose delay is its own time is an origin too.
 """
 
 from __future__ import annotations
@@ -18,26 +19,11 @@ from collections.abc import Mapping, Sequence
 from aiops_engine.detection import (
     Anomaly,
     AnomalyType,
-    Baseline,
-    DetectionConfig,
     SeriesKey,
-    is_established,
-    latency_threshold,
 )
 
 from .model import DATABASE, Blame, Origin, Span, Suspect
 from .traces import TraceNode
-
-
-def slow_thresholds(
-    baselines: Mapping[SeriesKey, Baseline], config: DetectionConfig
-) -> dict[SeriesKey, float]:
-    """The latency above which one span of a key is slow, for every established baseline."""
-    return {
-        key: latency_threshold(baseline, config)
-        for key, baseline in baselines.items()
-        if is_established(baseline, config)
-    }
 
 
 def span_key(span: Span) -> SeriesKey | None:
@@ -61,16 +47,50 @@ def is_bad(span: Span, slow_ms: Mapping[SeriesKey, float]) -> bool:
     return span.failed or is_slow(span, slow_ms)
 
 
-def find_origins(roots: Sequence[TraceNode], slow_ms: Mapping[SeriesKey, float]) -> list[Origin]:
-    """The bad spans none of whose children is bad, in tree order, each with whom it blames."""
+def find_origins(
+    roots: Sequence[TraceNode],
+    slow_ms: Mapping[SeriesKey, float],
+    typical_ms: Mapping[SeriesKey, float] | None = None,
+) -> list[Origin]:
+    """The bad spans none of whose children is bad, in tree order, each with whom it blames;
+    and, given each key's typical latency, the slow spans slow by their own time."""
     origins = []
     for root in roots:
         for node in root.walk():
-            if is_bad(node.span, slow_ms) and not any(
-                is_bad(child.span, slow_ms) for child in node.children
-            ):
+            if not is_bad(node.span, slow_ms):
+                continue
+            bad = [child.span for child in node.children if is_bad(child.span, slow_ms)]
+            if not bad or (typical_ms and _slow_by_itself(node.span, bad, slow_ms, typical_ms)):
                 origins.append(_origin(node))
     return origins
+
+
+def _slow_by_itself(
+    span: Span,
+    bad_children: Sequence[Span],
+    slow_ms: Mapping[SeriesKey, float],
+    typical_ms: Mapping[SeriesKey, float],
+) -> bool:
+    """Whether most of a slow span's delay is its own time, not its bad children's.
+
+    A service whose own work slowed (CPU, a lock) is slow while a callee is,
+    by chance, slow too: "the deepest bad span" would blame that callee. So
+    the delay, latency minus the key's typical latency, is compared with what
+    the bad children's delays explain (a child with no typical: all of it).
+    """
+    excess = _delay(span, typical_ms)
+    if span.failed or excess is None or not is_slow(span, slow_ms):
+        return False
+    explained = sum(
+        max(0.0, _delay(child, typical_ms) or child.latency_ms) for child in bad_children
+    )
+    return excess - explained >= 0.5 * excess
+
+
+def _delay(span: Span, typical_ms: Mapping[SeriesKey, float]) -> float | None:
+    key = span_key(span)
+    typical = None if key is None else typical_ms.get(key)
+    return None if typical is None else span.latency_ms - typical
 
 
 def _origin(node: TraceNode) -> Origin:
@@ -78,7 +98,8 @@ def _origin(node: TraceNode) -> Origin:
     if span.is_server:
         return Origin(Suspect(span.service, span.endpoint), span, _failed_or_slow(span))
     if span.is_query:
-        return Origin(Suspect(DATABASE), span, Blame.DATABASE)
+        # The database the query went to, by the name its caller gave it.
+        return Origin(Suspect(span.peer_service or DATABASE), span, Blame.DATABASE)
     # A bad call whose callee is healthy or silent: the callee is to blame (the
     # caller's own span only measured it). A client span's endpoint is the
     # callee's path, so this names the same suspect as the callee's own span.

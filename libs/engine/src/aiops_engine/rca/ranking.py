@@ -73,11 +73,14 @@ def analyse(
     graph: DependencyGraph,
     slow_ms: Mapping[SeriesKey, float],
     config: RcaConfig = RcaConfig(),
+    *,
+    typical_ms: Mapping[SeriesKey, float] | None = None,
 ) -> list[Finding]:
     """Findings for `anomalies`, the one with the highest-scored anomaly first.
 
     `traces` holds the spans of the anomalies' sample traces (those missing
-    are skipped); `slow_ms` is what `slow_thresholds` gives.
+    are skipped); `slow_ms` is what `span_thresholds` gives, `typical_ms`
+    what `typical_latencies` gives (a span's own delay is judged with it).
     """
     # The traces show calls too, which a young graph may not have learned yet.
     below = functools.cache(graph.merge(_observed_dependencies(traces.values())).downstream)
@@ -86,7 +89,7 @@ def analyse(
     def explaining(anomaly: Anomaly, trace_id: str) -> list[Origin]:
         if trace_id not in trees:  # a trace sampled by several anomalies is followed once
             roots = build_trees(traces[trace_id])
-            trees[trace_id] = (roots, find_origins(roots, slow_ms))
+            trees[trace_id] = (roots, find_origins(roots, slow_ms, typical_ms))
         roots, origins = trees[trace_id]
         return relevant_origins(origins, roots, anomaly, slow_ms)
 

@@ -27,6 +27,7 @@ from aiops_engine.detection import (
     DetectionConfig,
     SeriesKey,
     WindowStats,
+    count_bars,
 )
 from aiops_engine.incidents import Incident, IncidentEvent, IncidentPolicy
 from aiops_engine.incidents.book import Touch, apply_findings, forget_settled
@@ -197,7 +198,13 @@ class Replay:
         start = self._origin + index * self._width
         end = start + self._width
         rows = self._pending.pop(index, [])
-        windows = window_stats(rows, start=start, end=end, sample_traces=config.sample_traces)
+        windows = window_stats(
+            rows,
+            start=start,
+            end=end,
+            sample_traces=config.sample_traces,
+            bars=count_bars(state.baselines, config.detection),
+        )
         judged = judge_window(windows, state.baselines, config.detection, now=end)
         anomalies = judged.anomalies
         ahead = (self._pending.get(index + n, []) for n in range(1, self._reach + 1))

@@ -1,0 +1,92 @@
+"""How improbable a window's slow and failed requests are, over one window or two.
+
+A low-traffic key sees a handful of requests per window: five slow
+requests of six is suggestive, not proof, at the share a heavy-tailed key
+usually has. So a window that is suspicious on its own (`hold_p_value`) is
+not learned but *held* in its baseline, and the next window is judged
+together with it: eleven of twelve is proof. A real fault is then reported
+a window later instead of never, and never becomes the baseline; a fluke
+is learned with the next window, one window late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .baselines import is_established, is_warm, latency_threshold, request_threshold, usual_share
+from .config import DetectionConfig
+from .model import Baseline, WindowStats
+from .scoring import binomial_upper_tail
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Requests, slow and far slow ones (None: not counted), failed ones, over 1 or 2 windows."""
+
+    count: int
+    slow: int | None
+    far: int | None
+    failed: int
+    windows: int
+
+    @property
+    def slow_share(self) -> float:
+        return (self.slow or 0) / self.count if self.count else 0.0
+
+    @property
+    def far_share(self) -> float:
+        return (self.far or 0) / self.count if self.count else 0.0
+
+    @property
+    def failed_share(self) -> float:
+        return self.failed / self.count if self.count else 0.0
+
+
+def counts(window: WindowStats, baseline: Baseline | None) -> Counts:
+    """The window's counts, with the window its baseline holds if that one came just before."""
+    held = baseline is not None and baseline.held_end == window.start and baseline.held_count > 0
+    if not held or baseline is None:
+        return Counts(window.count, window.slow_count, window.far_count, window.error_count, 1)
+    slow = None if window.slow_count is None else window.slow_count + baseline.held_slow
+    far = None if window.far_count is None else window.far_count + baseline.held_far
+    failed = window.error_count + baseline.held_errors
+    return Counts(window.count + baseline.held_count, slow, far, failed, 2)
+
+
+def usual_error_rate(baseline: Baseline | None, config: DetectionConfig) -> float:
+    usual = baseline.error_rate if baseline is not None else 0.0
+    return max(usual, config.error_rate_floor)
+
+
+def slow_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> float:
+    """P(at least this many slow requests) at the key's usual slow share; 1 if not counted."""
+    if seen.slow is None:
+        return 1.0
+    usual = usual_share(baseline, config, latency_threshold(baseline, config), baseline.slow_rate)
+    return binomial_upper_tail(seen.slow, seen.count, usual)
+
+
+def far_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> float:
+    """P(at least this many far slow requests) at the key's usual share; 1 if not counted."""
+    if seen.far is None or not is_established(baseline, config):
+        return 1.0
+    usual = usual_share(baseline, config, request_threshold(baseline, config), baseline.far_rate)
+    return binomial_upper_tail(seen.far, seen.count, usual)
+
+
+def error_chance(seen: Counts, baseline: Baseline | None, config: DetectionConfig) -> float:
+    """P(at least this many failures) at the key's usual error rate."""
+    return binomial_upper_tail(seen.failed, seen.count, usual_error_rate(baseline, config))
+
+
+def is_suspicious(window: WindowStats, baseline: Baseline, config: DetectionConfig) -> bool:
+    """Whether a window, alone, leans towards a fault: held rather than learned."""
+    if not is_warm(baseline, config):
+        return False
+    alone = counts(window, None)
+    chances = (
+        slow_chance(alone, baseline, config),
+        far_chance(alone, baseline, config),
+        error_chance(alone, baseline, config),
+    )
+    return min(chances) < config.hold_p_value

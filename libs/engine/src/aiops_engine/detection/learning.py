@@ -1,0 +1,71 @@
+"""A cycle's learning: every window no anomaly names, but a suspicious one held back once.
+
+A window that leans towards a fault without proving it (detection.counting)
+is held in its baseline instead of learned, and judged again with the next
+window; a second suspicious window in a row is learned (it is the key's
+normal, or will be flagged), so a baseline never freezes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+
+from .baselines import update_baseline
+from .config import DetectionConfig
+from .counting import is_suspicious
+from .model import Anomaly, Baseline, SeriesKey, WindowStats
+
+
+def learn(
+    baselines: Mapping[SeriesKey, Baseline],
+    windows: Iterable[WindowStats],
+    anomalies: Iterable[Anomaly],
+    config: DetectionConfig,
+) -> dict[SeriesKey, Baseline]:
+    """Baselines after learning a cycle's windows, skipping every key an anomaly names.
+
+    Meant for tumbling windows: learning overlapping windows would count
+    the same requests several times and make alpha effectively larger.
+    """
+    flagged = {anomaly.key for anomaly in anomalies}
+    learned = dict(baselines)
+    for window in windows:
+        previous = learned.get(window.key)
+        if window.key in flagged:
+            if previous is not None and previous.held_end is not None:
+                learned[window.key] = _release(previous)
+            continue
+        if (
+            previous is not None
+            and previous.held_end != window.start
+            and window.end > previous.updated_at
+            and window.count >= config.min_samples
+            and is_suspicious(window, previous, config)
+        ):
+            learned[window.key] = hold(previous, window)
+            continue
+        updated = update_baseline(previous, window, config)
+        if updated is not None:
+            learned[window.key] = _release(updated) if updated is previous else updated
+    return learned
+
+
+def hold(baseline: Baseline, window: WindowStats) -> Baseline:
+    """`baseline`, holding `window` to be judged again with the next one."""
+    return dataclasses.replace(
+        baseline,
+        held_count=window.count,
+        held_slow=window.slow_count or 0,
+        held_far=window.far_count or 0,
+        held_errors=window.error_count,
+        held_end=window.end,
+    )
+
+
+def _release(baseline: Baseline) -> Baseline:
+    if baseline.held_end is None:
+        return baseline
+    return dataclasses.replace(
+        baseline, held_count=0, held_slow=0, held_far=0, held_errors=0, held_end=None
+    )
