@@ -25,3 +25,17 @@ def test_other_failures_and_ports_of_no_variable_are_not_retried() -> None:
     assert not project._move_taken_port("container aiops-test-analyzer-1 is unhealthy")
     assert not project._move_taken_port(TAKEN)  # 56529 is none of this project's ports
     assert project.ports == {"CHECKOUT_PORT": 41000}
+
+
+def test_a_port_the_kernel_refused_moves_too_and_a_range_moves_as_a_pair() -> None:
+    """Docker's other wording ("address already in use"), for one port of a two-port range:
+    the range gets a new free pair."""
+    project = ComposeProject("aiops-test", {"ANALYZER_PORT": "40603-40604"}, ports={})
+    project.ports["ANALYZER_PORT"] = 40603
+    refused = (
+        "Error starting userland proxy: listen tcp4 127.0.0.1:40604: bind: address already in use"
+    )
+    assert project._move_taken_port(refused)
+    first = project.ports["ANALYZER_PORT"]
+    assert first != 40603
+    assert project.env["ANALYZER_PORT"] == f"{first}-{first + 1}"

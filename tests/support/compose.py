@@ -96,10 +96,13 @@ class ComposeProject:
             )
         return result.stdout
 
-    def up(self, *services: str, build: bool = True) -> None:
-        """Build what has changed (unless not `build`), start `services` and return once
-        they are healthy."""
+    def up(
+        self, *services: str, build: bool = True, scale: Mapping[str, int] | None = None
+    ) -> None:
+        """Build what has changed (unless not `build`), start `services` (`scale`: that many
+        replicas of some) and return once they are healthy."""
         options = ["--build"] if build else []
+        options += [f"--scale={name}={count}" for name, count in (scale or {}).items()]
         for attempt in range(3):
             try:
                 self.compose(
@@ -113,17 +116,24 @@ class ComposeProject:
                     raise RuntimeError(f"{exc}\n--- logs ---\n{self.logs(*services)}") from exc
 
     def _move_taken_port(self, error: str) -> bool:
-        """Give the variable of the port Docker found taken a new free port; False if none."""
-        match = re.search(r"Bind for [\d.]+:(\d+) failed: port is already allocated", error)
-        names = [
-            name
-            for name, port in self.ports.items()
-            if match and port == int(match.group(1)) and self.env.get(name) == str(port)
-        ]
-        for name in names:
-            self.ports[name] = free_port()
-            self.env[name] = str(self.ports[name])
-        return bool(names)
+        """Give the variable of the port Docker found taken a new free port (a new pair for a
+        two-port range); False if no variable of ours holds it."""
+        match = _TAKEN.search(error)
+        if not match:
+            return False
+        taken = int(match.group(1) or match.group(2))
+        moved = False
+        for name, port in self.ports.items():
+            value = self.env.get(name)
+            if value == str(port) and port == taken:
+                self.ports[name] = free_port()
+                self.env[name] = str(self.ports[name])
+                moved = True
+            elif value == f"{port}-{port + 1}" and taken in (port, port + 1):
+                self.ports[name] = first = free_port_pair()
+                self.env[name] = f"{first}-{first + 1}"
+                moved = True
+        return moved
 
     def logs(self, *services: str) -> str:
         return self.compose("logs", "--no-color", "--tail=60", *services, check=False)[-8000:]
@@ -181,7 +191,6 @@ class ComposeStack(ComposeProject):
     def __init__(self) -> None:
         self.postgres_password = secrets.token_urlsafe(12)
         self.chaos_token = secrets.token_urlsafe(12)
-        self.analyzer_replicas: list[str] = []  # URLs, when two analyzers were asked for
         super().__init__(
             f"aiops-e2e-{secrets.token_hex(3)}",
             {
@@ -197,14 +206,19 @@ class ComposeStack(ComposeProject):
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[f'{service.upper()}_PORT']}"
 
-    def publish_two_analyzers(self) -> list[str]:
-        """Publish the analyzer on a range of two free ports, one per replica; their URLs.
+    def publish_two_analyzers(self) -> None:
+        """Publish the analyzer on a range of two free ports, one per replica.
 
         Docker hands a range's ports to replicas in no set order.
         """
         first = free_port_pair()
         self.ports["ANALYZER_PORT"] = first
         self.env["ANALYZER_PORT"] = f"{first}-{first + 1}"
+
+    @property
+    def analyzer_replicas(self) -> list[str]:
+        """The two analyzers' URLs (the range may have moved if a port was taken)."""
+        first = self.ports["ANALYZER_PORT"]
         return [f"http://127.0.0.1:{port}" for port in (first, first + 1)]
 
     @contextlib.asynccontextmanager
@@ -222,6 +236,13 @@ class ComposeStack(ComposeProject):
         return f"postgresql://aiops:{self.postgres_password}@127.0.0.1:{port}/aiops"
 
 
+# Docker says a host port is taken in two ways, by its own proxy or the kernel's bind.
+_TAKEN = re.compile(
+    r"Bind for [\d.]+:(\d+) failed: port is already allocated"
+    r"|listen tcp[46]? [\d.]+:(\d+): bind: address already in use"
+)
+
+
 @contextmanager
 def running_stack(*, two_analyzers: bool = False, **env: str) -> Iterator[ComposeStack]:
     """The tested services up and healthy under a fresh project, torn down afterwards."""
@@ -229,11 +250,11 @@ def running_stack(*, two_analyzers: bool = False, **env: str) -> Iterator[Compos
     stack = ComposeStack()
     stack.env.update(env)
     if two_analyzers:
-        stack.analyzer_replicas = stack.publish_two_analyzers()
+        stack.publish_two_analyzers()
     try:
         stack.up(*TESTED_SERVICES)
         if two_analyzers:
-            stack.compose("up", "--detach", "--wait", "--scale", "analyzer=2", "analyzer")
+            stack.up("analyzer", build=False, scale={"analyzer": 2})
         yield stack
     finally:
         stack.down()
