@@ -77,9 +77,12 @@ def latency_threshold(baseline: Baseline, config: DetectionConfig) -> float:
 
 
 def warmup_threshold(baseline: Baseline, config: DetectionConfig) -> float:
-    """While a baseline is still learning, the bar a window median must also pass:
-    level x `warmup_multiplier`, as what little is known is uncertain."""
-    return max(latency_threshold(baseline, config), baseline.level_ms * config.warmup_multiplier)
+    """`latency_threshold`, and while a baseline is still learning level x
+    `warmup_multiplier` too: what little is known is uncertain."""
+    bar = latency_threshold(baseline, config)
+    if is_established(baseline, config):
+        return bar
+    return max(bar, baseline.level_ms * config.warmup_multiplier)
 
 
 def usual_share(baseline: Baseline, config: DetectionConfig, bar: float, learned: float) -> float:
@@ -100,9 +103,7 @@ def median_threshold(baseline: Baseline, config: DetectionConfig, count: int) ->
     chance alone does to the median of that many requests of this key's shape."""
     noise = config.z_threshold * _MEDIAN_SE * request_sigma(baseline) / math.sqrt(max(count, 1))
     return max(
-        (latency_threshold if is_established(baseline, config) else warmup_threshold)(
-            baseline, config
-        ),
+        warmup_threshold(baseline, config),
         baseline.level_ms + config.z_threshold * effective_spread(baseline, config),
         baseline.level_ms * math.exp(noise),
     )
@@ -113,10 +114,7 @@ def request_threshold(baseline: Baseline, config: DetectionConfig) -> float:
     key's bar, and rarer than `request_z` of its own log spreads (so a heavy-tailed key's
     usual slow requests, or a 1 ms key's scheduler hiccup, are not taken for trouble)."""
     spread = config.request_z * request_sigma(baseline)
-    bar = (latency_threshold if is_established(baseline, config) else warmup_threshold)(
-        baseline, config
-    )
-    return max(bar, baseline.level_ms * math.exp(spread))
+    return max(warmup_threshold(baseline, config), baseline.level_ms * math.exp(spread))
 
 
 def count_bars(

@@ -26,7 +26,6 @@ from .baselines import (
     effective_spread,
     is_established,
     is_warm,
-    latency_threshold,
     median_threshold,
     request_threshold,
     warmup_threshold,
@@ -91,9 +90,7 @@ def detect_latency(
             continue
         seen = counts(window, baseline)
         if _moved(window, seen, baseline, config):
-            bar = (latency_threshold if is_established(baseline, config) else warmup_threshold)(
-                baseline, config
-            )
+            bar = warmup_threshold(baseline, config)
             found.append(_slow_median(window, baseline, bar, config, seen))
         elif (
             seen.far_share > config.slow_share_threshold

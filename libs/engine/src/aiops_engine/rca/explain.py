@@ -47,11 +47,14 @@ def describe_evidence(
     return sentence
 
 
-def explain_root(root: Candidate, followed: int, lowest: bool | None) -> str:
+def explain_root(
+    root: Candidate, followed: Mapping[str, Sequence[Origin]], lowest: bool | None
+) -> str:
     if root.traces:  # "payment /payment failed first in ...", "postgres: its queries ..."
-        about_queries = root.evidence.startswith(_PHRASES[Blame.DATABASE].split("{")[0])
-        return f"{root.suspect}{':' if about_queries else ''} {root.evidence}"
+        mine = [o for origins in followed.values() for o in origins if o.suspect == root.suspect]
+        database = all(o.blame is Blame.DATABASE for o in mine)
+        return f"{root.suspect}{':' if database else ''} {root.evidence}"
     on_graph = "anomalous and nothing it calls is" if lowest else _NOT_LOWEST
     if not followed:
         return f"no traces to follow: {root.suspect} is {on_graph}"
-    return f"{root.suspect} is {on_graph}; the {followed} traces followed point elsewhere"
+    return f"{root.suspect} is {on_graph}; the {len(followed)} traces followed point elsewhere"

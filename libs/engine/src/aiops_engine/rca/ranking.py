@@ -243,7 +243,7 @@ class _Group:
             confidence=root.score,
             anomalies=tuple(self.anomalies[i] for i in indices),
             trace_ids=tuple(trace_ids[: config.max_trace_ids]),
-            explanation=explain_root(root, len(followed), graph_voted.get(root.suspect)),
+            explanation=explain_root(root, followed, graph_voted.get(root.suspect)),
         )
 
 
