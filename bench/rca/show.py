@@ -46,6 +46,7 @@ class Printer:
                 f"  anomaly {a.type} {a.key}: observed {a.observed:.3g} / threshold "
                 f"{a.threshold:.3g} (baseline {base}, n={a.sample_count}, score {a.score:.2f})"
             )
+            self.say(f"    {a.explanation}")
         for finding in result.findings:
             ranked = ", ".join(f"{c.suspect} {c.score:.2f}" for c in finding.candidates)
             self.say(

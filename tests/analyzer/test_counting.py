@@ -143,20 +143,39 @@ def test_failures_are_pooled_with_a_held_window_too() -> None:
 
 
 @pytest.mark.parametrize("age", range(CONFIG.warmup_windows, CONFIG.min_windows))
-def test_a_20x_window_fires_while_learning_and_is_not_learned(age: int) -> None:
-    """Cold start: from 2 learned windows on, a window 20x slower (past level x 5) is a
-    latency anomaly that says it is still learning, and is not learned."""
+def test_two_20x_windows_fire_while_learning_and_are_not_learned(age: int) -> None:
+    """Cold start: from 2 learned windows on, a window 20x slower (past level x 5) is held,
+    and a second one in a row is a latency anomaly that says it is still learning; neither
+    is learned."""
     rng = random.Random(age)
     run, index = learned_run(rng, age)
     before = run.baselines[PAYMENT]
     assert is_warm(before, CONFIG)
     assert not is_established(before, CONFIG)
+    assert run.cycle([run.window(lognormal(rng, 2000.0, 100), index=index)], index=index) == []
+    assert run.baselines[PAYMENT].held_count == 100
+    index += 1
     window = run.window(lognormal(rng, 2000.0, 100), index=index)
     [anomaly] = run.cycle([window], index=index)
     assert anomaly.type is AnomalyType.LATENCY
     assert anomaly.threshold == warmup_threshold(before, CONFIG)
     assert f"still learning: {before.windows} windows" in anomaly.explanation
     assert run.baselines[PAYMENT] == before
+
+
+def test_one_slow_window_while_learning_is_held_then_a_normal_one_learned() -> None:
+    """Cold start: a single window 20x slower (a process still warming up) is not reported;
+    it is held, and the ordinary window after it is learned as usual."""
+    rng = random.Random(7)
+    run, index = learned_run(rng, CONFIG.warmup_windows)
+    before = run.baselines[PAYMENT]
+    assert run.cycle([run.window(lognormal(rng, 2000.0, 100), index=index)], index=index) == []
+    assert (
+        run.cycle([run.window(lognormal(rng, 100.0, 100), index=index + 1)], index=index + 1) == []
+    )
+    after = run.baselines[PAYMENT]
+    assert after.held_end is None
+    assert after.windows == before.windows + 1
 
 
 @pytest.mark.parametrize("age", range(CONFIG.warmup_windows, CONFIG.min_windows))

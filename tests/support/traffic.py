@@ -8,6 +8,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
+import anyio
 import httpx
 
 ORDER: Mapping[str, Any] = {
@@ -29,22 +30,28 @@ async def open_loop(
     """`send(client, n)` for n = 0, 1, … started every 1/`per_second` s until the block ends,
     each on its own: open loop, so a slow answer does not slow the arrivals."""
 
+    # Stopped by cancelling an anyio scope, never by task.cancel(): httpcore closes the
+    # connections it evicts from its pool one await at a time, shielded from anyio
+    # cancellation only, so a native cancel landing there left the rest open, to surface
+    # as an unclosed-socket ResourceWarning in whichever test the next GC ran in.
+    stop = anyio.CancelScope()
+
     async def run() -> None:
-        async with (
-            httpx.AsyncClient(timeout=10, limits=LIMITS) as client,
-            asyncio.TaskGroup() as group,
-        ):
-            for n in itertools.count():
-                group.create_task(send(client, n))
-                await asyncio.sleep(1 / per_second)
+        with stop:
+            async with (
+                httpx.AsyncClient(timeout=10, limits=LIMITS) as client,
+                anyio.create_task_group() as group,
+            ):
+                for n in itertools.count():
+                    group.start_soon(send, client, n)
+                    await anyio.sleep(1 / per_second)
 
     task = asyncio.create_task(run())
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.cancel()
+        await task
 
 
 @contextlib.asynccontextmanager

@@ -104,9 +104,13 @@ def _moved(window: WindowStats, seen: Counts, baseline: Baseline, config: Detect
     """Most requests slow, improbably so: the median moved."""
     if seen.slow_share <= 0.5 or slow_chance(seen, baseline, config) >= config.slow_p_value:
         return False
+    if is_established(baseline, config):
+        return True
     # Still learning, the key's tail is barely known: only a median far past what little is
-    # known (as a fault in the first minute moves it) is evidence enough.
-    return is_established(baseline, config) or window.p50_ms > warmup_threshold(baseline, config)
+    # known, two windows in a row (the first held), is evidence enough. A fault in the first
+    # minute stays so; one slow window of a stack still warming up (a cold process, a starved
+    # CPU) does not.
+    return seen.windows > 1 and window.p50_ms > warmup_threshold(baseline, config)
 
 
 def _slow_median(
