@@ -30,10 +30,9 @@ async def open_loop(
     """`send(client, n)` for n = 0, 1, … started every 1/`per_second` s until the block ends,
     each on its own: open loop, so a slow answer does not slow the arrivals."""
 
-    # Stopped by cancelling an anyio scope, never by task.cancel(): httpcore closes the
-    # connections it evicts from its pool one await at a time, shielded from anyio
-    # cancellation only, so a native cancel landing there left the rest open, to surface
-    # as an unclosed-socket ResourceWarning in whichever test the next GC ran in.
+    # Stopped through an anyio scope, not task.cancel(): httpcore's pool closes the
+    # connections it evicts one await at a time, shielded from anyio cancellation only, so
+    # a native cancel there left the rest unclosed (a ResourceWarning at some later GC).
     stop = anyio.CancelScope()
 
     async def run() -> None:
