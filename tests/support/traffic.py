@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -17,6 +17,13 @@ ORDER: Mapping[str, Any] = {
     "currency": "USD",
 }
 PAYMENT: Mapping[str, Any] = {"amount": 5, "currency": "USD"}
+# One order per SKU with ample stock. Reservations of one SKU serialize on its row lock,
+# so orders that arrive together (behind a jittery callee, or a CPU-starved caller) queue
+# there and make inventory slow by itself; spread over rows, they rarely meet.
+SPREAD_ORDERS: Sequence[Mapping[str, Any]] = tuple(
+    {**ORDER, "items": [{"sku": sku, "quantity": 1}]}
+    for sku in ("SKU-001", "SKU-002", "SKU-003", "SKU-004")
+)
 
 # Idle connections expire before uvicorn's 5 s keep-alive closes them, as the services'
 # own clients do: reusing one just as the server closes it fails with a disconnect.
@@ -55,16 +62,22 @@ async def open_loop(
 
 @contextlib.asynccontextmanager
 async def posts(
-    url: str, body: Mapping[str, Any], *, per_second: float, trace_prefix: str | None = None
+    url: str,
+    body: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    per_second: float,
+    trace_prefix: str | None = None,
 ) -> AsyncIterator[dict[str, int]]:
-    """Open-loop POSTs of `body` at `per_second` until the block ends; yields each one's
-    trace id (`<trace_prefix>-<n>`, or the one the service chose) and status (0: no answer)."""
+    """Open-loop POSTs of `body` (of a sequence, the n-th post sends body[n % len]) at
+    `per_second` until the block ends; yields each one's trace id (`<trace_prefix>-<n>`,
+    or the one the service chose) and status (0: no answer)."""
     statuses: dict[str, int] = {}
+    bodies = [body] if isinstance(body, Mapping) else list(body)
 
     async def send(client: httpx.AsyncClient, n: int) -> None:
         headers = {"X-Trace-Id": f"{trace_prefix}-{n}"} if trace_prefix else {}
         try:
-            response = await client.post(url, json=body, headers=headers)
+            response = await client.post(url, json=bodies[n % len(bodies)], headers=headers)
         except httpx.HTTPError:
             statuses[headers.get("X-Trace-Id", f"unanswered-{n}")] = 0
         else:
@@ -75,7 +88,11 @@ async def posts(
 
 
 def checkouts(
-    checkout_url: str, *, per_second: float = 25, order: Mapping[str, Any] = ORDER
+    checkout_url: str,
+    *,
+    per_second: float = 25,
+    order: Mapping[str, Any] | Sequence[Mapping[str, Any]] = ORDER,
 ) -> contextlib.AbstractAsyncContextManager[dict[str, int]]:
-    """Open-loop checkouts until the block ends; yields each one's trace id and status."""
+    """Open-loop checkouts (of a sequence of orders, each in turn) until the block ends;
+    yields each one's trace id and status."""
     return posts(f"{checkout_url}/checkout", order, per_second=per_second)
