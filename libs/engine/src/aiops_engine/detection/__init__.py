@@ -5,6 +5,7 @@ aggregates into anomalies, and `learn(baselines, windows, anomalies, config)`
 returns the baselines with every window learned that no anomaly names.
 """
 
+from .accumulated import detect_accumulated
 from .baselines import (
     count_bars,
     effective_spread,
@@ -28,8 +29,18 @@ from .detectors import (
     detect_latency,
     detect_timeouts,
 )
+from .evidence import accumulate, holds
 from .learning import hold, learn
-from .model import Anomaly, AnomalyType, Baseline, KeyKind, SeriesKey, WindowStats
+from .model import (
+    Anomaly,
+    AnomalyType,
+    Baseline,
+    Evidence,
+    KeyKind,
+    SeriesKey,
+    Tally,
+    WindowStats,
+)
 from .silence import detect_silence, system_load
 
 __all__ = [
@@ -38,12 +49,16 @@ __all__ = [
     "Baseline",
     "Counts",
     "DetectionConfig",
+    "Evidence",
     "KeyKind",
     "SeriesKey",
+    "Tally",
     "WindowStats",
+    "accumulate",
     "count_bars",
     "counts",
     "detect",
+    "detect_accumulated",
     "detect_errors",
     "detect_latency",
     "detect_silence",
@@ -52,6 +67,7 @@ __all__ = [
     "error_chance",
     "far_chance",
     "hold",
+    "holds",
     "is_established",
     "is_suspicious",
     "is_warm",

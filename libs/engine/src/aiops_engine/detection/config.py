@@ -39,6 +39,13 @@ class DetectionConfig:
     # A window this improbable alone (slow or failed requests) is held, not learned, and judged
     # again with the next window (detection.counting).
     hold_p_value: float = 1e-2
+    # Windows a run of evidence spans at most (detection.evidence), keeping its key from
+    # being learned meanwhile: long enough for a ramp to show, short enough that a lasting
+    # change is learned and an ended fault's hits soon forgotten.
+    evidence_windows: int = 12
+    # ... and a run this improbable keeps its key from being learned: a ramp is not learned
+    # as normal, while a busy spell's slight slowing still is.
+    evidence_hold_p_value: float = 1e-3
     # The usual slow share assumed when none is learned, or the learned one is lower.
     slow_rate_floor: float = 0.01
     # One request is slow (for root-cause analysis) only this many of its key's own log
@@ -78,6 +85,8 @@ class DetectionConfig:
             "slow_p_value": 0 < self.slow_p_value < 1,
             "slow_rate_floor": 0 < self.slow_rate_floor < 1,
             "hold_p_value": 0 <= self.hold_p_value < 1,
+            "evidence_windows": self.evidence_windows >= 1,
+            "evidence_hold_p_value": 0 <= self.evidence_hold_p_value < 1,
             "request_z": self.request_z >= 0,
             "z_threshold": self.z_threshold >= 0,
             "min_spread_ratio": self.min_spread_ratio > 0,

@@ -8,7 +8,8 @@
   key's usual error rate (binomial);
 
 A window suspicious alone is held and judged again with the next
-(`counting`); silence lives in `silence`.
+(`counting`); a fault too thin for any window adds up over a run of them
+(`evidence`, `accumulated`); silence lives in `silence`.
 - timeout: callers record at least `min_timeouts` timeouts to a callee, and
   more than `error_rate_threshold` of their calls;
 - silence: a key whose learned traffic makes the window's near-empty count
@@ -18,10 +19,10 @@ A window suspicious alone is held and judged again with the next
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from .accumulated import detect_accumulated
 from .baselines import (
     effective_spread,
     is_established,
@@ -32,10 +33,8 @@ from .baselines import (
 )
 from .config import DetectionConfig
 from .counting import Counts, counts, error_chance, far_chance, slow_chance
+from .explained import above, anomaly, ms
 from .model import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
-from .scoring import (
-    exceedance_score,
-)
 from .silence import detect_silence
 
 Baselines = Mapping[SeriesKey, Baseline]
@@ -55,6 +54,11 @@ def detect(
         *detect_errors(windows, baselines, config),
         *detect_timeouts(windows, config),
         *detect_silence(windows, baselines, config, now=now),
+    ]
+    # A window's own evidence speaks first; a run of windows only where it found nothing.
+    named = {(a.key, a.type) for a in found}
+    found += [
+        a for a in detect_accumulated(windows, baselines, config) if (a.key, a.type) not in named
     ]
     return sorted(found, key=lambda a: (-a.score, a.type, a.key))
 
@@ -128,16 +132,16 @@ def _slow_median(
     pooled = ""
     if seen is not None and seen.windows > 1:
         pooled = f"; {seen.slow} of {seen.count} slow over the last {seen.windows} windows"
-    return _anomaly(
+    return anomaly(
         AnomalyType.LATENCY,
         window,
         observed=observed,
         baseline=baseline.level_ms,
         threshold=threshold,
         explanation=(
-            f"{window.key}: median latency {_ms(observed)} over {window.count} "
-            f"{window.key.requests} is {_above(observed, baseline.level_ms, spread)} "
-            f"(p95 {_ms(window.p95_ms)}, threshold {_ms(threshold)}{learning}{pooled})."
+            f"{window.key}: median latency {ms(observed)} over {window.count} "
+            f"{window.key.requests} is {above(observed, baseline.level_ms, spread)} "
+            f"(p95 {ms(window.p95_ms)}, threshold {ms(threshold)}{learning}{pooled})."
         ),
         counted=seen is not None,
     )
@@ -148,7 +152,7 @@ def _slow_share(window: WindowStats, baseline: Baseline, threshold: float, seen:
     pooled = ""
     if seen.windows > 1:
         pooled = f" ({seen.far} of {seen.count} over the last {seen.windows} windows)"
-    return _anomaly(
+    return anomaly(
         AnomalyType.LATENCY,
         window,
         observed=window.p95_ms,
@@ -157,8 +161,8 @@ def _slow_share(window: WindowStats, baseline: Baseline, threshold: float, seen:
         explanation=(
             f"{window.key}: {window.far_count} of {window.count} {window.key.requests} "
             f"({window.far_rate:.0%}; usually {baseline.far_rate:.0%}) took over "
-            f"{_ms(threshold)}, p95 {_ms(window.p95_ms)}, while the median "
-            f"({_ms(window.p50_ms)}) is near its usual {_ms(baseline.level_ms)}: some "
+            f"{ms(threshold)}, p95 {ms(window.p95_ms)}, while the median "
+            f"({ms(window.p50_ms)}) is near its usual {ms(baseline.level_ms)}: some "
             f"{window.key.requests} are slow{pooled}."
         ),
         counted=True,
@@ -181,7 +185,7 @@ def detect_errors(
         usual_text = f"; usually {usual:.1%}" if usual is not None else ""
         over = f" over the last {seen.windows} windows" if seen.windows > 1 else ""
         found.append(
-            _anomaly(
+            anomaly(
                 AnomalyType.ERROR_SPIKE,
                 window,
                 observed=window.error_rate,
@@ -205,7 +209,7 @@ def detect_timeouts(windows: Iterable[WindowStats], config: DetectionConfig) -> 
         if window.timeout_count < config.min_timeouts or rate <= config.error_rate_threshold:
             continue
         found.append(
-            _anomaly(
+            anomaly(
                 AnomalyType.TIMEOUT,
                 window,
                 observed=rate,
@@ -219,46 +223,3 @@ def detect_timeouts(windows: Iterable[WindowStats], config: DetectionConfig) -> 
             )
         )
     return found
-
-
-def _anomaly(
-    type_: AnomalyType,
-    window: WindowStats,
-    *,
-    observed: float,
-    baseline: float | None,
-    threshold: float,
-    explanation: str,
-    counted: bool = False,
-) -> Anomaly:
-    """An anomaly on `window`; one `counted` (significant by its request counts, maybe pooled
-    with a held window) scores at least 0.5 though this window's own figure is lower."""
-    score = exceedance_score(observed, threshold)
-    return Anomaly(
-        type=type_,
-        key=window.key,
-        observed=observed,
-        baseline=baseline,
-        threshold=threshold,
-        window_start=window.start,
-        window_end=window.end,
-        sample_count=window.count,
-        score=max(score, 0.5) if counted else score,
-        sample_trace_ids=window.sample_trace_ids,
-        explanation=explanation,
-    )
-
-
-def _above(observed: float, level: float, spread: float) -> str:
-    """How far past its baseline a latency is, in words; a level or spread of 0 (identical
-    values, as a series recorded at millisecond resolution gives) is no divisor."""
-    times = observed / level if level > 0 else math.inf
-    if not math.isfinite(times):
-        return f"above its baseline of {_ms(level)}"
-    text = f"{times:.1f}x its baseline {_ms(level)}"
-    spreads = (observed - level) / spread if spread > 0 else math.inf
-    return text + (f" and {spreads:.0f} spreads above it" if math.isfinite(spreads) else "")
-
-
-def _ms(value: float) -> str:
-    return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"

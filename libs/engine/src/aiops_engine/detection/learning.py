@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from .baselines import update_baseline
 from .config import DetectionConfig
 from .counting import is_suspicious
+from .evidence import accumulate, afresh, holds
 from .model import Anomaly, Baseline, SeriesKey, WindowStats
 
 
@@ -32,22 +33,30 @@ def learn(
     learned = dict(baselines)
     for window in windows:
         previous = learned.get(window.key)
-        if window.key in flagged:
-            if previous is not None and previous.held_end is not None:
-                learned[window.key] = _release(previous)
+        if previous is None:
+            started = update_baseline(None, window, config)
+            if started is not None:
+                learned[window.key] = started
             continue
+        if window.key in flagged:
+            learned[window.key] = afresh(_release(previous))
+            continue
+        evidence = accumulate(previous, window, config)
         if (
-            previous is not None
-            and previous.held_end != window.start
+            previous.held_end != window.start
             and window.end > previous.updated_at
             and window.count >= config.min_samples
             and is_suspicious(window, previous, config)
         ):
-            learned[window.key] = hold(previous, window)
+            learned[window.key] = dataclasses.replace(hold(previous, window), evidence=evidence)
             continue
-        updated = update_baseline(previous, window, config)
-        if updated is not None:
-            learned[window.key] = _release(updated) if updated is previous else updated
+        if window.end > previous.updated_at and holds(evidence, config):
+            # Not proof yet, but the run leans towards a fault: not learned either.
+            learned[window.key] = dataclasses.replace(_release(previous), evidence=evidence)
+            continue
+        updated = update_baseline(previous, window, config) or previous
+        updated = _release(updated) if updated is previous else updated
+        learned[window.key] = dataclasses.replace(updated, evidence=evidence)
     return learned
 
 

@@ -91,6 +91,29 @@ class WindowStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Tally:
+    """One count's run of evidence over consecutive windows (detection.evidence)."""
+
+    llr: float = 0.0  # the run's log-likelihood ratio, fault vs usual; 0: no run
+    count: int = 0  # requests in the run
+    hits: int = 0  # ... of them slow or failed
+    windows: int = 0
+
+    @property
+    def share(self) -> float:
+        return self.hits / self.count if self.count else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A key's runs of slow and failed requests, up to the window ending at `end`."""
+
+    slow: Tally = Tally()
+    failed: Tally = Tally()
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Baseline:
     """What normal looks like for one key, learned window by window.
 
@@ -120,6 +143,8 @@ class Baseline:
     held_far: int = 0
     held_errors: int = 0
     held_end: datetime | None = None
+    # Evidence accumulated over the windows since (detection.evidence); not persisted.
+    evidence: Evidence = Evidence()
 
 
 class AnomalyType(StrEnum):

@@ -1,0 +1,72 @@
+"""Anomalies from evidence accumulated over windows (detection.evidence): a ramp the
+baseline was kept from learning, failures a few at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .baselines import latency_threshold, usual_share
+from .config import DetectionConfig
+from .evidence import accumulate, bar
+from .explained import anomaly, ms
+from .model import Anomaly, AnomalyType, Baseline, SeriesKey, Tally, WindowStats
+
+
+def detect_accumulated(
+    windows: Iterable[WindowStats],
+    baselines: Mapping[SeriesKey, Baseline],
+    config: DetectionConfig,
+) -> list[Anomaly]:
+    """Windows whose key's run of slow or failed requests has become improbable."""
+    found = []
+    for window in windows:
+        baseline = baselines.get(window.key)
+        if baseline is None or window.count <= 0:
+            continue
+        evidence = accumulate(baseline, window, config)
+        slow, failed = evidence.slow, evidence.failed
+        if slow.llr >= bar(config.slow_p_value) and slow.share > 0.5:
+            threshold = latency_threshold(baseline, config)
+            usual = usual_share(baseline, config, threshold, baseline.slow_rate)
+            found.append(_latency(window, baseline, threshold, usual, slow))
+        if failed.llr >= bar(config.error_p_value) and failed.share > config.error_rate_threshold:
+            found.append(_failed(window, baseline, failed, config))
+    return found
+
+
+def _latency(
+    window: WindowStats, baseline: Baseline, threshold: float, usual: float, run: Tally
+) -> Anomaly:
+    what = window.key.requests
+    return anomaly(
+        AnomalyType.LATENCY,
+        window,
+        observed=window.p50_ms,
+        baseline=baseline.level_ms,
+        threshold=threshold,
+        explanation=(
+            f"{window.key}: {run.hits} of {run.count} {what} over the last {run.windows} "
+            f"windows ({run.share:.0%}; usually {usual:.0%}) took over {ms(threshold)}, "
+            f"improbably many at its usual {ms(baseline.level_ms)}: most {what} are slow "
+            f"(median now {ms(window.p50_ms)}, p95 {ms(window.p95_ms)})."
+        ),
+        counted=True,
+    )
+
+
+def _failed(
+    window: WindowStats, baseline: Baseline, run: Tally, config: DetectionConfig
+) -> Anomaly:
+    return anomaly(
+        AnomalyType.ERROR_SPIKE,
+        window,
+        observed=run.share,
+        baseline=baseline.error_rate,
+        threshold=config.error_rate_threshold,
+        explanation=(
+            f"{window.key}: {run.hits} of {run.count} {window.key.requests} over the last "
+            f"{run.windows} windows failed ({run.share:.0%}, threshold "
+            f"{config.error_rate_threshold:.0%}; usually {baseline.error_rate:.1%})."
+        ),
+        counted=True,
+    )

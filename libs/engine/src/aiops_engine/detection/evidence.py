@@ -1,0 +1,112 @@
+"""Evidence accumulated window after window: a fault too thin for any one window.
+
+A slow ramp teaches the baseline its own rise window by window, and one
+failure in five on a quiet endpoint never makes one window improbable.
+Both are plain over a minute. So each key keeps, for its slow requests
+(past level x multiplier) and its failed ones, Page's one-sided CUSUM of
+the log-likelihood ratio between the key's usual share (`usual_share`,
+`usual_error_rate`) and a share worth reporting:
+
+    S = max(0, S + k ln(p1/p0) + (n - k) ln((1 - p1)/(1 - p0)))
+
+over consecutive windows, on endpoints only for slow requests (an edge
+mixes its callee's routes, and a burst of calls to the slow one moves its
+median with nothing wrong). Under the usual share S reaches ln(1/p) with
+probability at most p per run (Wald), so the bars are p-values: past
+ln(1/`evidence_hold_p_value`) the key is not learned (`holds`); past
+ln(1/`slow_p_value`), or ln(1/`error_p_value`) for failures, with the
+run's share past the detectors' share thresholds, it is an anomaly
+(`accumulated`), and a reported anomaly starts the evidence afresh. A run
+spans at most `evidence_windows` windows; the window after it is learned
+and starts nothing, so a lasting modest change becomes the baseline in
+the end and a fault that ended does not lend its hits to later windows.
+
+Far slow requests (some requests hit, the median where it was) are not
+accumulated: a busy spell fattens every key's tail by a few percent for
+minutes, which a run of windows would take for a fault (seen on the
+benchmark's tune cases).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from .baselines import is_established, latency_threshold, usual_share
+from .config import DetectionConfig
+from .model import Baseline, Evidence, KeyKind, Tally, WindowStats
+
+# The shares a run is weighed against (p1): most requests past level x multiplier (the
+# median moved); for failed requests, twice the detectors' share threshold. Never below
+# 4x the usual share, so a key that is often slow or failing needs a real change.
+_MOVED = 0.5
+_TIMES_USUAL = 4.0
+_MOST = 0.99
+
+
+def accumulate(baseline: Baseline, window: WindowStats, config: DetectionConfig) -> Evidence:
+    """`baseline`'s evidence with `window` folded in (afresh if the window does not follow the
+    last one folded)."""
+    known = baseline.evidence
+    if known.end is not None and window.end <= known.end:
+        return known  # a window folded already (the same window given twice)
+    before = known if known.end == window.start else Evidence()
+    # A run ends after `evidence_windows`; the window after it starts nothing, so it is
+    # learned (a lasting change is, in the end) and an ended fault lends it no hits.
+    expired = [t.windows >= config.evidence_windows for t in (before.slow, before.failed)]
+    slow = Tally() if expired[0] else before.slow
+    # An edge mixes its callee's routes: a burst of calls to the slow one moves its median
+    # for minutes with nothing wrong, so slow runs are kept for endpoints alone.
+    if (
+        not expired[0]
+        and window.key.kind is KeyKind.ENDPOINT
+        and window.slow_count is not None
+        and is_established(baseline, config)
+    ):
+        usual = usual_share(
+            baseline, config, latency_threshold(baseline, config), baseline.slow_rate
+        )
+        slow = _fold(
+            slow, window.count, window.slow_count, usual, max(_MOVED, _TIMES_USUAL * usual)
+        )
+    usual = max(baseline.error_rate, config.error_rate_floor)
+    alternative = max(2 * config.error_rate_threshold, _TIMES_USUAL * usual)
+    failed = (
+        Tally()
+        if expired[1]
+        else _fold(before.failed, window.count, window.error_count, usual, alternative)
+    )
+    if slow == failed == Tally():
+        return Evidence()  # nothing to carry on: the next window starts afresh anyway
+    return Evidence(slow=slow, failed=failed, end=window.end)
+
+
+def _fold(tally: Tally, count: int, hits: int, usual: float, alternative: float) -> Tally:
+    """One window's requests (`hits` of `count` slow, far or failed) added to a run."""
+    p0 = min(max(usual, 1e-9), _MOST)
+    p1 = min(alternative, _MOST)
+    if p1 <= p0 or count <= 0:
+        return tally
+    hits = min(max(hits, 0), count)
+    step = hits * math.log(p1 / p0) + (count - hits) * math.log((1 - p1) / (1 - p0))
+    llr = tally.llr + step
+    if llr <= 0:
+        return Tally()
+    return Tally(llr, tally.count + count, tally.hits + hits, tally.windows + 1)
+
+
+def bar(p_value: float) -> float:
+    """The log-likelihood ratio a run must reach to be as improbable as `p_value` (0: never)."""
+    return math.log(1 / p_value) if p_value > 0 else math.inf
+
+
+def holds(evidence: Evidence, config: DetectionConfig) -> bool:
+    """Whether a key's run leans towards a fault: its window is not learned (not for ever)."""
+    return any(
+        tally.llr >= bar(config.evidence_hold_p_value) for tally in (evidence.slow, evidence.failed)
+    )
+
+
+def afresh(baseline: Baseline) -> Baseline:
+    """`baseline` with its evidence reset after an anomaly was reported (Page's restart)."""
+    return baseline if baseline.evidence == Evidence() else replace(baseline, evidence=Evidence())
