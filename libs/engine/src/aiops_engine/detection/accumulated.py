@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .baselines import latency_threshold, usual_share
+from .baselines import latency_threshold
 from .config import DetectionConfig
-from .evidence import accumulate, bar
+from .counting import usual_slow_share
+from .evidence import MOVED, accumulate, bar
 from .explained import anomaly, ms
 from .model import Anomaly, AnomalyType, Baseline, SeriesKey, Tally, WindowStats
 
@@ -25,9 +26,9 @@ def detect_accumulated(
             continue
         evidence = accumulate(baseline, window, config)
         slow, failed = evidence.slow, evidence.failed
-        if slow.llr >= bar(config.slow_p_value) and slow.share > 0.5:
+        if slow.llr >= bar(config.slow_p_value) and slow.share > MOVED:
             threshold = latency_threshold(baseline, config)
-            usual = usual_share(baseline, config, threshold, baseline.slow_rate)
+            usual = usual_slow_share(baseline, config)
             found.append(_latency(window, baseline, threshold, usual, slow))
         if failed.llr >= bar(config.error_p_value) and failed.share > config.error_rate_threshold:
             found.append(_failed(window, baseline, failed, config))

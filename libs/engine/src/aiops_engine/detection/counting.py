@@ -58,12 +58,16 @@ def usual_error_rate(baseline: Baseline | None, config: DetectionConfig) -> floa
     return max(usual, config.error_rate_floor)
 
 
+def usual_slow_share(baseline: Baseline, config: DetectionConfig) -> float:
+    """The share of a key's requests usually past its `latency_threshold`."""
+    return usual_share(baseline, config, latency_threshold(baseline, config), baseline.slow_rate)
+
+
 def slow_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> float:
     """P(at least this many slow requests) at the key's usual slow share; 1 if not counted."""
     if seen.slow is None:
         return 1.0
-    usual = usual_share(baseline, config, latency_threshold(baseline, config), baseline.slow_rate)
-    return binomial_upper_tail(seen.slow, seen.count, usual)
+    return binomial_upper_tail(seen.slow, seen.count, usual_slow_share(baseline, config))
 
 
 def far_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> float:

@@ -4,7 +4,7 @@ A slow ramp teaches the baseline its own rise window by window, and one
 failure in five on a quiet endpoint never makes one window improbable.
 Both are plain over a minute. So each key keeps, for its slow requests
 (past level x multiplier) and its failed ones, Page's one-sided CUSUM of
-the log-likelihood ratio between the key's usual share (`usual_share`,
+the log-likelihood ratio between the key's usual share (`usual_slow_share`,
 `usual_error_rate`) and a share worth reporting:
 
     S = max(0, S + k ln(p1/p0) + (n - k) ln((1 - p1)/(1 - p0)))
@@ -32,14 +32,15 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from .baselines import is_established, latency_threshold, usual_share
+from .baselines import is_established
 from .config import DetectionConfig
+from .counting import usual_error_rate, usual_slow_share
 from .model import Baseline, Evidence, KeyKind, Tally, WindowStats
 
 # The shares a run is weighed against (p1): most requests past level x multiplier (the
 # median moved); for failed requests, twice the detectors' share threshold. Never below
 # 4x the usual share, so a key that is often slow or failing needs a real change.
-_MOVED = 0.5
+MOVED = 0.5
 _TIMES_USUAL = 4.0
 _MOST = 0.99
 
@@ -53,36 +54,29 @@ def accumulate(baseline: Baseline, window: WindowStats, config: DetectionConfig)
     before = known if known.end == window.start else Evidence()
     # A run ends after `evidence_windows`; the window after it starts nothing, so it is
     # learned (a lasting change is, in the end) and an ended fault lends it no hits.
-    expired = [t.windows >= config.evidence_windows for t in (before.slow, before.failed)]
-    slow = Tally() if expired[0] else before.slow
+    slow, failed = Tally(), Tally()
     # An edge mixes its callee's routes: a burst of calls to the slow one moves its median
     # for minutes with nothing wrong, so slow runs are kept for endpoints alone.
     if (
-        not expired[0]
+        before.slow.windows < config.evidence_windows
         and window.key.kind is KeyKind.ENDPOINT
         and window.slow_count is not None
         and is_established(baseline, config)
     ):
-        usual = usual_share(
-            baseline, config, latency_threshold(baseline, config), baseline.slow_rate
-        )
-        slow = _fold(
-            slow, window.count, window.slow_count, usual, max(_MOVED, _TIMES_USUAL * usual)
-        )
-    usual = max(baseline.error_rate, config.error_rate_floor)
-    alternative = max(2 * config.error_rate_threshold, _TIMES_USUAL * usual)
-    failed = (
-        Tally()
-        if expired[1]
-        else _fold(before.failed, window.count, window.error_count, usual, alternative)
-    )
+        usual = usual_slow_share(baseline, config)
+        alternative = max(MOVED, _TIMES_USUAL * usual)
+        slow = _fold(before.slow, window.count, window.slow_count, usual, alternative)
+    if before.failed.windows < config.evidence_windows:
+        usual = usual_error_rate(baseline, config)
+        alternative = max(2 * config.error_rate_threshold, _TIMES_USUAL * usual)
+        failed = _fold(before.failed, window.count, window.error_count, usual, alternative)
     if slow == failed == Tally():
         return Evidence()  # nothing to carry on: the next window starts afresh anyway
     return Evidence(slow=slow, failed=failed, end=window.end)
 
 
 def _fold(tally: Tally, count: int, hits: int, usual: float, alternative: float) -> Tally:
-    """One window's requests (`hits` of `count` slow, far or failed) added to a run."""
+    """One window's requests (`hits` of `count` slow or failed) added to a run."""
     p0 = min(max(usual, 1e-9), _MOST)
     p1 = min(alternative, _MOST)
     if p1 <= p0 or count <= 0:
