@@ -71,7 +71,11 @@ class Printer:
                 continue
             level = observer.levels.get(w.key)
             usual = "" if level is None else f", usual {level.p50_ms:.0f} ms {level.error_rate:.0%}"
-            parts.append(f"{w.key} p50 {w.p50_ms:.0f} ms err {w.error_rate:.0%} n={w.count}{usual}")
+            counted = "" if w.far_count is None else f" slow {w.slow_count} far {w.far_count}"
+            parts.append(
+                f"{w.key} p50 {w.p50_ms:.0f} p95 {w.p95_ms:.0f} ms err {w.error_rate:.0%} "
+                f"n={w.count}{counted}{usual}"
+            )
         self.say(f"  truth {fault.service}: " + ("; ".join(parts) or "no spans at all"))
 
     def scores(self, replayed: Replayed) -> None:

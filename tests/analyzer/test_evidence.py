@@ -131,7 +131,7 @@ def test_any_counts_fold_into_a_finite_nonnegative_run(
         slow_count=slow, far_count=far,
     )  # fmt: skip
     evidence = accumulate(baseline, window, CONFIG)
-    for tally in (evidence.slow, evidence.failed):
+    for tally in (evidence.slow, evidence.partial, evidence.failed):
         assert math.isfinite(tally.llr)
         assert tally.llr >= 0
         assert 0 <= tally.hits <= tally.count

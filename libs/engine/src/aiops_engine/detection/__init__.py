@@ -22,14 +22,22 @@ from .baselines import (
     warmup_threshold,
 )
 from .config import DetectionConfig
-from .counting import Counts, counts, error_chance, far_chance, is_suspicious, slow_chance
+from .counting import (
+    Counts,
+    counts,
+    error_chance,
+    far_chance,
+    is_suspicious,
+    own_slowing,
+    slow_chance,
+)
 from .detectors import (
     detect,
     detect_errors,
     detect_latency,
     detect_timeouts,
 )
-from .evidence import accumulate, holds
+from .evidence import accumulate, holds, system_slowing
 from .learning import hold, learn
 from .model import (
     Anomaly,
@@ -74,11 +82,13 @@ __all__ = [
     "latency_threshold",
     "learn",
     "median_threshold",
+    "own_slowing",
     "request_sigma",
     "request_threshold",
     "slow_chance",
     "span_thresholds",
     "system_load",
+    "system_slowing",
     "typical_latencies",
     "update_baseline",
     "usual_share",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .baselines import latency_threshold
+from .baselines import latency_threshold, request_threshold
 from .config import DetectionConfig
-from .counting import usual_slow_share
+from .counting import own_slowing, usual_far_share, usual_slow_share
 from .evidence import MOVED, accumulate, bar
 from .explained import anomaly, ms
 from .model import Anomaly, AnomalyType, Baseline, SeriesKey, Tally, WindowStats
@@ -17,19 +17,28 @@ def detect_accumulated(
     windows: Iterable[WindowStats],
     baselines: Mapping[SeriesKey, Baseline],
     config: DetectionConfig,
+    *,
+    slowing: float = 1.0,
 ) -> list[Anomaly]:
-    """Windows whose key's run of slow or failed requests has become improbable."""
+    """Windows whose key's run of slow or failed requests has become improbable (some slow
+    ones at the system's `slowing`, detection.evidence.system_slowing)."""
     found = []
     for window in windows:
         baseline = baselines.get(window.key)
         if baseline is None or window.count <= 0:
             continue
-        evidence = accumulate(baseline, window, config)
-        slow, failed = evidence.slow, evidence.failed
+        evidence = accumulate(baseline, window, config, slowing)
+        slow, partial, failed = evidence.slow, evidence.partial, evidence.failed
+        threshold = latency_threshold(baseline, config)
         if slow.llr >= bar(config.slow_p_value) and slow.share > MOVED:
-            threshold = latency_threshold(baseline, config)
             usual = usual_slow_share(baseline, config)
             found.append(_latency(window, baseline, threshold, usual, slow))
+        elif partial.llr >= bar(config.slow_p_value):
+            own = own_slowing(window, baseline, config, slowing)
+            usual = usual_far_share(baseline, config, own)
+            if partial.share > max(config.slow_share_threshold, 2 * usual):
+                far = request_threshold(baseline, config)
+                found.append(_partial(window, baseline, far, usual, partial, slowing))
         if failed.llr >= bar(config.error_p_value) and failed.share > config.error_rate_threshold:
             found.append(_failed(window, baseline, failed, config))
     return found
@@ -50,6 +59,32 @@ def _latency(
             f"windows ({run.share:.0%}; usually {usual:.0%}) took over {ms(threshold)}, "
             f"improbably many at its usual {ms(baseline.level_ms)}: most {what} are slow "
             f"(median now {ms(window.p50_ms)}, p95 {ms(window.p95_ms)})."
+        ),
+        counted=True,
+    )
+
+
+def _partial(
+    window: WindowStats,
+    baseline: Baseline,
+    threshold: float,
+    usual: float,
+    run: Tally,
+    slowing: float,
+) -> Anomaly:
+    what = window.key.requests
+    load = f" at the system's {slowing:.1f}x slowing" if slowing > 1 else ""
+    return anomaly(
+        AnomalyType.LATENCY,
+        window,
+        observed=window.p95_ms,
+        baseline=baseline.tail_ms,
+        threshold=threshold,
+        explanation=(
+            f"{window.key}: {run.hits} of {run.count} {what} over the last {run.windows} "
+            f"windows ({run.share:.0%}; usually {usual:.0%}{load}) took over {ms(threshold)}, "
+            f"improbably many, while the median ({ms(window.p50_ms)}) is near its usual "
+            f"{ms(baseline.level_ms)}: some {what} are slow (p95 {ms(window.p95_ms)})."
         ),
         counted=True,
     )

@@ -85,11 +85,14 @@ def warmup_threshold(baseline: Baseline, config: DetectionConfig) -> float:
     return max(bar, baseline.level_ms * config.warmup_multiplier)
 
 
-def usual_share(baseline: Baseline, config: DetectionConfig, bar: float, learned: float) -> float:
+def usual_share(
+    baseline: Baseline, config: DetectionConfig, bar: float, learned: float, slowing: float = 1.0
+) -> float:
     """The share of a key's requests usually past `bar`: the `learned` share, but never
     below what the key's shape implies (log-normal with its sigma) nor the floor, so a
-    young baseline, which has learned little, is not surprised by its own tail."""
-    level = baseline.level_ms
+    young baseline, which has learned little, is not surprised by its own tail; with its
+    level x `slowing` when the whole system runs that much slower (a busy spell)."""
+    level = baseline.level_ms * max(slowing, 1.0)
     shaped = 0.0
     if level > 0 and bar > level:
         z = math.log(bar / level) / request_sigma(baseline)
@@ -210,12 +213,16 @@ def update_baseline(
     if previous.tail_ms > 0:  # else a baseline stored before tails were learned starts here
         held = min(max(tail, previous.tail_ms / config.warmup_multiplier), previous.tail_ms * 2)
         tail = previous.tail_ms + alpha * (held - previous.tail_ms)
-    # The slow share is only counted against a bar, which a baseline has once warm.
+    # The slow shares are only counted against a bar, which a baseline has once warm. They
+    # are rare events' shares, so learned by requests, not windows: the share of all requests
+    # so far, then of about the last `tail_memory` (five requests say little about a 2 %
+    # share, and a fault on a tenth of a quiet key's requests is not its normal a minute on).
     slow_rate, far_rate = previous.slow_rate, previous.far_rate
+    tail_alpha = window.count / (window.count + min(previous.samples, config.tail_memory))
     if window.slow_count is not None and is_warm(previous, config):
-        slow_rate += alpha * (window.slow_rate - slow_rate)
+        slow_rate += tail_alpha * (window.slow_rate - slow_rate)
     if window.far_count is not None and is_warm(previous, config):
-        far_rate += alpha * (window.far_rate - far_rate)
+        far_rate += tail_alpha * (window.far_rate - far_rate)
     return Baseline(
         key=previous.key,
         level_ms=level,

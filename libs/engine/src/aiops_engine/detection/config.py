@@ -48,6 +48,9 @@ class DetectionConfig:
     evidence_hold_p_value: float = 1e-3
     # The usual slow share assumed when none is learned, or the learned one is lower.
     slow_rate_floor: float = 0.01
+    # Requests a key's usual slow shares are learned over (a window weighs count / (count +
+    # this)): a quiet key's tail is learned over minutes, not windows.
+    tail_memory: int = 1000
     # One request is slow (for root-cause analysis) only this many of its key's own log
     # spreads above the typical one: about the slowest 1 in 1,000 at 3.
     request_z: float = 3.0
@@ -84,6 +87,7 @@ class DetectionConfig:
             "slow_share_threshold": 0 <= self.slow_share_threshold < 1,
             "slow_p_value": 0 < self.slow_p_value < 1,
             "slow_rate_floor": 0 < self.slow_rate_floor < 1,
+            "tail_memory": self.tail_memory >= 0,
             "hold_p_value": 0 <= self.hold_p_value < 1,
             "evidence_windows": self.evidence_windows >= 1,
             "evidence_hold_p_value": 0 <= self.evidence_hold_p_value < 1,

@@ -58,9 +58,31 @@ def usual_error_rate(baseline: Baseline | None, config: DetectionConfig) -> floa
     return max(usual, config.error_rate_floor)
 
 
-def usual_slow_share(baseline: Baseline, config: DetectionConfig) -> float:
-    """The share of a key's requests usually past its `latency_threshold`."""
-    return usual_share(baseline, config, latency_threshold(baseline, config), baseline.slow_rate)
+def usual_slow_share(baseline: Baseline, config: DetectionConfig, slowing: float = 1.0) -> float:
+    """The share of a key's requests usually past its `latency_threshold` (at the system's
+    `slowing`, detection.evidence)."""
+    bar = latency_threshold(baseline, config)
+    return usual_share(baseline, config, bar, baseline.slow_rate, slowing)
+
+
+def own_slowing(
+    window: WindowStats, baseline: Baseline, config: DetectionConfig, system: float
+) -> float:
+    """How much slower than its usual level a key's requests run in `window`: the system's
+    slowing, or the key's own median over its level if more. Far slow requests are counted
+    against the key's median where it is now, so a key slower all over (its median a bit
+    up) is not taken for one where some requests are slow; not on a handful of requests,
+    whose median the slow ones make."""
+    if baseline.level_ms <= 0 or window.count < config.min_samples:
+        return max(system, 1.0)
+    return max(system, window.p50_ms / baseline.level_ms, 1.0)
+
+
+def usual_far_share(baseline: Baseline, config: DetectionConfig, slowing: float = 1.0) -> float:
+    """The share of a key's requests usually past its `request_threshold` (at the system's
+    `slowing`, detection.evidence)."""
+    bar = request_threshold(baseline, config)
+    return usual_share(baseline, config, bar, baseline.far_rate, slowing)
 
 
 def slow_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> float:
@@ -70,12 +92,14 @@ def slow_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> fl
     return binomial_upper_tail(seen.slow, seen.count, usual_slow_share(baseline, config))
 
 
-def far_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> float:
-    """P(at least this many far slow requests) at the key's usual share; 1 if not counted."""
+def far_chance(
+    seen: Counts, baseline: Baseline, config: DetectionConfig, slowing: float = 1.0
+) -> float:
+    """P(at least this many far slow requests) at the key's usual share at the system's
+    `slowing`; 1 if not counted."""
     if seen.far is None or not is_established(baseline, config):
         return 1.0
-    usual = usual_share(baseline, config, request_threshold(baseline, config), baseline.far_rate)
-    return binomial_upper_tail(seen.far, seen.count, usual)
+    return binomial_upper_tail(seen.far, seen.count, usual_far_share(baseline, config, slowing))
 
 
 def error_chance(seen: Counts, baseline: Baseline | None, config: DetectionConfig) -> float:
@@ -83,14 +107,16 @@ def error_chance(seen: Counts, baseline: Baseline | None, config: DetectionConfi
     return binomial_upper_tail(seen.failed, seen.count, usual_error_rate(baseline, config))
 
 
-def is_suspicious(window: WindowStats, baseline: Baseline, config: DetectionConfig) -> bool:
+def is_suspicious(
+    window: WindowStats, baseline: Baseline, config: DetectionConfig, slowing: float = 1.0
+) -> bool:
     """Whether a window, alone, leans towards a fault: held rather than learned."""
     if not is_warm(baseline, config):
         return False
     alone = counts(window, None)
     chances = (
         slow_chance(alone, baseline, config),
-        far_chance(alone, baseline, config),
+        far_chance(alone, baseline, config, own_slowing(window, baseline, config, slowing)),
         error_chance(alone, baseline, config),
     )
     return min(chances) < config.hold_p_value

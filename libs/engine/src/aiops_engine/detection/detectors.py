@@ -32,7 +32,8 @@ from .baselines import (
     warmup_threshold,
 )
 from .config import DetectionConfig
-from .counting import Counts, counts, error_chance, far_chance, slow_chance
+from .counting import Counts, counts, error_chance, far_chance, own_slowing, slow_chance
+from .evidence import system_slowing
 from .explained import above, anomaly, ms
 from .model import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
 from .silence import detect_silence
@@ -49,8 +50,9 @@ def detect(
 ) -> list[Anomaly]:
     """Every anomaly in a cycle's windows, highest score first."""
     windows = list(windows)
+    slowing = system_slowing(windows, baselines, config)
     found = [
-        *detect_latency(windows, baselines, config),
+        *detect_latency(windows, baselines, config, slowing=slowing),
         *detect_errors(windows, baselines, config),
         *detect_timeouts(windows, config),
         *detect_silence(windows, baselines, config, now=now),
@@ -58,13 +60,19 @@ def detect(
     # A window's own evidence speaks first; a run of windows only where it found nothing.
     named = {(a.key, a.type) for a in found}
     found += [
-        a for a in detect_accumulated(windows, baselines, config) if (a.key, a.type) not in named
+        a
+        for a in detect_accumulated(windows, baselines, config, slowing=slowing)
+        if (a.key, a.type) not in named
     ]
     return sorted(found, key=lambda a: (-a.score, a.type, a.key))
 
 
 def detect_latency(
-    windows: Iterable[WindowStats], baselines: Baselines, config: DetectionConfig
+    windows: Iterable[WindowStats],
+    baselines: Baselines,
+    config: DetectionConfig,
+    *,
+    slowing: float = 1.0,
 ) -> list[Anomaly]:
     """Windows with more slow requests than chance allows for their key.
 
@@ -80,7 +88,8 @@ def detect_latency(
       slight slowing of a busy burst does not reach it.
 
     A window counted without bars (`slow_count` None) is judged by its
-    median, against a bar widened for its sample size.
+    median, against a bar widened for its sample size. Far slow requests
+    are judged at the system's `slowing` (detection.evidence.system_slowing).
     """
     found = []
     for window in windows:
@@ -98,7 +107,8 @@ def detect_latency(
             found.append(_slow_median(window, baseline, bar, config, seen))
         elif (
             seen.far_share > config.slow_share_threshold
-            and far_chance(seen, baseline, config) < config.slow_p_value
+            and far_chance(seen, baseline, config, own_slowing(window, baseline, config, slowing))
+            < config.slow_p_value
         ):
             found.append(_slow_share(window, baseline, request_threshold(baseline, config), seen))
     return found

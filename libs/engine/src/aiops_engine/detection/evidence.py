@@ -21,58 +21,93 @@ spans at most `evidence_windows` windows; the window after it is learned
 and starts nothing, so a lasting modest change becomes the baseline in
 the end and a fault that ended does not lend its hits to later windows.
 
-Far slow requests (some requests hit, the median where it was) are not
-accumulated: a busy spell fattens every key's tail by a few percent for
-minutes, which a run of windows would take for a fault (seen on the
-benchmark's tune cases).
+A fault on some requests (10-30 %) leaves the median where it was and
+rarely pushes one window's count past chance on a quiet endpoint; its far
+slow requests (past `request_threshold`) are weighed in a third run
+(`partial`) against a share of `PARTIAL`. A busy spell slows every key a
+little for minutes, which fattens their tails by a few percent, so that
+run weighs a key's far share against the share it would usually have at
+the system's slowing (the median key's median over its usual level,
+`system_slowing`), or at its own median if slower (`own_slowing`): a service
+slower than its neighbours, not a system under load.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from .baselines import is_established
 from .config import DetectionConfig
-from .counting import usual_error_rate, usual_slow_share
-from .model import Baseline, Evidence, KeyKind, Tally, WindowStats
+from .counting import own_slowing, usual_error_rate, usual_far_share, usual_slow_share
+from .model import Baseline, Evidence, KeyKind, SeriesKey, Tally, WindowStats
 
 # The shares a run is weighed against (p1): most requests past level x multiplier (the
 # median moved); for failed requests, twice the detectors' share threshold. Never below
 # 4x the usual share, so a key that is often slow or failing needs a real change.
 MOVED = 0.5
+PARTIAL = 0.1  # ... some requests slow: a fault on a tenth of them
 _TIMES_USUAL = 4.0
 _MOST = 0.99
 
 
-def accumulate(baseline: Baseline, window: WindowStats, config: DetectionConfig) -> Evidence:
+def system_slowing(
+    windows: Iterable[WindowStats], baselines: Mapping[SeriesKey, Baseline], config: DetectionConfig
+) -> float:
+    """How much slower than usual the system as a whole runs in a cycle's windows: the
+    median, over keys with a known level and enough requests, of the window median over
+    that level; 1 when faster or unknown. A median, so one slow service and its callers
+    do not make it."""
+    ratios = []
+    for window in windows:
+        baseline = baselines.get(window.key)
+        if (
+            baseline is not None
+            and is_established(baseline, config)
+            and baseline.level_ms > 0
+            and window.count >= config.min_samples
+        ):
+            ratios.append(window.p50_ms / baseline.level_ms)
+    return max(statistics.median(ratios), 1.0) if ratios else 1.0
+
+
+def accumulate(
+    baseline: Baseline, window: WindowStats, config: DetectionConfig, slowing: float = 1.0
+) -> Evidence:
     """`baseline`'s evidence with `window` folded in (afresh if the window does not follow the
-    last one folded)."""
+    last one folded), its partial run judged at the system's `slowing`."""
     known = baseline.evidence
     if known.end is not None and window.end <= known.end:
         return known  # a window folded already (the same window given twice)
     before = known if known.end == window.start else Evidence()
     # A run ends after `evidence_windows`; the window after it starts nothing, so it is
     # learned (a lasting change is, in the end) and an ended fault lends it no hits.
-    slow, failed = Tally(), Tally()
+    slow, partial, failed = Tally(), Tally(), Tally()
     # An edge mixes its callee's routes: a burst of calls to the slow one moves its median
     # for minutes with nothing wrong, so slow runs are kept for endpoints alone.
     if (
-        before.slow.windows < config.evidence_windows
-        and window.key.kind is KeyKind.ENDPOINT
+        window.key.kind is KeyKind.ENDPOINT
         and window.slow_count is not None
         and is_established(baseline, config)
     ):
-        usual = usual_slow_share(baseline, config)
-        alternative = max(MOVED, _TIMES_USUAL * usual)
-        slow = _fold(before.slow, window.count, window.slow_count, usual, alternative)
+        if before.slow.windows < config.evidence_windows:
+            usual = usual_slow_share(baseline, config)
+            alternative = max(MOVED, _TIMES_USUAL * usual)
+            slow = _fold(before.slow, window.count, window.slow_count, usual, alternative)
+        if before.partial.windows < config.evidence_windows and window.far_count is not None:
+            own = own_slowing(window, baseline, config, slowing)
+            usual = usual_far_share(baseline, config, own)
+            alternative = max(PARTIAL, _TIMES_USUAL * usual)
+            partial = _fold(before.partial, window.count, window.far_count, usual, alternative)
     if before.failed.windows < config.evidence_windows:
         usual = usual_error_rate(baseline, config)
         alternative = max(2 * config.error_rate_threshold, _TIMES_USUAL * usual)
         failed = _fold(before.failed, window.count, window.error_count, usual, alternative)
-    if slow == failed == Tally():
+    if slow == partial == failed == Tally():
         return Evidence()  # nothing to carry on: the next window starts afresh anyway
-    return Evidence(slow=slow, failed=failed, end=window.end)
+    return Evidence(slow=slow, failed=failed, end=window.end, partial=partial)
 
 
 def _fold(tally: Tally, count: int, hits: int, usual: float, alternative: float) -> Tally:
@@ -97,7 +132,8 @@ def bar(p_value: float) -> float:
 def holds(evidence: Evidence, config: DetectionConfig) -> bool:
     """Whether a key's run leans towards a fault: its window is not learned (not for ever)."""
     return any(
-        tally.llr >= bar(config.evidence_hold_p_value) for tally in (evidence.slow, evidence.failed)
+        tally.llr >= bar(config.evidence_hold_p_value)
+        for tally in (evidence.slow, evidence.partial, evidence.failed)
     )
 
 

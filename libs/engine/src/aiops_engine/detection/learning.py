@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from .baselines import update_baseline
 from .config import DetectionConfig
 from .counting import is_suspicious
-from .evidence import accumulate, afresh, holds
+from .evidence import accumulate, afresh, holds, system_slowing
 from .model import Anomaly, Baseline, SeriesKey, WindowStats
 
 
@@ -31,6 +31,8 @@ def learn(
     """
     flagged = {anomaly.key for anomaly in anomalies}
     learned = dict(baselines)
+    windows = list(windows)
+    slowing = system_slowing(windows, baselines, config)
     for window in windows:
         previous = learned.get(window.key)
         if previous is None:
@@ -41,12 +43,12 @@ def learn(
         if window.key in flagged:
             learned[window.key] = afresh(_release(previous))
             continue
-        evidence = accumulate(previous, window, config)
+        evidence = accumulate(previous, window, config, slowing)
         if (
             previous.held_end != window.start
             and window.end > previous.updated_at
             and window.count >= config.min_samples
-            and is_suspicious(window, previous, config)
+            and is_suspicious(window, previous, config, slowing)
         ):
             learned[window.key] = dataclasses.replace(hold(previous, window), evidence=evidence)
             continue

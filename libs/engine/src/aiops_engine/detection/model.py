@@ -106,11 +106,13 @@ class Tally:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """A key's runs of slow and failed requests, up to the window ending at `end`."""
+    """A key's runs of slow and failed requests, up to the window ending at `end`: slow
+    weighed against most requests slow, `partial` against some of them."""
 
     slow: Tally = Tally()
     failed: Tally = Tally()
     end: datetime | None = None
+    partial: Tally = Tally()
 
 
 @dataclass(frozen=True, slots=True)
