@@ -125,6 +125,17 @@ def test_a_jump_within_the_noise_is_not_significant() -> None:
     assert anomaly.threshold == pytest.approx(200.0)
 
 
+def test_a_counted_jump_within_a_wobbly_keys_noise_is_not_significant() -> None:
+    """Requests of one window are not independent: every one of 50 past the 2x bar is proof
+    only if the median also left the key's usual wobble. 3.5x a level whose windows swing by
+    80 ms is 3 spreads up: no anomaly; over a steady level, the same window fires."""
+    window = window_of([350.0] * 50, index=100, bars=(200.0, 1000.0))
+    assert window.slow_count == 50
+    assert detect_latency([window], {PAYMENT: baseline(100.0, 80.0)}, CONFIG) == []
+    [anomaly] = detect_latency([window], {PAYMENT: baseline(100.0, 10.0)}, CONFIG)
+    assert anomaly.threshold == pytest.approx(200.0)
+
+
 def test_tripling_a_sub_millisecond_span_is_noise() -> None:
     """min_latency_ms: 0.5 → 2 ms is 4x but under 5 ms, so not reported."""
     key = SeriesKey.edge("inventory", "postgres")

@@ -81,7 +81,8 @@ def detect_latency(
     a slow mode of its own, or a handful of requests, raises nothing:
 
     - most requests past level x multiplier: the median moved (a fault on
-      every request, or the first minute's fault past the warm-up bar);
+      every request, or the first minute's fault past the warm-up bar), and
+      further than the key's window-to-window wobble (`z_threshold` spreads);
     - more than `slow_share_threshold` past one request's bar
       (`request_threshold`), the median where it was: a fault on some of
       the requests. That bar is far out in the key's own tail, so the
@@ -119,7 +120,10 @@ def _moved(window: WindowStats, seen: Counts, baseline: Baseline, config: Detect
     if seen.slow_share <= 0.5 or slow_chance(seen, baseline, config) >= config.slow_p_value:
         return False
     if is_established(baseline, config):
-        return True
+        # Requests of one window are not independent draws: a key whose window medians
+        # wobble widely (a mix of fast and slow routes) must move past its wobble too.
+        wobble = baseline.level_ms + config.z_threshold * effective_spread(baseline, config)
+        return window.p50_ms > wobble
     # Still learning, the key's tail is barely known: only a median far past what little is
     # known, two windows in a row (the first held), is evidence enough. A fault in the first
     # minute stays so; one slow window of a stack still warming up (a cold process, a starved
