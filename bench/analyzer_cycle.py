@@ -203,6 +203,11 @@ def run(ctx: Context) -> Section:
         ),
         Check("table_rows", big_run.total == max(big, RECENT), f"{big_run.total} at the big size"),
     ]
+    section.summary = (
+        f"median **{big_run.median:.2f} ms** at {count(big_run.total)} rows vs "
+        f"{small_run.median:.2f} ms at {count(small_run.total)} (p95 {big_run.p95:.1f} ms): "
+        f"ratio **{cycle_ratio:.2f}**"
+    )
     runs = {
         str(r.total): {"median_ms": r.median, "p95_ms": r.p95, **asdict(r)}
         for r in (small_run, big_run)

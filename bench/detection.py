@@ -203,6 +203,14 @@ def run(ctx: Context) -> Section:
             for fault, seconds in outcome.incident_s.items()
         ),
     ]
+    section.summary = (
+        f"**{len(outcome.quiet_anomalies)}** anomalies and **{outcome.quiet_incidents}** "
+        f"incidents in {quiet_s:.0f} s of normal traffic ({outcome.sent:,} checkouts); a 2 s "
+        f"payment delay reported after {_seconds(outcome.latency_s)}, an incident blaming "
+        f"**{delay_root}** after {_seconds(outcome.incident_s['delay'])}; payment down "
+        f"reported after {_seconds(outcome.errors_s)}, blaming **{down_root}** after "
+        f"{_seconds(outcome.incident_s['down'])}"
+    )
     section.data = {
         "checkouts_sent": outcome.sent,
         "quiet_seconds": quiet_s,
