@@ -48,11 +48,18 @@ def test_first_window_starts_a_baseline_at_its_median() -> None:
     assert not is_established(baseline, CONFIG)
 
 
-def test_a_window_of_four_requests_teaches_nothing_five_do() -> None:
-    """min_samples=5: a 4-request window neither starts nor moves a baseline; 5 does."""
+def test_a_window_of_four_requests_teaches_only_traffic_five_teach_latency() -> None:
+    """min_samples=5: a 4-request window neither starts a baseline nor moves its latency,
+    only its usual rate (an idle stretch's trickle is traffic too); 5 move the latency."""
     assert update_baseline(None, window_of([50.0] * 4, index=0), CONFIG) is None
     before = established()
-    assert update_baseline(before, window_of([500.0] * 4, index=101), CONFIG) is before
+    trickle = update_baseline(before, window_of([500.0] * 4, index=101), CONFIG)
+    assert trickle is not None
+    assert trickle.rate_per_s < before.rate_per_s
+    assert (trickle.level_ms, trickle.tail_ms, trickle.windows) == (
+        before.level_ms, before.tail_ms, before.windows,
+    )  # fmt: skip
+    assert update_baseline(trickle, window_of([500.0] * 4, index=101), CONFIG) is trickle
     after = update_baseline(before, window_of([50.0] * 5, index=101), CONFIG)
     assert after is not None
     assert after.level_ms < before.level_ms

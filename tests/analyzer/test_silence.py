@@ -109,3 +109,19 @@ def test_a_retired_endpoint_stops_raising_silence() -> None:
         AnomalyType.SILENCE
     ]
     assert detect_silence([], {PAYMENT: steady}, CONFIG, now=later) == []
+
+
+def test_an_empty_window_in_a_long_lull_is_not_silence() -> None:
+    """Minutes of a trickle (2-4 requests a window, too few to teach latency)
+    teaches the usual rate, so the lull's first empty window, the whole system quiet, is
+    not judged against the busy hour's rate."""
+    rng = random.Random(9)
+    run = two_keys(rng, 20)
+    for index in range(20, 60):
+        trickle = [window_of(lognormal(rng, 100.0, rng.randint(2, 4)), index=index)]
+        trickle.append(
+            window_of(lognormal(rng, 30.0, rng.randint(2, 4)), index=index, key=CHECKOUT)
+        )
+        assert run.cycle(trickle, index=index) == []
+    assert run.cycle([], index=60) == []
+    assert run.baselines[PAYMENT].rate_per_s < 1.0

@@ -23,6 +23,7 @@ window's n requests of this shape (z standard errors, wide when n is small).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
@@ -164,6 +165,28 @@ def _winsorized(
     return observed
 
 
+def _traffic_learned(
+    previous: Baseline | None, window: WindowStats, config: DetectionConfig
+) -> Baseline | None:
+    """`previous` with a window too small to teach latency learned for its traffic alone: an
+    idle stretch's trickle is the key's usual rate then, and a rate learned from busy windows
+    only would take the next empty window of a lull for silence. Ends a held window, as a
+    learned one does."""
+    if previous is None or window.count <= 0 or window.end <= previous.updated_at:
+        return previous
+    alpha = max(config.ewma_alpha, 1.0 / (previous.windows + 1))
+    return dataclasses.replace(
+        previous,
+        rate_per_s=previous.rate_per_s + alpha * (window.rate_per_s - previous.rate_per_s),
+        updated_at=window.end,
+        held_count=0,
+        held_slow=0,
+        held_far=0,
+        held_errors=0,
+        held_end=None,
+    )
+
+
 def _ewm(previous: float, spread: float, observed: float, alpha: float) -> tuple[float, float]:
     """West's incremental EWMA of a level and its standard deviation."""
     diff = observed - previous
@@ -180,15 +203,17 @@ def update_baseline(
 ) -> Baseline | None:
     """The baseline after learning `window`; `previous` unchanged if the window can't teach.
 
-    A window teaches nothing when it is anomalous, has fewer than
-    `min_samples` requests, or is not newer than the last one learned (so
-    feeding the same window twice is harmless). None only when there was no
-    baseline and the window cannot start one.
+    A window teaches nothing when it is anomalous or not newer than the last
+    one learned (so feeding the same window twice is harmless), and only its
+    traffic when it has fewer than `min_samples` requests. None only when
+    there was no baseline and the window cannot start one.
     """
     if previous is not None and window.key != previous.key:
         raise ValueError(f"window for {window.key} given to the baseline of {previous.key}")
-    if anomalous or window.count < config.min_samples or window.seconds <= 0:
+    if anomalous or window.seconds <= 0:
         return previous
+    if window.count < config.min_samples:
+        return _traffic_learned(previous, window, config)
     if previous is None:
         return Baseline(
             key=window.key,
