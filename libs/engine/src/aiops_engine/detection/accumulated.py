@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping
 
 from .baselines import latency_threshold, request_threshold
 from .config import DetectionConfig
-from .counting import own_slowing, usual_far_share, usual_slow_share
+from .counting import usual_far_share, usual_slow_share
 from .evidence import MOVED, accumulate, bar
-from .explained import anomaly, ms
+from .explained import anomaly, ms, some_slow
 from .model import Anomaly, AnomalyType, Baseline, SeriesKey, Tally, WindowStats
 
 
@@ -34,11 +34,10 @@ def detect_accumulated(
             usual = usual_slow_share(baseline, config)
             found.append(_latency(window, baseline, threshold, usual, slow))
         elif partial.llr >= bar(config.slow_p_value):
-            own = own_slowing(window, baseline, config, slowing)
-            usual = usual_far_share(baseline, config, own)
+            usual = usual_far_share(window, baseline, config, slowing)
             if partial.share > max(config.slow_share_threshold, 2 * usual):
                 far = request_threshold(baseline, config)
-                found.append(_partial(window, baseline, far, usual, partial, slowing))
+                found.append(some_slow(window, baseline, far, partial, usual, slowing))
         if failed.llr >= bar(config.error_p_value) and failed.share > config.error_rate_threshold:
             found.append(_failed(window, baseline, failed, config))
     return found
@@ -59,32 +58,6 @@ def _latency(
             f"windows ({run.share:.0%}; usually {usual:.0%}) took over {ms(threshold)}, "
             f"improbably many at its usual {ms(baseline.level_ms)}: most {what} are slow "
             f"(median now {ms(window.p50_ms)}, p95 {ms(window.p95_ms)})."
-        ),
-        counted=True,
-    )
-
-
-def _partial(
-    window: WindowStats,
-    baseline: Baseline,
-    threshold: float,
-    usual: float,
-    run: Tally,
-    slowing: float,
-) -> Anomaly:
-    what = window.key.requests
-    load = f" at the system's {slowing:.1f}x slowing" if slowing > 1 else ""
-    return anomaly(
-        AnomalyType.LATENCY,
-        window,
-        observed=window.p95_ms,
-        baseline=baseline.tail_ms,
-        threshold=threshold,
-        explanation=(
-            f"{window.key}: {run.hits} of {run.count} {what} over the last {run.windows} "
-            f"windows ({run.share:.0%}; usually {usual:.0%}{load}) took over {ms(threshold)}, "
-            f"improbably many, while the median ({ms(window.p50_ms)}) is near its usual "
-            f"{ms(baseline.level_ms)}: some {what} are slow (p95 {ms(window.p95_ms)})."
         ),
         counted=True,
     )

@@ -170,8 +170,7 @@ def _traffic_learned(
 ) -> Baseline | None:
     """`previous` with a window too small to teach latency learned for its traffic alone: an
     idle stretch's trickle is the key's usual rate then, and a rate learned from busy windows
-    only would take the next empty window of a lull for silence. Ends a held window, as a
-    learned one does."""
+    only would take the next empty window of a lull for silence."""
     if previous is None or window.count <= 0 or window.end <= previous.updated_at:
         return previous
     alpha = max(config.ewma_alpha, 1.0 / (previous.windows + 1))
@@ -179,11 +178,6 @@ def _traffic_learned(
         previous,
         rate_per_s=previous.rate_per_s + alpha * (window.rate_per_s - previous.rate_per_s),
         updated_at=window.end,
-        held_count=0,
-        held_slow=0,
-        held_far=0,
-        held_errors=0,
-        held_end=None,
     )
 
 

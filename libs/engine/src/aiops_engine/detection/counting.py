@@ -78,11 +78,14 @@ def own_slowing(
     return max(system, window.p50_ms / baseline.level_ms, 1.0)
 
 
-def usual_far_share(baseline: Baseline, config: DetectionConfig, slowing: float = 1.0) -> float:
-    """The share of a key's requests usually past its `request_threshold` (at the system's
-    `slowing`, detection.evidence)."""
+def usual_far_share(
+    window: WindowStats, baseline: Baseline, config: DetectionConfig, slowing: float = 1.0
+) -> float:
+    """The share of a key's requests usually past its `request_threshold`, at the slowing
+    `window` runs at (`own_slowing` of the system's `slowing`, detection.evidence)."""
     bar = request_threshold(baseline, config)
-    return usual_share(baseline, config, bar, baseline.far_rate, slowing)
+    own = own_slowing(window, baseline, config, slowing)
+    return usual_share(baseline, config, bar, baseline.far_rate, own)
 
 
 def slow_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> float:
@@ -93,13 +96,18 @@ def slow_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> fl
 
 
 def far_chance(
-    seen: Counts, baseline: Baseline, config: DetectionConfig, slowing: float = 1.0
+    seen: Counts,
+    window: WindowStats,
+    baseline: Baseline,
+    config: DetectionConfig,
+    slowing: float = 1.0,
 ) -> float:
-    """P(at least this many far slow requests) at the key's usual share at the system's
-    `slowing`; 1 if not counted."""
+    """P(at least `seen`'s far slow requests) at the key's usual share at the slowing
+    `window` runs at (`usual_far_share`); 1 if not counted."""
     if seen.far is None or not is_established(baseline, config):
         return 1.0
-    return binomial_upper_tail(seen.far, seen.count, usual_far_share(baseline, config, slowing))
+    usual = usual_far_share(window, baseline, config, slowing)
+    return binomial_upper_tail(seen.far, seen.count, usual)
 
 
 def error_chance(seen: Counts, baseline: Baseline | None, config: DetectionConfig) -> float:
@@ -116,7 +124,7 @@ def is_suspicious(
     alone = counts(window, None)
     chances = (
         slow_chance(alone, baseline, config),
-        far_chance(alone, baseline, config, own_slowing(window, baseline, config, slowing)),
+        far_chance(alone, window, baseline, config, slowing),
         error_chance(alone, baseline, config),
     )
     return min(chances) < config.hold_p_value

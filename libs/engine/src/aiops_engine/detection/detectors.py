@@ -32,9 +32,9 @@ from .baselines import (
     warmup_threshold,
 )
 from .config import DetectionConfig
-from .counting import Counts, counts, error_chance, far_chance, own_slowing, slow_chance
+from .counting import Counts, counts, error_chance, far_chance, slow_chance, usual_far_share
 from .evidence import system_slowing
-from .explained import above, anomaly, ms
+from .explained import above, anomaly, ms, some_slow
 from .model import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
 from .silence import detect_silence
 
@@ -108,10 +108,12 @@ def detect_latency(
             found.append(_slow_median(window, baseline, bar, config, seen))
         elif (
             seen.far_share > config.slow_share_threshold
-            and far_chance(seen, baseline, config, own_slowing(window, baseline, config, slowing))
-            < config.slow_p_value
+            and far_chance(seen, window, baseline, config, slowing) < config.slow_p_value
         ):
-            found.append(_slow_share(window, baseline, request_threshold(baseline, config), seen))
+            usual = usual_far_share(window, baseline, config, slowing)
+            found.append(
+                some_slow(window, baseline, request_threshold(baseline, config), seen, usual)
+            )
     return found
 
 
@@ -158,28 +160,6 @@ def _slow_median(
             f"(p95 {ms(window.p95_ms)}, threshold {ms(threshold)}{learning}{pooled})."
         ),
         counted=seen is not None,
-    )
-
-
-def _slow_share(window: WindowStats, baseline: Baseline, threshold: float, seen: Counts) -> Anomaly:
-    """Some requests slow, the median where it was: a fault on part of the traffic."""
-    pooled = ""
-    if seen.windows > 1:
-        pooled = f" ({seen.far} of {seen.count} over the last {seen.windows} windows)"
-    return anomaly(
-        AnomalyType.LATENCY,
-        window,
-        observed=window.p95_ms,
-        baseline=baseline.tail_ms,
-        threshold=threshold,
-        explanation=(
-            f"{window.key}: {window.far_count} of {window.count} {window.key.requests} "
-            f"({window.far_rate:.0%}; usually {baseline.far_rate:.0%}) took over "
-            f"{ms(threshold)}, p95 {ms(window.p95_ms)}, while the median "
-            f"({ms(window.p50_ms)}) is near its usual {ms(baseline.level_ms)}: some "
-            f"{window.key.requests} are slow{pooled}."
-        ),
-        counted=True,
     )
 
 

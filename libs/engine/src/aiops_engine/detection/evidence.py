@@ -41,7 +41,7 @@ from dataclasses import replace
 
 from .baselines import is_established
 from .config import DetectionConfig
-from .counting import own_slowing, usual_error_rate, usual_far_share, usual_slow_share
+from .counting import usual_error_rate, usual_far_share, usual_slow_share
 from .model import Baseline, Evidence, KeyKind, SeriesKey, Tally, WindowStats
 
 # The shares a run is weighed against (p1): most requests past level x multiplier (the
@@ -97,8 +97,7 @@ def accumulate(
             alternative = max(MOVED, _TIMES_USUAL * usual)
             slow = _fold(before.slow, window.count, window.slow_count, usual, alternative)
         if before.partial.windows < config.evidence_windows and window.far_count is not None:
-            own = own_slowing(window, baseline, config, slowing)
-            usual = usual_far_share(baseline, config, own)
+            usual = usual_far_share(window, baseline, config, slowing)
             alternative = max(PARTIAL, _TIMES_USUAL * usual)
             partial = _fold(before.partial, window.count, window.far_count, usual, alternative)
     if before.failed.windows < config.evidence_windows:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .model import Anomaly, AnomalyType, WindowStats
+from .counting import Counts
+from .model import Anomaly, AnomalyType, Baseline, Tally, WindowStats
 from .scoring import exceedance_score
 
 
@@ -33,6 +34,38 @@ def anomaly(
         score=max(score, 0.5) if counted else score,
         sample_trace_ids=window.sample_trace_ids,
         explanation=explanation,
+    )
+
+
+def some_slow(
+    window: WindowStats,
+    baseline: Baseline,
+    threshold: float,
+    seen: Counts | Tally,
+    usual: float,
+    slowing: float = 1.0,
+) -> Anomaly:
+    """Some requests slow, the median where it was: a fault on part of the traffic, seen
+    in one window (with a held one) or over a run of them; `usual` is the far share the
+    key was judged against, at the system's `slowing`."""
+    hits = (seen.far or 0) if isinstance(seen, Counts) else seen.hits
+    share = hits / seen.count if seen.count else 0.0
+    what = window.key.requests
+    over = f" over the last {seen.windows} windows" if seen.windows > 1 else ""
+    load = f" at the system's {slowing:.1f}x slowing" if round(slowing, 1) > 1 else ""
+    return anomaly(
+        AnomalyType.LATENCY,
+        window,
+        observed=window.p95_ms,
+        baseline=baseline.tail_ms,
+        threshold=threshold,
+        explanation=(
+            f"{window.key}: {hits} of {seen.count} {what}{over} ({share:.0%}; usually "
+            f"{usual:.0%}{load}) took over {ms(threshold)}, p95 {ms(window.p95_ms)}, while "
+            f"the median ({ms(window.p50_ms)}) is near its usual {ms(baseline.level_ms)}: "
+            f"some {what} are slow."
+        ),
+        counted=True,
     )
 
 

@@ -56,8 +56,8 @@ def learn(
             # Not proof yet, but the run leans towards a fault: not learned either.
             learned[window.key] = dataclasses.replace(_release(previous), evidence=evidence)
             continue
-        updated = update_baseline(previous, window, config) or previous
-        updated = _release(updated) if updated is previous else updated
+        # A window learned, even for its traffic alone, ends a held one; so does one not.
+        updated = _release(update_baseline(previous, window, config) or previous)
         learned[window.key] = dataclasses.replace(updated, evidence=evidence)
     return learned
 
