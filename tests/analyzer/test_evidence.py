@@ -21,6 +21,7 @@ from aiops_engine.detection import (
     Tally,
     WindowStats,
     accumulate,
+    detect_accumulated,
     detect_errors,
     holds,
     request_threshold,
@@ -136,3 +137,33 @@ def test_any_counts_fold_into_a_finite_nonnegative_run(
         assert tally.llr >= 0
         assert 0 <= tally.hits <= tally.count
     assert isinstance(holds(evidence, CONFIG), bool)
+
+
+def test_an_empty_window_does_not_end_a_run_but_counts_towards_its_length() -> None:
+    """A quiet key sends nothing for a window: its run of failures carries on across the gap
+    (three windows long), and a gap as long as a whole run starts it afresh."""
+    run, i = quiet_key(random.Random(31), count=10)
+    baseline = run.baselines[PAYMENT]
+    first = accumulate(baseline, run.window(lognormal(random.Random(1), 100.0, 10), index=i,
+                                            errors=2), CONFIG)  # fmt: skip
+    assert first.failed.windows == 1
+    carried = dataclasses.replace(baseline, evidence=first)
+    after_gap = run.window(lognormal(random.Random(2), 100.0, 10), index=i + 2, errors=2)
+    failed = accumulate(carried, after_gap, CONFIG).failed
+    assert (failed.count, failed.hits, failed.windows) == (20, 4, 3)
+    much_later = run.window([100.0] * 10, index=i + 1 + CONFIG.evidence_windows, errors=2)
+    assert accumulate(carried, much_later, CONFIG).failed.windows == 1
+
+
+def test_a_run_of_most_requests_slow_is_not_reported_on_a_window_whose_median_is_usual() -> None:
+    """ "Most requests are slow" must be true of the window it is reported on: a run that
+    says so waits for a window whose median is past the bar."""
+    run, i = quiet_key(random.Random(32), count=10)
+    baseline = run.baselines[PAYMENT]
+    leaning = Evidence(slow=Tally(llr=100.0, count=60, hits=50, windows=6), end=at(i))
+    primed = {PAYMENT: dataclasses.replace(baseline, evidence=leaning)}
+    usual = run.window([100.0] * 10, index=i)
+    assert detect_accumulated([usual], primed, CONFIG) == []
+    slow = run.window([300.0] * 10, index=i)
+    [anomaly] = detect_accumulated([slow], primed, CONFIG)
+    assert "most requests are slow" in anomaly.explanation

@@ -20,7 +20,9 @@ from aiops_engine.detection import (
     own_slowing,
     request_threshold,
     system_slowing,
+    tells_far,
     update_baseline,
+    usual_far_share,
 )
 
 from .synthetic import CONFIG, PAYMENT, at, lognormal, steady_run, window_of
@@ -114,3 +116,26 @@ def test_far_slow_requests_of_a_system_slower_all_over_add_nothing_to_a_run() ->
     window = dataclasses.replace(_window(PAYMENT, 100.0, count=3), slow_count=1, far_count=1)
     assert accumulate(baseline, window, CONFIG, 1.0).partial.llr > 0
     assert accumulate(baseline, window, CONFIG, 2.0).partial.llr == 0
+
+
+def test_a_few_ms_keys_jitter_is_no_partial_fault() -> None:
+    """A 3 ms key's far bar is a few ms past its level: a fifth of its requests at 8 ms,
+    window after window, is jitter at that scale, and raises nothing; at 100 ms it would."""
+    rng = random.Random(14)
+    run = steady_run(rng, 40, median_ms=3.0, count=20, counted=True, sigma=0.1)
+    assert not tells_far(run.baselines[PAYMENT], CONFIG)
+    assert tells_far(_baselines([PAYMENT])[PAYMENT], CONFIG)
+    for i in range(40, 40 + 2 * CONFIG.evidence_windows):
+        latencies = [8.0 if rng.random() < 0.2 else v for v in lognormal(rng, 3.0, 20, 0.1)]
+        assert run.cycle([run.window(latencies, index=i)], index=i) == []
+
+
+def test_a_quiet_keys_far_share_is_never_below_what_its_few_requests_rule_out() -> None:
+    """No far request in 60 learned says only "under 3/60" (the rule of three): the share a
+    run is weighed against is at least that; with 60,000 learned, the key's own share."""
+    [known] = _baselines([PAYMENT]).values()
+    window = _window(PAYMENT, 100.0)
+    few = dataclasses.replace(known, samples=60, far_rate=0.0)
+    assert usual_far_share(window, few, CONFIG) >= 3 / 60
+    many = dataclasses.replace(known, samples=60_000, far_rate=0.0)
+    assert usual_far_share(window, many, CONFIG) < 3 / 60

@@ -238,3 +238,22 @@ def test_the_one_injected_failure_is_the_only_origin(case: tuple[list[Span], str
     spans, culprit = case
     origins = find_origins(build_trees(spans), {})
     assert [o.span.span_id for o in origins] == [culprit]
+
+
+def test_a_failure_above_spans_that_are_only_slow_is_an_origin_of_its_own() -> None:
+    """checkout throws while payment is slow: two troubles, each where it starts."""
+    spans = shop_trace("T", payment_ms=2000.0)
+    spans[0] = dataclasses.replace(spans[0], status_code=500)
+    assert origins_of(spans) == ["checkout /checkout failed", "payment /payment slow"]
+
+
+def test_a_call_that_timed_out_on_a_slow_callee_still_blames_the_callee() -> None:
+    """The call failed (timeout) but payment answered, slowly: both origins name payment."""
+    spans = shop_trace("T", payment_ms=2000.0)
+    spans = [
+        dataclasses.replace(s, status_code=504, error_kind="timeout") if s.span_id == "T-to-payment"
+        else dataclasses.replace(s, status_code=500) if s.parent_span_id is None
+        else s
+        for s in spans
+    ]  # fmt: skip
+    assert origins_of(spans) == ["payment /payment failed", "payment /payment slow"]

@@ -55,7 +55,10 @@ def test_the_seeds_worked_example_blames_payment_with_full_confidence() -> None:
     assert finding.confidence == 1.0
     assert finding.explanation.startswith("payment /payment failed first in 2/2 traces")
     assert finding.trace_ids == ("ABC-123", "DEF-456")
-    assert [c.traces for c in finding.candidates] == [2]
+    assert [(c.suspect.service, c.traces) for c in finding.candidates] == [
+        ("payment", 2),
+        ("checkout", 0),  # anomalous too: a runner-up with no share of the evidence
+    ]
     assert sorted(finding.anomalies, key=lambda a: a.key) == sorted(anomalies, key=lambda a: a.key)
     assert finding.affected_services == {"checkout", "payment"}
 
@@ -88,7 +91,10 @@ def test_a_slow_payment_is_the_root_not_the_slow_checkout_above_it() -> None:
     [finding] = analyse(anomalies, traces, SHOP, SLOW_MS)
     assert finding.root_cause == PAYMENT_SUSPECT
     assert finding.explanation == "payment /payment was slow first in 5/5 traces"
-    assert "checkout" not in {c.suspect.service for c in finding.candidates}
+    assert [(c.suspect.service, c.score) for c in finding.candidates] == [
+        ("payment", 1.0),
+        ("checkout", 0.0),
+    ]
 
 
 def test_a_stopped_payment_is_one_finding_with_its_silence() -> None:
@@ -147,7 +153,8 @@ def test_a_stopped_payment_with_few_traces_still_gets_the_graph_vote() -> None:
         anomaly(PAYMENT, AnomalyType.SILENCE),
     ]
     [finding] = analyse(anomalies, traces, DependencyGraph(), SLOW_MS)
-    [candidate] = finding.candidates
+    candidate, *runners_up = finding.candidates
+    assert [c.suspect.service for c in runners_up] == ["checkout"]
     assert candidate.suspect == PAYMENT_SUSPECT
     assert candidate.evidence == (
         "did not answer in 1/1 trace (timeout); anomalous, and nothing it depends on is"
@@ -252,11 +259,11 @@ def test_a_trace_pointing_at_two_suspects_splits_its_vote() -> None:
     """One request with payment and inventory both failing: half a vote each."""
     traces = traces_of(shop_trace("t", payment_status=500, inventory_status=500))
     [finding] = analyse([anomaly(CHECKOUT, traces=["t"])], traces, SHOP, SLOW_MS)
-    assert {c.suspect: c.score for c in finding.candidates} == {
+    assert {c.suspect: c.score for c in finding.candidates if c.traces} == {
         PAYMENT_SUSPECT: 0.5,
         INVENTORY_SUSPECT: 0.5,
     }
-    assert [c.traces for c in finding.candidates] == [1, 1]
+    assert [c.traces for c in finding.candidates] == [1, 1, 0]
 
 
 def test_candidates_are_ranked_by_their_share_of_the_traces() -> None:
@@ -270,6 +277,7 @@ def test_candidates_are_ranked_by_their_share_of_the_traces() -> None:
     assert [(c.suspect, c.score, c.traces) for c in finding.candidates] == [
         (PAYMENT_SUSPECT, 0.75, 3),
         (INVENTORY_SUSPECT, 0.25, 1),
+        (Suspect("checkout", "/checkout"), 0.0, 0),
     ]
     assert finding.candidates[1].evidence == "failed first in 1/4 traces"
     assert finding.trace_ids == ("p0", "p1", "p2", "i0")
@@ -323,3 +331,73 @@ def test_an_invalid_rca_config_names_the_bad_field(field: str, value: float) -> 
 def test_the_default_rca_config_is_valid() -> None:
     """Defaults: 5 min correlation, graph help below 3 traces, 10 trace ids kept."""
     assert RcaConfig() == RcaConfig(300.0, 3, 10)
+
+
+def slow_query_trace(trace_id: str) -> list[Span]:
+    """A checkout whose inventory waited 2 s on its stock query (everything above it slow too)."""
+    return [
+        s if "payment" in s.span_id else dataclasses.replace(s, latency_ms=s.latency_ms + 2000.0)
+        for s in shop_trace(trace_id)
+    ]
+
+
+def test_anomalous_services_no_trace_blames_follow_the_voted_ones_as_runners_up() -> None:
+    """Two faults at once (a CPU-bound inventory over a slower database) hide the first in every
+    trace: the database is the root, inventory and checkout stay listed, with no share."""
+    ids = [f"t{i}" for i in range(4)]
+    traces = traces_of(*(slow_query_trace(t) for t in ids))
+    anomalies = [
+        anomaly(CHECKOUT, LATENCY, traces=ids, score=0.7),
+        anomaly(INVENTORY, LATENCY, traces=ids, score=0.8),
+        anomaly(INVENTORY_TO_DATABASE, LATENCY, traces=ids, score=0.9),
+    ]
+    [finding] = analyse(anomalies, traces, SHOP, SLOW_MS)
+    assert [(c.suspect.service, c.score, c.traces) for c in finding.candidates] == [
+        (DATABASE, 1.0, 4),
+        ("inventory", 0.0, 0),
+        ("checkout", 0.0, 0),
+    ]
+    assert (
+        finding.candidates[1].evidence
+        == "anomalous itself, though no trace starts its trouble here"
+    )
+    assert finding.root_cause == Suspect(DATABASE)
+
+    capped = analyse(anomalies, traces, SHOP, SLOW_MS, RcaConfig(max_candidates=2))
+    assert [c.suspect.service for c in capped[0].candidates] == [DATABASE, "inventory"]
+
+
+def test_an_exception_while_a_callee_is_slow_is_blamed_where_it_was_thrown() -> None:
+    """checkout throws (500) while payment is, independently, slow: checkout's error spike is
+    checkout's, its latency payment's; one fault does not hide the other."""
+    ids = [f"t{i}" for i in range(4)]
+    thrown = [
+        [dataclasses.replace(s, status_code=500) if s.parent_span_id is None else s for s in trace]
+        for trace in (shop_trace(t, payment_ms=2000.0) for t in ids)
+    ]
+    traces = traces_of(*thrown)
+    errors = anomaly(CHECKOUT, traces=ids, score=0.9)
+    slow = anomaly(CHECKOUT_TO_PAYMENT, LATENCY, traces=ids, score=0.8)
+    roots = {f.root_cause for f in analyse([errors, slow], traces, SHOP, SLOW_MS)}
+    assert roots == {Suspect("checkout", "/checkout"), PAYMENT_SUSPECT}
+
+
+def test_a_stopped_service_failing_on_two_endpoints_is_one_finding() -> None:
+    """Calls to payment's /payment and /refund both refused, seen by different anomalies: one
+    finding for payment, its busier endpoint the root, so an incident does not flip between them."""
+    pay = [f"p{i}" for i in range(3)]
+    refund = [f"r{i}" for i in range(2)]
+    refused = [shop_trace(t, payment_down="connection_refused", calls_inventory=False) for t in pay]
+    for t in refund:
+        spans = shop_trace(t, payment_down="connection_refused", calls_inventory=False)
+        refused.append(
+            [dataclasses.replace(s, endpoint="/refund") if s.peer_service else s for s in spans]
+        )
+    traces = traces_of(*refused)
+    anomalies = [anomaly(CHECKOUT_TO_PAYMENT, traces=pay), anomaly(CHECKOUT, traces=refund)]
+    [finding] = analyse(anomalies, traces, SHOP, SLOW_MS)
+    assert finding.root_cause == PAYMENT_SUSPECT
+    assert [str(c.suspect) for c in finding.candidates if c.traces] == [
+        "payment /payment",
+        "payment /refund",
+    ]

@@ -16,6 +16,7 @@ from .baselines import (
     request_sigma,
     request_threshold,
     span_thresholds,
+    tells_far,
     typical_latencies,
     update_baseline,
     usual_share,
@@ -30,6 +31,7 @@ from .counting import (
     is_suspicious,
     own_slowing,
     slow_chance,
+    usual_far_share,
 )
 from .detectors import (
     detect,
@@ -89,8 +91,10 @@ __all__ = [
     "span_thresholds",
     "system_load",
     "system_slowing",
+    "tells_far",
     "typical_latencies",
     "update_baseline",
+    "usual_far_share",
     "usual_share",
     "warmup_threshold",
 ]

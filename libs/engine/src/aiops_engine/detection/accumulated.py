@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .baselines import latency_threshold, request_threshold
+from .baselines import latency_threshold, request_threshold, tells_far
 from .config import DetectionConfig
 from .counting import usual_far_share, usual_slow_share
 from .evidence import MOVED, accumulate, bar
@@ -30,10 +30,12 @@ def detect_accumulated(
         evidence = accumulate(baseline, window, config, slowing)
         slow, partial, failed = evidence.slow, evidence.partial, evidence.failed
         threshold = latency_threshold(baseline, config)
-        if slow.llr >= bar(config.slow_p_value) and slow.share > MOVED:
+        # "Most requests are slow" must hold in the window it is reported on too.
+        moved = slow.share > MOVED and window.p50_ms > threshold
+        if slow.llr >= bar(config.slow_p_value) and moved:
             usual = usual_slow_share(baseline, config)
             found.append(_latency(window, baseline, threshold, usual, slow))
-        elif partial.llr >= bar(config.slow_p_value):
+        elif partial.llr >= bar(config.slow_p_value) and tells_far(baseline, config):
             usual = usual_far_share(window, baseline, config, slowing)
             if partial.share > max(config.slow_share_threshold, 2 * usual):
                 far = request_threshold(baseline, config)

@@ -121,6 +121,12 @@ def request_threshold(baseline: Baseline, config: DetectionConfig) -> float:
     return max(warmup_threshold(baseline, config), baseline.level_ms * math.exp(spread))
 
 
+def tells_far(baseline: Baseline, config: DetectionConfig) -> bool:
+    """Whether a key's far slow requests can tell a fault: its `request_threshold` is at
+    least `min_latency_ms` past its level, or a few-ms key's jitter would count as one."""
+    return request_threshold(baseline, config) - baseline.level_ms >= config.min_latency_ms
+
+
 def count_bars(
     baselines: Mapping[SeriesKey, Baseline], config: DetectionConfig
 ) -> dict[SeriesKey, tuple[float, float]]:

@@ -40,9 +40,10 @@ class DetectionConfig:
     # again with the next window (detection.counting).
     hold_p_value: float = 1e-2
     # Windows a run of evidence spans at most (detection.evidence), keeping its key from
-    # being learned meanwhile: long enough for a ramp to show, short enough that a lasting
-    # change is learned and an ended fault's hits soon forgotten.
-    evidence_windows: int = 12
+    # being learned meanwhile: long enough for a ramp, or a partial fault on a key with a
+    # few requests a window, to show; short enough that a lasting change is learned and
+    # an ended fault's hits soon forgotten.
+    evidence_windows: int = 24
     # ... and a run this improbable keeps its key from being learned: a ramp is not learned
     # as normal, while a busy spell's slight slowing still is.
     evidence_hold_p_value: float = 1e-3

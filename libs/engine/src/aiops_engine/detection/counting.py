@@ -85,7 +85,11 @@ def usual_far_share(
     `window` runs at (`own_slowing` of the system's `slowing`, detection.evidence)."""
     bar = request_threshold(baseline, config)
     own = own_slowing(window, baseline, config, slowing)
-    return usual_share(baseline, config, bar, baseline.far_rate, own)
+    # Far requests are rare, so a share learned over few requests is uncertain: none in n
+    # is only "below 3/n" with 95 % confidence (the rule of three). A quiet key's tail is
+    # not judged against a share it never had the requests to learn.
+    unsure = min(3.0 / baseline.samples, 1.0) if baseline.samples > 0 else 1.0
+    return max(usual_share(baseline, config, bar, baseline.far_rate, own), unsure)
 
 
 def slow_chance(seen: Counts, baseline: Baseline, config: DetectionConfig) -> float:

@@ -29,6 +29,7 @@ from .baselines import (
     is_warm,
     median_threshold,
     request_threshold,
+    tells_far,
     warmup_threshold,
 )
 from .config import DetectionConfig
@@ -107,7 +108,8 @@ def detect_latency(
             bar = warmup_threshold(baseline, config)
             found.append(_slow_median(window, baseline, bar, config, seen))
         elif (
-            seen.far_share > config.slow_share_threshold
+            tells_far(baseline, config)
+            and seen.far_share > config.slow_share_threshold
             and far_chance(seen, window, baseline, config, slowing) < config.slow_p_value
         ):
             usual = usual_far_share(window, baseline, config, slowing)

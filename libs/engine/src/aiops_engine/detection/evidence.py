@@ -9,7 +9,8 @@ the log-likelihood ratio between the key's usual share (`usual_slow_share`,
 
     S = max(0, S + k ln(p1/p0) + (n - k) ln((1 - p1)/(1 - p0)))
 
-over consecutive windows, on endpoints only for slow requests (an edge
+over consecutive windows (a quiet key's empty windows add nothing but count towards
+the run's length), on endpoints only for slow requests (an edge
 mixes its callee's routes, and a burst of calls to the slow one moves its
 median with nothing wrong). Under the usual share S reaches ln(1/p) with
 probability at most p per run (Wald), so the bars are p-values: past
@@ -24,7 +25,10 @@ the end and a fault that ended does not lend its hits to later windows.
 A fault on some requests (10-30 %) leaves the median where it was and
 rarely pushes one window's count past chance on a quiet endpoint; its far
 slow requests (past `request_threshold`) are weighed in a third run
-(`partial`) against a share of `PARTIAL`. A busy spell slows every key a
+(`partial`) against a share of `PARTIAL`. Far requests are rare, so a key
+that learned its share over few requests is weighed against no less than
+that few can rule out (`usual_far_share`), and a few-ms key whose far bar is
+a few ms past its level raises none (`tells_far`): that is jitter. A busy spell slows every key a
 little for minutes, which fattens their tails by a few percent, so that
 run weighs a key's far share against the share it would usually have at
 the system's slowing (the median key's median over its usual level,
@@ -81,7 +85,7 @@ def accumulate(
     known = baseline.evidence
     if known.end is not None and window.end <= known.end:
         return known  # a window folded already (the same window given twice)
-    before = known if known.end == window.start else Evidence()
+    before = _carried(known, window, config)
     # A run ends after `evidence_windows`; the window after it starts nothing, so it is
     # learned (a lasting change is, in the end) and an ended fault lends it no hits.
     slow, partial, failed = Tally(), Tally(), Tally()
@@ -107,6 +111,30 @@ def accumulate(
     if slow == partial == failed == Tally():
         return Evidence()  # nothing to carry on: the next window starts afresh anyway
     return Evidence(slow=slow, failed=failed, end=window.end, partial=partial)
+
+
+def _carried(known: Evidence, window: WindowStats, config: DetectionConfig) -> Evidence:
+    """The run `window` continues: `known`, with the windows in between that held no
+    requests (a quiet key's empty ones) counted towards its length; none after a gap as
+    long as a whole run."""
+    if known.end is None or window.start < known.end:
+        return Evidence()
+    width = (window.end - window.start).total_seconds()
+    skipped = round((window.start - known.end).total_seconds() / width) if width > 0 else 0
+    if skipped == 0:
+        return known
+    if skipped >= config.evidence_windows:
+        return Evidence()
+    return replace(
+        known,
+        slow=_longer(known.slow, skipped),
+        partial=_longer(known.partial, skipped),
+        failed=_longer(known.failed, skipped),
+    )
+
+
+def _longer(tally: Tally, windows: int) -> Tally:
+    return replace(tally, windows=tally.windows + windows) if tally.windows else tally
 
 
 def _fold(tally: Tally, count: int, hits: int, usual: float, alternative: float) -> Tally:

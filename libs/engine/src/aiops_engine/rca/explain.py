@@ -17,6 +17,7 @@ _PHRASES = {
 }
 _LOWEST = "anomalous, and nothing it depends on is"
 _NOT_LOWEST = "anomalous, as is what it depends on"
+RUNNER_UP = "anomalous itself, though no trace starts its trouble here"
 
 
 def describe_evidence(

@@ -8,8 +8,10 @@ than the timestamps, which come from clocks that may disagree.
 
 "Slow" is judged per span against the bar its own series' baseline
 implies (detection's `span_thresholds`), so a span is only slow once its
-key's baseline judges; failures need no baseline. Given each key's typical
-latency, a slow span most of whose delay is its own time is an origin too.
+key's baseline judges; failures need no baseline. Failures and slowness
+are followed apart: a failed span none of whose children failed is an
+origin, and, given each key's typical latency, so is a slow span most of
+whose delay is its own time.
 """
 
 from __future__ import annotations
@@ -60,9 +62,23 @@ def find_origins(
             if not is_bad(node.span, slow_ms):
                 continue
             bad = [child.span for child in node.children if is_bad(child.span, slow_ms)]
-            if not bad or (typical_ms and _slow_by_itself(node.span, bad, slow_ms, typical_ms)):
+            if (
+                not bad
+                or _fails_by_itself(node.span, bad)
+                or (typical_ms and _slow_by_itself(node.span, bad, slow_ms, typical_ms))
+            ):
                 origins.append(_origin(node))
     return origins
+
+
+def _fails_by_itself(span: Span, bad_children: Sequence[Span]) -> bool:
+    """A failed span whose bad children are only slow: the failure starts here.
+
+    Slowness below does not explain an exception (a service throwing while
+    a callee is, by chance, slow too); a caller that timed out on a slow
+    callee has a failed client span, so the callee is still the origin.
+    """
+    return span.failed and not any(child.failed for child in bad_children)
 
 
 def _slow_by_itself(

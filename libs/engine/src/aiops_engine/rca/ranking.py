@@ -19,7 +19,7 @@ from datetime import datetime
 
 from aiops_engine.detection import Anomaly, AnomalyType, KeyKind, SeriesKey
 
-from .explain import describe_evidence, explain_root
+from .explain import RUNNER_UP, describe_evidence, explain_root
 from .model import (
     Candidate,
     Dependency,
@@ -43,6 +43,8 @@ class RcaConfig:
     min_traces: int = 3
     # Trace ids a finding keeps, those pointing at the root cause first.
     max_trace_ids: int = 10
+    # Suspects a finding lists: every voted one, then anomalous services up to this many.
+    max_candidates: int = 5
 
     def __post_init__(self) -> None:
         window = self.correlation_window_s
@@ -50,6 +52,7 @@ class RcaConfig:
             "correlation_window_s": math.isfinite(window) and window >= 0,
             "min_traces": self.min_traces >= 1,
             "max_trace_ids": self.max_trace_ids >= 0,
+            "max_candidates": self.max_candidates >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -130,15 +133,18 @@ def _findings(
             suspect = group.suspect_for(group.lowest_below(_implicated(anomaly)))
         members.setdefault(suspect, []).append(index)
     # Blended graph votes can make a finding's top candidate another finding's
-    # root; merge those until every root is unique (the count shrinks each time).
+    # root, and a stopped service fails on every endpoint at once: merge until
+    # every root names its own service (the count shrinks each time), or one
+    # incident would flip between two endpoints of one cause every window.
     while True:
         built = [group.finding(indices, suspect, config) for suspect, indices in members.items()]
-        merged: dict[Suspect, list[int]] = {}
+        merged: dict[str, tuple[Suspect, list[int]]] = {}
         for finding, indices in zip(built, members.values(), strict=True):
-            merged.setdefault(finding.root_cause, []).extend(indices)
+            root = finding.root_cause
+            merged.setdefault(root.service, (root, []))[1].extend(indices)
         if len(merged) == len(members):
             return built
-        members = merged
+        members = dict(merged.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +240,7 @@ class _Group:
             ),
             key=lambda c: (-round(c.score, 9), -c.traces, c.suspect),
         )
+        candidates += self.runners_up(indices, {c.suspect.service for c in candidates}, config)
         root = candidates[0]
         first = pointing[root.suspect]
         trace_ids = first + [t for t in per_trace if t not in first]
@@ -245,6 +252,25 @@ class _Group:
             trace_ids=tuple(trace_ids[: config.max_trace_ids]),
             explanation=explain_root(root, followed, graph_voted.get(root.suspect)),
         )
+
+    def runners_up(self, indices: list[int], named: set[str], config: RcaConfig) -> list[Candidate]:
+        """Services the finding's own anomalies implicate that no trace or graph vote named.
+
+        Two faults at once can hide one behind the other in every trace (a
+        CPU-bound caller of a database that is slower still), so a service
+        that is anomalous in its own right stays on the list, below the voted
+        ones with no share of the evidence: the place to look next. The
+        lowest first (a symptom's cause is more likely below it), then by score.
+        """
+        spare = config.max_candidates - len(named)
+        extra: list[str] = []
+        for index in indices:  # already by score, highest first
+            anomaly = self.anomalies[index]
+            service = _implicated(anomaly)
+            if anomaly.type is not AnomalyType.SILENCE and service not in named | set(extra):
+                extra.append(service)
+        extra.sort(key=lambda s: not self.is_lowest(s))  # stable: score order within each
+        return [Candidate(self.suspect_for(s), 0.0, 0, RUNNER_UP) for s in extra[: max(spare, 0)]]
 
 
 def _observed_dependencies(traces: Iterable[Sequence[Span]]) -> list[Dependency]:
