@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support.compose import ComposeStack, running_stack
+from tests.support.polling import eventually
 from tests.support.traffic import checkouts
 
 pytestmark = pytest.mark.e2e
@@ -28,8 +29,13 @@ async def test_payment_stopped_gives_one_incident_naming_payment_across_replicas
 ) -> None:
     replicas = stack.analyzer_replicas
     async with httpx.AsyncClient(timeout=10) as client:
-        roles = sorted([(await client.get(f"{r}/health")).json()["role"] for r in replicas])
-        assert roles == ["leader", "standby"]
+
+        async def one_leader() -> bool:
+            # A healthy replica is standby until its first cycle takes the lease.
+            roles = sorted([(await client.get(f"{r}/health")).json()["role"] for r in replicas])
+            return roles == ["leader", "standby"]
+
+        await eventually(one_leader, within=30, what="one leader and one standby")
 
         async with checkouts(stack.url("checkout"), per_second=20):
             await asyncio.sleep(6)
