@@ -9,8 +9,8 @@ the log-likelihood ratio between the key's usual share (`usual_slow_share`,
 
     S = max(0, S + k ln(p1/p0) + (n - k) ln((1 - p1)/(1 - p0)))
 
-over consecutive windows (a quiet key's empty windows add nothing but count towards
-the run's length), on endpoints only for slow requests (an edge
+over consecutive windows (a quiet key's empty windows add nothing but count
+towards the run's length), on endpoints only for slow requests (an edge
 mixes its callee's routes, and a burst of calls to the slow one moves its
 median with nothing wrong). Under the usual share S reaches ln(1/p) with
 probability at most p per run (Wald), so the bars are p-values: past
@@ -27,13 +27,14 @@ rarely pushes one window's count past chance on a quiet endpoint; its far
 slow requests (past `request_threshold`) are weighed in a third run
 (`partial`) against a share of `PARTIAL`. Far requests are rare, so a key
 that learned its share over few requests is weighed against no less than
-that few can rule out (`usual_far_share`), and a few-ms key whose far bar is
-a few ms past its level raises none (`tells_far`): that is jitter. A busy spell slows every key a
-little for minutes, which fattens their tails by a few percent, so that
-run weighs a key's far share against the share it would usually have at
-the system's slowing (the median key's median over its usual level,
-`system_slowing`), or at its own median if slower (`own_slowing`): a service
-slower than its neighbours, not a system under load.
+that few can rule out (`usual_far_share`), and a few-ms key whose far bar
+is a few ms past its level raises none (`tells_far`): that is jitter. A
+busy spell slows every key a little for minutes, which fattens their tails
+by a few percent, so that run weighs a key's far share against the share
+it would usually have at the system's slowing (the median key's median
+over its usual level, `system_slowing`), or at its own median if slower
+(`own_slowing`): a service slower than its neighbours, not a system under
+load.
 """
 
 from __future__ import annotations
