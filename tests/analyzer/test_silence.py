@@ -13,15 +13,17 @@ from .synthetic import CHECKOUT, CONFIG, PAYMENT, Run, at, lognormal, poisson, s
 
 
 def test_a_steady_endpoint_that_goes_quiet_fires() -> None:
-    """10 req/s, then no rows at all: a silence with observed 0, about 100 expected, score 1."""
+    """10 req/s, then no rows at all: a silence with observed 0, about 100 expected, score 1,
+    from the second empty window (the only key is the whole system: see the next test)."""
     run = steady_run(random.Random(8), 20)
-    [anomaly] = run.cycle([], index=20)
+    assert run.cycle([], index=20) == []
+    [anomaly] = run.cycle([], index=21)
     assert anomaly.type is AnomalyType.SILENCE
     assert anomaly.key == PAYMENT
     assert anomaly.observed == 0
     assert anomaly.baseline == pytest.approx(100.0)
     assert anomaly.threshold == pytest.approx(10.0)
-    assert (anomaly.window_start, anomaly.window_end) == (at(20), at(21))
+    assert (anomaly.window_start, anomaly.window_end) == (at(21), at(22))
     assert anomaly.score == 1.0
     assert "0 requests in 10 s" in anomaly.explanation
 
@@ -125,3 +127,14 @@ def test_an_empty_window_in_a_long_lull_is_not_silence() -> None:
         assert run.cycle(trickle, index=index) == []
     assert run.cycle([], index=60) == []
     assert run.baselines[PAYMENT].rate_per_s < 1.0
+
+
+def test_a_whole_system_gone_quiet_is_silence_from_its_second_empty_window() -> None:
+    """Nothing at all from two busy keys: the first empty window after their traffic is a
+    lull's chance (or late spans), the second is both keys silent."""
+    run = two_keys(random.Random(10), 20)
+    assert run.cycle([], index=20) == []
+    assert {(a.type, a.key) for a in run.cycle([], index=21)} == {
+        (AnomalyType.SILENCE, PAYMENT),
+        (AnomalyType.SILENCE, CHECKOUT),
+    }

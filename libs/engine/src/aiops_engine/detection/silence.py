@@ -7,7 +7,11 @@ load in this window (the share of their usual traffic all established
 keys together carried, at most 1), and it is silent when its own count is
 both a small share of that and improbable for it (Poisson): a service
 that stopped while its neighbours and callers go on. Only when the whole
-system recorded nothing at all is each key judged against its own rate.
+system recorded nothing at all is each key judged against its own rate, and
+not in the first such window after traffic: at a night's idle stretch a
+trickle of a request a second leaves a whole window empty now and then
+(and a late batch of spans does too), while a system that really stopped
+is as empty in the next window.
 An idle key, whose typical rate would often leave a window empty, can
 never reach that improbability, so it never fires.
 """
@@ -44,6 +48,10 @@ def detect_silence(
         if is_established(baseline, config) and now - baseline.updated_at <= forget
     ]
     judged = [(window, baseline) for window, baseline in judged if window.seconds > 0]
+    if not any(window.count for window, _ in judged) and any(
+        baseline.updated_at >= quiet_start for _, baseline in judged
+    ):
+        return []  # the whole system's first empty window after traffic: see the module doc
     load = system_load(judged)
     found = []
     for window, baseline in judged:
