@@ -18,6 +18,7 @@ The algorithm, per cycle, with `analyse(anomalies, traces, graph, slow_ms)`:
    traces are few; the top one is the root cause, its share the confidence.
 """
 
+from .config import RcaConfig
 from .model import (
     DATABASE,
     Blame,
@@ -36,7 +37,7 @@ from .origins import (
     relevant_origins,
     span_key,
 )
-from .ranking import RcaConfig, analyse, correlate
+from .ranking import analyse, correlate
 from .traces import TraceNode, build_trees
 
 __all__ = [

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from aiops_engine.detection import Anomaly, AnomalyType, KeyKind, SeriesKey
 
+from .config import RcaConfig
 from .explain import RUNNER_UP, describe_evidence, explain_root
 from .model import (
     Candidate,
@@ -31,32 +32,6 @@ from .model import (
 )
 from .origins import find_origins, relevant_origins
 from .traces import TraceNode, build_trees
-
-
-@dataclass(frozen=True, slots=True)
-class RcaConfig:
-    """The root-cause analysis knobs."""
-
-    # An anomaly whose window ends within this many seconds of the previous one joins its group.
-    correlation_window_s: float = 300.0
-    # With fewer traces than this to follow, a finding also weighs the dependency graph.
-    min_traces: int = 3
-    # Trace ids a finding keeps, those pointing at the root cause first.
-    max_trace_ids: int = 10
-    # Suspects a finding lists: every voted one, then anomalous services up to this many.
-    max_candidates: int = 5
-
-    def __post_init__(self) -> None:
-        window = self.correlation_window_s
-        checks = {
-            "correlation_window_s": math.isfinite(window) and window >= 0,
-            "min_traces": self.min_traces >= 1,
-            "max_trace_ids": self.max_trace_ids >= 0,
-            "max_candidates": self.max_candidates >= 1,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid RCA config: {', '.join(bad)}")
 
 
 def correlate(anomalies: Iterable[Anomaly], window_s: float) -> list[list[Anomaly]]:
@@ -262,15 +237,14 @@ class _Group:
         ones with no share of the evidence: the place to look next. The
         lowest first (a symptom's cause is more likely below it), then by score.
         """
-        spare = config.max_candidates - len(named)
-        extra: list[str] = []
-        for index in indices:  # already by score, highest first
-            anomaly = self.anomalies[index]
-            service = _implicated(anomaly)
-            if anomaly.type is not AnomalyType.SILENCE and service not in named | set(extra):
-                extra.append(service)
-        extra.sort(key=lambda s: not self.is_lowest(s))  # stable: score order within each
-        return [Candidate(self.suspect_for(s), 0.0, 0, RUNNER_UP) for s in extra[: max(spare, 0)]]
+        implicated = dict.fromkeys(  # already by score, highest first; each service once
+            _implicated(self.anomalies[i])
+            for i in indices
+            if self.anomalies[i].type is not AnomalyType.SILENCE
+        )
+        extra = sorted((s for s in implicated if s not in named), key=self.is_lowest, reverse=True)
+        extra = extra[: max(config.max_candidates - len(named), 0)]
+        return [Candidate(self.suspect_for(s), 0.0, 0, RUNNER_UP) for s in extra]
 
 
 def _observed_dependencies(traces: Iterable[Sequence[Span]]) -> list[Dependency]:
