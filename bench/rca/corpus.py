@@ -1,12 +1,12 @@
-"""The benchmark's corpus: `corpus.toml` read into cases and fault-free runs, and selected."""
+"""The benchmark's corpus: `corpus.toml` read into cases, fault-free and seasonal runs."""
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiops_simulate.traffic import SHAPES
 
@@ -47,13 +47,34 @@ class FaultFree:
 
 
 @dataclass(frozen=True, slots=True)
+class Seasonal:
+    """Days with a nightly routine and one last-day fault: `plan_seasonal(seed, topology, days)`."""
+
+    id: str
+    seed: int
+    topology: str
+    days: int
+    split: str
+    traffic: str = "diurnal"
+    rate_scale: float = 0.25  # x the topology's traffic: five days at full rate are too slow
+
+
+Item = Case | FaultFree | Seasonal
+
+
+@dataclass(frozen=True, slots=True)
 class Corpus:
     cases: tuple[Case, ...]
     fault_free: tuple[FaultFree, ...]
+    seasonal: tuple[Seasonal, ...] = ()
 
     @property
     def ids(self) -> list[str]:
-        return [c.id for c in self.cases] + [r.id for r in self.fault_free]
+        return [item.id for item in self.items]
+
+    @property
+    def items(self) -> list[Item]:
+        return [*self.cases, *self.fault_free, *self.seasonal]
 
 
 def load(path: Path = CORPUS) -> Corpus:
@@ -65,7 +86,8 @@ def load(path: Path = CORPUS) -> Corpus:
     defaults = raw.get("defaults", {})
     cases = tuple(_case(n, entry, defaults) for n, entry in enumerate(raw.get("case", [])))
     free = tuple(_fault_free(n, entry) for n, entry in enumerate(raw.get("fault_free", [])))
-    corpus = Corpus(cases, free)
+    seasonal = tuple(_seasonal(n, entry) for n, entry in enumerate(raw.get("seasonal", [])))
+    corpus = Corpus(cases, free, seasonal)
     seen: set[str] = set()
     for name in corpus.ids:
         if name in seen:
@@ -109,6 +131,25 @@ def _fault_free(n: int, entry: Mapping[str, Any]) -> FaultFree:
     )
 
 
+def _seasonal(n: int, entry: Mapping[str, Any]) -> Seasonal:
+    where = f"seasonal {n} ({entry.get('id', '?')})"
+    days = _int(where, entry, "days")
+    if days < 1:
+        raise CorpusError(f"{where}: 'days' must be at least 1")
+    scale = entry.get("rate_scale", 0.25)
+    if not isinstance(scale, int | float) or isinstance(scale, bool) or not 0 < scale <= 1:
+        raise CorpusError(f"{where}: 'rate_scale' must be a number in (0, 1]")
+    return Seasonal(
+        id=_text(where, entry, "id"),
+        seed=_int(where, entry, "seed"),
+        topology=_text(where, entry, "topology"),
+        days=days,
+        split=_split(where, entry),
+        traffic=_traffic(where, entry),
+        rate_scale=float(scale),
+    )
+
+
 def _traffic(where: str, entry: Mapping[str, Any]) -> str:
     traffic = entry.get("traffic", "diurnal")
     if traffic not in SHAPES:
@@ -147,14 +188,22 @@ class Selection:
     ids: tuple[str, ...] = ()
     limit: int | None = None
     fault_free: bool = True
+    seasonal: bool = True
 
     @property
     def full(self) -> bool:
         return self == Selection()
 
 
-def select(corpus: Corpus, selection: Selection) -> tuple[list[Case], list[FaultFree]]:
-    """The cases and fault-free runs `selection` keeps, in corpus order; an unknown id raises."""
+class Selected(NamedTuple):
+    cases: list[Case]
+    fault_free: list[FaultFree]
+    seasonal: list[Seasonal]
+
+
+def select(corpus: Corpus, selection: Selection) -> Selected:
+    """What `selection` keeps, in corpus order; an unknown id raises. A kind is about faults
+    cases inject: it leaves the fault-free and seasonal runs out."""
     unknown = set(selection.ids) - set(corpus.ids)
     if unknown:
         raise CorpusError(f"no such case: {', '.join(sorted(unknown))}")
@@ -162,10 +211,14 @@ def select(corpus: Corpus, selection: Selection) -> tuple[list[Case], list[Fault
     free: list[FaultFree] = []
     if selection.fault_free and not selection.kinds:
         free = [r for r in corpus.fault_free if _keeps(selection, r.split, r.topology, r.id, ())]
+    seasonal: list[Seasonal] = []
+    if selection.seasonal and not selection.kinds:
+        seasonal = [r for r in corpus.seasonal if _keeps(selection, r.split, r.topology, r.id, ())]
     if selection.limit is not None:
         cases = cases[: selection.limit]
         free = free[: max(0, selection.limit - len(cases))]
-    return cases, free
+        seasonal = seasonal[: max(0, selection.limit - len(cases) - len(free))]
+    return Selected(cases, free, seasonal)
 
 
 def _keeps(
@@ -179,11 +232,8 @@ def _keeps(
     )
 
 
-def by_id(corpus: Corpus, name: str) -> Case | FaultFree:
-    found: Sequence[Case | FaultFree] = [
-        *(c for c in corpus.cases if c.id == name),
-        *(r for r in corpus.fault_free if r.id == name),
-    ]
+def by_id(corpus: Corpus, name: str) -> Item:
+    found = [item for item in corpus.items if item.id == name]
     if not found:
         raise CorpusError(f"no such case: {name}")
     return found[0]

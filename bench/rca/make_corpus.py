@@ -15,12 +15,19 @@ from collections.abc import Iterator
 KINDS = ("latency", "cpu", "network", "http_error", "exception", "kill", "db_slow")
 TOPOLOGIES = ("chain6", "shop10", "diamond12", "fanout15", "system40", "mesh50")
 RAMPED = tuple(k for k in KINDS if k != "kill")  # a process dies at once: a kill has no ramp
+# A consumer losing most of its messages: only systems with queue consumers have one.
+DROPPING = ("diamond12", "system40", "mesh50")
 # Smooth days and bursty ones (bursts x2-4, idle stretches): false alarms are counted in both.
 FAULT_FREE = (
     ("shop10", 6, "bursty"),
     ("system40", 6, "diurnal"),
     ("mesh50", 6, "bursty"),
     ("diamond12", 6, "diurnal"),
+)
+# Five days with a nightly batch (plan_seasonal): days 1-3 learn the habit, days 4-5 judge it.
+SEASONAL = (
+    ("habit-shop10", 9601, "shop10", 5, "diurnal", "tune"),
+    ("habit-fanout15", 9602, "fanout15", 5, "diurnal", "holdout"),
 )
 
 HEADER = """\
@@ -36,6 +43,7 @@ HEADER = """\
 # setting, and no holdout seed is a tune seed.
 #
 # [[fault_free]] runs (plan_fault_free, diurnal or bursty traffic) count false incidents.
+# [[seasonal]] runs (plan_seasonal): days with a nightly routine, then one fault.
 # Laid out by bench/rca/make_corpus.py; this file is the source of truth.
 """
 
@@ -54,6 +62,8 @@ def cases() -> Iterator[tuple[str, list[str], str, bool, bool]]:
         for _ in range(3):
             topology = next(rotation)
             yield f"double-{'+'.join(pair)}-{topology}", list(pair), topology, False, False
+    for topology, n in itertools.product(DROPPING, range(1, 8)):  # added later: appended
+        yield f"single-drop-{topology}-{n}", ["drop"], topology, False, False
 
 
 def render() -> str:
@@ -81,6 +91,17 @@ def render() -> str:
             f"hours = {hours}",
             f'traffic = "{traffic}"',
             f'split = "{"holdout" if n % 3 == 2 else "tune"}"',
+            "",
+        ]
+    for run_id, seed, topology, days, traffic, split in SEASONAL:
+        out += [
+            "[[seasonal]]",
+            f'id = "{run_id}"',
+            f"seed = {seed}",
+            f'topology = "{topology}"',
+            f"days = {days}",
+            f'traffic = "{traffic}"',
+            f'split = "{split}"',
             "",
         ]
     return "\n".join(out)

@@ -15,8 +15,11 @@ from typing import Any
 
 from bench.report import Goal
 
+from . import seasonal as habit
 from .metrics import Group, Quiet, Summary
 from .results import LABELS, METHODS, CaseResult
+from .seasonal import SeasonalResult
+from .text import table
 
 RANKERS = tuple(m for m in METHODS if m != "engine")
 
@@ -32,6 +35,7 @@ class Meta:
     cases: int
     fault_free: int
     full: bool  # the whole corpus, unfiltered
+    seasonal: int = 0  # seasonal runs
 
     @property
     def spans_per_s(self) -> float:
@@ -61,7 +65,12 @@ def _quiet_json(quiet: Quiet) -> dict[str, Any]:
     }
 
 
-def report_json(summary: Summary, results: Sequence[CaseResult], meta: Meta) -> dict[str, Any]:
+def report_json(
+    summary: Summary,
+    results: Sequence[CaseResult],
+    meta: Meta,
+    seasonal: Sequence[SeasonalResult] = (),
+) -> dict[str, Any]:
     def groups(found: Sequence[Group]) -> dict[str, Any]:
         return {g.name: g.as_json() for g in found}
 
@@ -89,9 +98,18 @@ def report_json(summary: Summary, results: Sequence[CaseResult], meta: Meta) -> 
             "in_fault_cases_outside_faults": _quiet_json(summary.in_cases),
         },
         "targets": {goal.name: _goal_json(goal) for goal in summary.targets},
-        "failed": {r.id: r.error for r in summary.failed},
+        # Apart from the issue's six targets and from every rate above: its own section.
+        "seasonal_target": habit.target_json(habit.target(seasonal)),
+        "seasonal": [r.as_json() for r in seasonal],
+        "failed": {r.id: r.error for r in _failed(summary, seasonal)},
         "cases": [r.as_json() for r in results],
     }
+
+
+def _failed(
+    summary: Summary, seasonal: Sequence[SeasonalResult]
+) -> list[CaseResult | SeasonalResult]:
+    return [*summary.failed, *(r for r in seasonal if r.error is not None)]
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -116,14 +134,6 @@ def goal_text(goal: Goal) -> str:
     bound = "≤" if goal.at_most else "≥"
     value = "-" if not math.isfinite(goal.value) else f"{goal.value:.2f}"
     return f"{goal.name} {bound} {goal.target:g}: {value} — {'met' if goal.met else 'missed'}"
-
-
-def table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join(" --- " for _ in headers) + "|",
-        *("| " + " | ".join(row) + " |" for row in body),
-    ]
 
 
 def score_table(groups: Sequence[Group], *, detail: bool = True) -> list[str]:
@@ -162,12 +172,18 @@ def quiet_line(quiet: Quiet, what: str) -> str:
     )
 
 
-def markdown(summary: Summary, results: Sequence[CaseResult], meta: Meta) -> str:
+def markdown(
+    summary: Summary,
+    results: Sequence[CaseResult],
+    meta: Meta,
+    seasonal: Sequence[SeasonalResult] = (),
+) -> str:
+    habits = f", {meta.seasonal} seasonal runs" if meta.seasonal else ""
     out = [
         "# Root-cause benchmark",
         "",
-        f"`{meta.command}`: {meta.cases} fault cases ({summary.overall.faults} faults) and "
-        f"{meta.fault_free} fault-free runs, {meta.spans:,} spans in {meta.wall_s:.0f} s "
+        f"`{meta.command}`: {meta.cases} fault cases ({summary.overall.faults} faults), "
+        f"{meta.fault_free} fault-free runs{habits}, {meta.spans:,} spans in {meta.wall_s:.0f} s "
         f"({meta.spans_per_s:,.0f} spans/s, {meta.workers} workers). Engine settings: the "
         "analyzer's defaults. Ranks are service-level; an undetected fault is a miss for "
         "every method. docs/benchmark-rca.md defines every figure.",
@@ -200,13 +216,16 @@ def markdown(summary: Summary, results: Sequence[CaseResult], meta: Meta) -> str
         "",
         *_free_table(results),
         "",
+        *habit.section(seasonal),
+        *([""] if seasonal else []),
         "## Faults the engine did not rank first",
         "",
         *_missed_table(results),
     ]
-    if summary.failed:
+    broken = _failed(summary, seasonal)
+    if broken:
         out += ["", "## Failed cases", ""]
-        out += [f"- `{r.id}`: {r.error}" for r in summary.failed]
+        out += [f"- `{r.id}`: {r.error}" for r in broken]
     return "\n".join(out) + "\n"
 
 
@@ -249,15 +268,17 @@ def _missed_table(results: Sequence[CaseResult]) -> list[str]:
     return table([*headers, *(f"{LABELS[m]} rank" for m in RANKERS)], body)
 
 
-def readme_block(summary: Summary, meta: Meta) -> str:
+def readme_block(summary: Summary, meta: Meta, seasonal: Sequence[SeasonalResult] = ()) -> str:
     """The README's summary, between its markers; written by the run, never by hand."""
     rate = summary.fault_free.per_day_per_10
+    habits = habit.readme_line(seasonal)
     return "\n".join(
         [
             f"Written by `{meta.command}` ({meta.wall_s / 60:.1f} min on {os.cpu_count()} "
             f"CPUs, {meta.spans:,} spans, {meta.spans_per_s:,.0f} spans/s): {meta.cases} "
-            f"simulated fault cases ({summary.overall.faults} faults, 7 kinds, 6 to 50 services) "
-            f"and {summary.fault_free.hours:.0f} fault-free hours, through the analyzer's "
+            f"simulated fault cases ({summary.overall.faults} faults, {len(summary.by_kind)} "
+            f"kinds, 6 to 50 services) and {summary.fault_free.hours:.0f} fault-free hours, "
+            "through the analyzer's "
             "engine with its default settings, next to two reference rankers given the same "
             "detections (docs/benchmark-rca.md; tables in `bench/results/rca.md`).",
             "",
@@ -269,6 +290,7 @@ def readme_block(summary: Summary, meta: Meta) -> str:
             f"{summary.in_cases.incidents} more in the fault cases, outside the faults.",
             "",
             *(f"- {goal_text(goal)}" for goal in summary.targets),
+            *(["", habits] if habits else []),
             *(["", f"{len(summary.failed)} cases failed to run."] if summary.failed else []),
         ]
     )

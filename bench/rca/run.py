@@ -23,11 +23,21 @@ from aiops_engine.replay import (
     score,
     service_ranking,
 )
-from aiops_simulate import InjectedFault, Scenario, generate, plan_case, plan_fault_free
+from aiops_simulate import (
+    InjectedFault,
+    Scenario,
+    generate,
+    plan_case,
+    plan_fault_free,
+    plan_seasonal,
+)
 
-from .corpus import Case, FaultFree
+from .corpus import Case, FaultFree, Item, Seasonal
 from .rankers import Observer
 from .results import GRACE_S, CaseResult, FalseIncident, FaultResult
+from .seasonal import SeasonalResult, classify, failed_seasonal
+
+Result = CaseResult | SeasonalResult
 
 
 def fault_of(entry: Mapping[str, Any]) -> Fault:
@@ -52,7 +62,11 @@ def fault_of(entry: Mapping[str, Any]) -> Fault:
     )
 
 
-def scenario_of(item: Case | FaultFree) -> Scenario:
+def scenario_of(item: Item) -> Scenario:
+    if isinstance(item, Seasonal):
+        return plan_seasonal(
+            item.seed, item.topology, item.days, traffic=item.traffic, rate_scale=item.rate_scale
+        )
     if isinstance(item, FaultFree):
         return plan_fault_free(item.seed, item.topology, item.hours, traffic=item.traffic)
     return plan_case(
@@ -95,44 +109,82 @@ def replay_scenario(
     return done
 
 
-def run(item: Case | FaultFree) -> CaseResult:
+def run(item: Item) -> Result:
     """`item` run and scored; never raises (a failure is a result with `error`)."""
     began = time.perf_counter()
     try:
-        return _run(item, began)
+        return _run_seasonal(item, began) if isinstance(item, Seasonal) else _run(item, began)
     except Exception as exc:  # one broken case must not stop the benchmark
         return failed(item, f"{type(exc).__name__}: {exc}", time.perf_counter() - began)
 
 
-def _run(item: Case | FaultFree, began: float) -> CaseResult:
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A scenario replayed and scored: what every kind of run reports from."""
+
+    scenario: Scenario
+    done: Replayed
+    faults: list[FaultResult]  # scenario.faults', in order
+    false_incidents: list[FalseIncident]
+
+
+def scored(item: Item) -> Scored:
     scenario = scenario_of(item)
     faults = [fault_of(entry) for entry in scenario.truth()]
     done = replay_scenario(scenario)
     card = score(faults, done.touches, duration_s=scenario.duration_s, grace_s=GRACE_S)
     edges = list(done.replay.state.graph.edges)
+    results = [
+        fault_result(s, injected, done, edges)
+        for s, injected in zip(card.per_fault, scenario.faults, strict=True)
+    ]
+    return Scored(scenario, done, results, false_incidents(faults, done.touches))
+
+
+def _run(item: Case | FaultFree, began: float) -> CaseResult:
+    got = scored(item)
     case = item if isinstance(item, Case) else None
     return CaseResult(
         id=item.id,
         split=item.split,
         topology=item.topology,
-        services=len(scenario.services()),
+        services=len(got.scenario.services()),
         kinds=list(case.kinds) if case else [],
         partial=case.partial if case else False,
         ramp=case.ramp if case else False,
         fault_free=case is None,
-        faults=[
-            _fault(s, injected, done, edges)
-            for s, injected in zip(card.per_fault, scenario.faults, strict=True)
-        ],
-        false_incidents=false_incidents(faults, done.touches),
-        spans=done.replay.counts.spans,
-        windows=done.replay.counts.windows,
-        simulated_s=scenario.duration_s,
+        faults=got.faults,
+        false_incidents=got.false_incidents,
+        spans=got.done.replay.counts.spans,
+        windows=got.done.replay.counts.windows,
+        simulated_s=got.scenario.duration_s,
         wall_s=round(time.perf_counter() - began, 3),
     )
 
 
-def _fault(
+def _run_seasonal(item: Seasonal, began: float) -> SeasonalResult:
+    """Scored as a case is; its false incidents split into the routine's, day by day, and
+    the others."""
+    got = scored(item)
+    split = classify(got.false_incidents, [(r.start, r.end) for r in got.scenario.routine])
+    return SeasonalResult(
+        id=item.id,
+        split=item.split,
+        topology=item.topology,
+        days=item.days,
+        services=len(got.scenario.services()),
+        routine_incidents_by_day=split.by_day,
+        fault=got.faults[0] if got.faults else None,  # the planner's one last-day fault
+        routine_incidents=split.routine,
+        other_false_incidents=split.other,
+        spans=got.done.replay.counts.spans,
+        windows=got.done.replay.counts.windows,
+        simulated_s=got.scenario.duration_s,
+        wall_s=round(time.perf_counter() - began, 3),
+    )
+
+
+def fault_result(
     scored: FaultScore, injected: InjectedFault, done: Replayed, edges: list[tuple[str, str]]
 ) -> FaultResult:
     fault = scored.fault
@@ -195,7 +247,9 @@ def false_incidents(faults: Sequence[Fault], touches: Sequence[Touch]) -> list[F
     ]
 
 
-def failed(item: Case | FaultFree, error: str, wall_s: float = 0.0) -> CaseResult:
+def failed(item: Item, error: str, wall_s: float = 0.0) -> Result:
+    if isinstance(item, Seasonal):
+        return failed_seasonal(item, error, wall_s)
     case = item if isinstance(item, Case) else None
     return CaseResult(
         id=item.id,

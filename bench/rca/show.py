@@ -14,10 +14,11 @@ from typing import TextIO
 
 from aiops_engine.replay import Fault, WindowResult, score
 
-from .corpus import Case, FaultFree
+from .corpus import Item
 from .rankers import Observer, blamed
 from .results import GRACE_S
-from .run import Replayed, engine_ranking, fault_of, replay_scenario, scenario_of
+from .run import Replayed, engine_ranking, false_incidents, fault_of, replay_scenario, scenario_of
+from .seasonal import classify
 
 GRACE = timedelta(seconds=GRACE_S)
 
@@ -99,7 +100,7 @@ class Printer:
                 )
 
 
-def show(item: Case | FaultFree, out: TextIO) -> None:
+def show(item: Item, out: TextIO) -> None:
     scenario = scenario_of(item)
     faults = [fault_of(entry) for entry in scenario.truth()]
     printer = Printer(faults, min((f.start for f in faults), default=scenario.start), out)
@@ -112,4 +113,12 @@ def show(item: Case | FaultFree, out: TextIO) -> None:
             f"  truth: {injected.truth()}, share {injected.share}, ramp {injected.ramp_s} s, "
             f"magnitude {injected.magnitude}"
         )
-    printer.scores(replay_scenario(scenario, printer.window))
+    for spell in scenario.routine:
+        printer.say(f"  routine (no fault): {spell.truth()}, magnitude {spell.magnitude}")
+    replayed = replay_scenario(scenario, printer.window)
+    printer.scores(replayed)
+    if scenario.routine:
+        spells = [(spell.start, spell.end) for spell in scenario.routine]
+        split = classify(false_incidents(faults, replayed.touches), spells)
+        printer.say(f"routine incidents by day: {' '.join(str(n) for n in split.by_day)}")
+        printer.say(f"other false incidents: {len(split.other)}")

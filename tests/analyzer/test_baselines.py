@@ -49,9 +49,17 @@ def test_first_window_starts_a_baseline_at_its_median() -> None:
 
 
 def test_a_window_of_four_requests_teaches_only_traffic_five_teach_latency() -> None:
-    """min_samples=5: a 4-request window neither starts a baseline nor moves its latency,
-    only its usual rate (an idle stretch's trickle is traffic too); 5 move the latency."""
-    assert update_baseline(None, window_of([50.0] * 4, index=0), CONFIG) is None
+    """min_samples=5: a 4-request window starts a baseline of traffic alone (level 0, no
+    window learned) and moves only the usual rate of one that has a level (an idle stretch's
+    trickle is traffic too); 5 move the latency."""
+    started = update_baseline(None, window_of([50.0] * 4, index=0), CONFIG)
+    assert started is not None
+    assert (started.level_ms, started.windows, started.traffic_windows) == (0.0, 0, 1)
+    assert started.rate_per_s == pytest.approx(0.4)
+    first = update_baseline(started, window_of([50.0] * 6, index=1), CONFIG)
+    assert first is not None
+    assert (first.level_ms, first.windows, first.traffic_windows) == (50.0, 1, 2)
+    assert first.rate_per_s == pytest.approx(0.5)  # both windows' traffic, averaged
     before = established()
     trickle = update_baseline(before, window_of([500.0] * 4, index=101), CONFIG)
     assert trickle is not None
@@ -119,7 +127,8 @@ def test_a_window_for_another_key_is_rejected() -> None:
 
 
 def test_learn_skips_only_the_keys_an_anomaly_names() -> None:
-    """learn() updates every key with a usable window except the flagged ones."""
+    """learn() updates every key with a usable window except the flagged ones (whose window
+    is only remembered for its hour)."""
     baselines = {PAYMENT: established(), CHECKOUT: dataclasses.replace(established(), key=CHECKOUT)}
     windows = [
         window_of([300.0] * 10, index=101, key=PAYMENT),
@@ -129,7 +138,11 @@ def test_learn_skips_only_the_keys_an_anomaly_names() -> None:
         AnomalyType.LATENCY, PAYMENT, 300.0, 100.0, 130.0, at(101), at(102), 10, 0.7, (), "slow"
     )
     learned = learn(baselines, windows, [flagged], CONFIG)
-    assert learned[PAYMENT] is baselines[PAYMENT]
+    assert (
+        dataclasses.replace(learned[PAYMENT], season=baselines[PAYMENT].season)
+        == (baselines[PAYMENT])
+    )
+    assert learned[PAYMENT].season.current is not None
     assert learned[CHECKOUT].windows == 101
     assert baselines[CHECKOUT].windows == 100  # the input mapping is left alone
 

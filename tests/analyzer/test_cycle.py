@@ -133,18 +133,23 @@ async def test_a_slow_window_after_normal_traffic_is_reported_and_stored(
 async def test_a_restarted_analyzer_judges_at_once_with_persisted_baselines(
     conn: asyncpg.Connection, origin: datetime
 ) -> None:
-    """No relearning after a restart: the first cycle of a fresh state already fires."""
+    """No relearning after a restart: the first cycle of a fresh state already fires; the
+    hour each key is filling (seasonality) is restored too."""
     service = f"pay-{uuid.uuid4().hex[:8]}"
     for index in range(12):
         await write_window(conn, service, origin + seconds(index * 5), latency_ms=10)
     await write_window(conn, service, origin + seconds(12 * 5), latency_ms=2000)
-    await run_windows(conn, AnalysisState(last_end=origin), origin, range(12))
+    before = AnalysisState(last_end=origin)
+    await run_windows(conn, before, origin, range(12))
 
-    restarted = await restore_state(conn)
+    restarted = await restore_state(conn, CONFIG)
     # The shared test database holds other tests' baselines, from other stretches of time.
     restarted.baselines = {k: b for k, b in restarted.baselines.items() if k.service == service}
     key = SeriesKey.endpoint(service, "/payment")
     assert restarted.baselines[key].windows == 12
+    assert restarted.baselines[key].traffic_windows == 12
+    assert restarted.baselines[key].season.current is not None
+    assert restarted.baselines[key].season == before.baselines[key].season
     report = await run_cycle(conn, restarted, CONFIG, TIMING, now=cycle_time(origin, 12))
     assert report is not None
     assert [(a.type, a.key) for a in report.anomalies] == [(AnomalyType.LATENCY, key)]

@@ -43,7 +43,7 @@ def test_every_name_is_one_the_simulator_knows_and_every_size_is_covered(corpus:
 
 def test_ids_and_seeds_are_unique_and_holdout_is_about_a_third(corpus: Corpus) -> None:
     assert len(set(corpus.ids)) == len(corpus.ids)
-    seeds = [c.seed for c in corpus.cases] + [r.seed for r in corpus.fault_free]
+    seeds = [item.seed for item in corpus.items]
     assert len(set(seeds)) == len(seeds)  # so no holdout seed is ever a tune seed
     holdout = sum(c.split == "holdout" for c in corpus.cases) / len(corpus.cases)
     assert 0.25 <= holdout <= 0.4
@@ -73,14 +73,14 @@ def test_a_repeated_id_or_a_bad_split_is_refused(tmp_path: Path) -> None:
 def test_a_selection_filters_cases_and_leaves_fault_free_runs_out_when_asked(
     corpus: Corpus,
 ) -> None:
-    cases, free = select(corpus, Selection(kinds=("kill",), split="holdout"))
+    cases, free, _ = select(corpus, Selection(kinds=("kill",), split="holdout"))
     assert cases
     assert all("kill" in c.kinds and c.split == "holdout" for c in cases)
     assert free == []  # a kind is about faults: fault-free runs have none
-    cases, free = select(corpus, Selection(limit=3))
+    cases, free, _ = select(corpus, Selection(limit=3))
     assert len(cases) == 3
     assert free == []
-    cases, free = select(corpus, Selection(topologies=("shop10",)))
+    cases, free, _ = select(corpus, Selection(topologies=("shop10",)))
     assert {c.topology for c in cases} == {"shop10"}
     assert free
     assert select(corpus, Selection())[0] == list(corpus.cases)

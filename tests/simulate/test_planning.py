@@ -9,6 +9,7 @@ import pytest
 
 from aiops_simulate import TOPOLOGIES, FaultKind, InjectedFault, Scenario, plan_case
 from aiops_simulate.planning import FALLBACK, MIN_RATE, targets
+from aiops_simulate.topology import CONSUMER
 
 START = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
 
@@ -18,6 +19,10 @@ START = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
 def test_every_kind_can_be_planned_on_every_topology_with_truth_naming_where(
     topology: str, kind: str
 ) -> None:
+    if kind == "drop" and CONSUMER not in TOPOLOGIES[topology].compiled.kind:
+        with pytest.raises(ValueError, match="nowhere left to inject a drop"):
+            plan_case(7, topology, [kind], start=START)
+        return  # a system without queue consumers has no messages to lose
     scenario = plan_case(7, topology, [kind], start=START)
     [fault] = scenario.faults
     assert fault.kind == kind
@@ -35,7 +40,7 @@ def test_every_kind_can_be_planned_on_every_topology_with_truth_naming_where(
         assert fault.service not in (*system.databases, *system.caches)
     compiled = system.compiled
     if fault.endpoint is None:
-        assert kind in ("cpu", "network", "kill")
+        assert kind in ("cpu", "network", "kill", "drop")
     else:
         routes = {compiled.route[op] for op in compiled.ops_of(fault.service)}
         assert fault.endpoint in routes

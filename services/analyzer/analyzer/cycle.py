@@ -8,6 +8,7 @@ those functions, and keeps the state that carries from one cycle to the next.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from aiops_engine.rca import DependencyGraph, Finding, RcaConfig
 from aiops_engine.step import SAMPLE_TRACES, conclude_window, judge_window, traces_to_follow
 from aiops_telemetry import Connection
 
-from . import rca_storage, storage
+from . import rca_storage, season_storage, storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ async def run_cycle(
     changed = {key: b for key, b in learned.items() if state.baselines.get(key) != b}
     async with conn.transaction():
         await storage.save_baselines(conn, changed, config)
+        await season_storage.save_hours(conn, learned, state.baselines, config)
         await storage.save_anomalies(conn, anomalies, detected_at=now)
         await rca_storage.save_dependencies(conn, observed)
         await storage.save_progress(conn, end)
@@ -140,14 +142,25 @@ async def run_cycle(
     )
 
 
-async def restore_state(conn: Connection) -> AnalysisState:
+async def restore_state(
+    conn: Connection, config: DetectionConfig = DetectionConfig()
+) -> AnalysisState:
     """State after a restart or a change of leader: what was persisted, nothing relearned.
 
     Windows resume where the last analysed one ended, so a standby taking
     over neither rereads nor skips the leader's windows (within `max_catch_up_s`).
     """
+    last_end = await storage.load_progress(conn)
+    baselines = await storage.load_baselines(conn)
+    if baselines:
+        newest = max(b.updated_at for b in baselines.values())
+        seasons = await season_storage.load_seasons(conn, newest, config)
+        baselines = {
+            key: dataclasses.replace(b, season=seasons[key]) if key in seasons else b
+            for key, b in baselines.items()
+        }
     return AnalysisState(
-        baselines=await storage.load_baselines(conn),
+        baselines=baselines,
         graph=await rca_storage.load_dependencies(conn),
-        last_end=await storage.load_progress(conn),
+        last_end=last_end,
     )

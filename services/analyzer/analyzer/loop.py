@@ -107,7 +107,7 @@ class AnalysisLoop:
     async def _follow_lock(self) -> None:
         if self.holds_lock and not self.leading:
             async with self._pool.acquire() as conn:
-                self.state = await restore_state(conn)
+                self.state = await restore_state(conn, self._config)
             self.leading = True
             logger.info("leading as %s (%d baselines)", self.identity, len(self.state.baselines))
         elif self.leading and not self.holds_lock:

@@ -37,6 +37,10 @@ class AnalyzerSettings(AiopsSettings):
     ewma_alpha: float = Field(0.1, gt=0, le=1)
     baseline_min_windows: int = Field(10, ge=1, description="windows before a baseline counts")
     anomaly_retention_s: float = Field(60.0, gt=0, description="how long an anomaly is active")
+    season_days: int = Field(15, ge=1, le=60, description="days of hourly history kept per key")
+    seasonal_min_days: int = Field(
+        3, ge=1, le=7, description="days an hour needs before what is usual then is known"
+    )
     # Root cause and incidents.
     correlation_window: float = Field(300.0, gt=0, description="seconds that group anomalies")
     resolve_after: float = Field(120.0, gt=0, description="quiet seconds before auto-resolve")
@@ -80,6 +84,8 @@ class AnalyzerSettings(AiopsSettings):
             ewma_alpha=self.ewma_alpha,
             min_windows=self.baseline_min_windows,
             window_seconds=self.analysis_interval,
+            season_days=self.season_days,
+            seasonal_min_days=self.seasonal_min_days,
         )
 
     def timing(self) -> Timing:

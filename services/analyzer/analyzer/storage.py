@@ -96,7 +96,7 @@ GROUP BY key_kind, service, target
 
 _LOAD_BASELINES_SQL = """
 SELECT kind, service, target, level_ms, spread_ms, rate_per_s, error_rate,
-       samples, windows, updated_at, tail_ms, slow_rate, far_rate
+       samples, windows, updated_at, tail_ms, slow_rate, far_rate, traffic_windows
 FROM analyzer_baselines
 """
 
@@ -104,12 +104,12 @@ FROM analyzer_baselines
 _SAVE_BASELINES_SQL = """
 INSERT INTO analyzer_baselines AS b (
     kind, service, target, level_ms, spread_ms, rate_per_s, error_rate,
-    samples, windows, updated_at, threshold_ms, tail_ms, slow_rate, far_rate
+    samples, windows, updated_at, threshold_ms, tail_ms, slow_rate, far_rate, traffic_windows
 )
 SELECT * FROM unnest(
     $1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],
     $7::float8[], $8::bigint[], $9::bigint[], $10::timestamptz[], $11::float8[],
-    $12::float8[], $13::float8[], $14::float8[]
+    $12::float8[], $13::float8[], $14::float8[], $15::bigint[]
 )
 ON CONFLICT (kind, service, target) DO UPDATE SET
     level_ms = EXCLUDED.level_ms,
@@ -123,6 +123,7 @@ ON CONFLICT (kind, service, target) DO UPDATE SET
     tail_ms = EXCLUDED.tail_ms,
     slow_rate = EXCLUDED.slow_rate,
     far_rate = EXCLUDED.far_rate,
+    traffic_windows = EXCLUDED.traffic_windows,
     saved_at = now()
 """
 
@@ -213,6 +214,7 @@ async def load_baselines(conn: Connection) -> dict[SeriesKey, Baseline]:
             tail_ms=row["tail_ms"],
             slow_rate=row["slow_rate"],
             far_rate=row["far_rate"],
+            traffic_windows=row["traffic_windows"],
         )
     return baselines
 
@@ -248,6 +250,7 @@ async def save_baselines(
         [b.tail_ms for b in values],
         [b.slow_rate for b in values],
         [b.far_rate for b in values],
+        [b.traffic_windows for b in values],
     )
 
 

@@ -55,6 +55,7 @@ class Hooks:
         c = compiled
         own: list[list[Effect]] = [[] for _ in c.kind]
         killed: list[list[Effect]] = [[] for _ in c.services]
+        dropped: list[list[Effect]] = [[] for _ in c.services]
         delayed: list[list[Effect]] = [[] for _ in c.services]
         for index, fault in enumerate(faults):
             effect = Effect(fault, origin, index)
@@ -69,6 +70,10 @@ class Hooks:
             kind = fault.kind
             if kind is FaultKind.KILL:
                 killed[service].append(effect)
+            elif kind is FaultKind.DROP:
+                if not any(c.kind[op] == CONSUMER for op in ops):
+                    raise ValueError(f"drop: {fault.service} consumes no messages")
+                dropped[service].append(effect)
             elif kind is FaultKind.NETWORK:
                 delayed[service].append(effect)
             elif kind is FaultKind.DB_SLOW:
@@ -86,4 +91,6 @@ class Hooks:
         # Tuples: an empty one is falsy, so the hot loop skips faultless operations cheaply.
         self.own = [tuple(effects) for effects in own]
         self.killed = [tuple(effects) for effects in killed]
+        # Messages lost: a killed service's, and a dropping consumer's (its HTTP still answers).
+        self.lost = [tuple(k + d) for k, d in zip(killed, dropped, strict=True)]
         self.delayed = [tuple(effects) for effects in delayed]

@@ -19,6 +19,7 @@ class FaultKind(StrEnum):
     EXCEPTION = "exception"  # an endpoint raises, yet answers 200
     KILL = "kill"  # a service is gone: connections refused, nothing recorded
     DB_SLOW = "db_slow"  # one query of one database x magnitude
+    DROP = "drop"  # a queue consumer handles a share of its messages: the rest are lost
 
 
 # What `magnitude` means for each kind, and the range plan_case draws it from.
@@ -30,6 +31,7 @@ MAGNITUDES: dict[FaultKind, tuple[str, float, float]] = {
     FaultKind.EXCEPTION: ("factor on a raising request's own time", 0.5, 1.0),
     FaultKind.KILL: ("ms a refused connection takes the caller", 1.0, 5.0),
     FaultKind.DB_SLOW: ("factor on the query's time", 5.0, 30.0),
+    FaultKind.DROP: ("unused: a lost message takes no time", 1.0, 1.0),
 }
 # Kinds about one endpoint (or query label); the others are about a whole service.
 ENDPOINT_KINDS = frozenset(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from itertools import accumulate
 from operator import itemgetter
@@ -24,7 +24,7 @@ from statistics import NormalDist
 
 from aiops_engine.rows import SpanRecord
 
-from .effects import Hooks
+from .effects import Effect, Hooks
 from .faults import FaultKind
 from .scenario import Scenario
 from .topology import CONSUMER, HTTP, QUERY
@@ -65,7 +65,7 @@ class _Run:
         self.random = rng.random
         self.bits = rng.getrandbits
         self.traffic = Traffic(scenario.traffic, scenario.start, scenario.seed)
-        self.hooks = Hooks(scenario.faults, c, scenario.start)
+        self.hooks = Hooks((*scenario.faults, *scenario.routine), c, scenario.start)
         self.origin = scenario.start
         skew = [rng.uniform(0.0, MAX_SKEW_MS) for _ in c.services]
         self.skew_us = [skew[s] * 1000 for s in c.service_id]
@@ -96,7 +96,7 @@ class _Run:
             level = self.traffic.level(second)
             self.load = max(0.9, 1.0 + LOAD_EFFECT * (level - 1.0))
             for t, op in self._arrivals(second, level * self.scenario.rate_scale):
-                if not self._refused(op, t):
+                if not self._refused(op, t, self.hooks.killed):
                     self._serve(op, t, None, "%032x" % (self.bits(128) or 1))
             if (second + 1) % FLUSH_S == 0 or second + 1 == seconds:
                 pending += self.out
@@ -126,8 +126,9 @@ class _Run:
         arrivals.sort()
         return arrivals
 
-    def _refused(self, op: int, t: float) -> bool:
-        effects = self.hooks.killed[self.c.service_id[op]]
+    def _refused(self, op: int, t: float, by: Sequence[tuple[Effect, ...]]) -> bool:
+        """Whether `op`'s service is gone at `t` for one arrival, `by` the effects given."""
+        effects = by[self.c.service_id[op]]
         return any(effect.intensity(t, self.random) for effect in effects)
 
     def _own(self, op: int, t: float) -> float:
@@ -255,7 +256,7 @@ class _Run:
                 begins = (
                     t + took + QUEUE_MS * math.exp(QUEUE_SIGMA * NORMALS[int(random() * TABLE)])
                 )
-                if not self._refused(target, begins):
+                if not self._refused(target, begins, hooks.lost):
                     self._serve(target, begins, span, trace)
             else:  # a query or a cache call: the store records no span of its own
                 took = self._own(target, t) + 2 * NET_MS

@@ -125,6 +125,8 @@ def _kind(kind: str) -> FaultKind:
 
 
 def _share(kind: FaultKind, partial: bool, rng: random.Random) -> float:
+    if kind is FaultKind.DROP:  # most replicas gone: a drop, not a silence
+        return round(rng.uniform(0.5, 0.9), 2)
     if partial:
         return round(rng.uniform(0.1, 0.3), 2)
     if kind in (FaultKind.HTTP_ERROR, FaultKind.EXCEPTION) and rng.random() < 0.5:
@@ -162,6 +164,8 @@ def targets(c: Compiled, kind: FaultKind) -> list[tuple[str, str | None, float, 
             fits = op_kind == QUERY
         elif kind is FaultKind.HTTP_ERROR:
             fits = op_kind == HTTP
+        elif kind is FaultKind.DROP:
+            fits = op_kind == CONSUMER
         elif kind in (FaultKind.NETWORK, FaultKind.KILL):
             fits = op_kind == HTTP and bool(c.callers[op])  # someone calls it: the fault shows
         else:

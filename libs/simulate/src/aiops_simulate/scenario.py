@@ -24,6 +24,9 @@ class Scenario:
     traffic: str  # "steady" | "diurnal" | "bursty"
     faults: tuple[InjectedFault, ...] = ()
     rate_scale: float = 1.0  # x the topology's traffic (and spans per second)
+    # What the system does every day on its own (a nightly batch): applied as faults are,
+    # but no fault, so not in the truth.
+    routine: tuple[InjectedFault, ...] = ()
 
     def __post_init__(self) -> None:
         if self.topology not in TOPOLOGIES:
@@ -37,8 +40,9 @@ class Scenario:
         if not (math.isfinite(self.rate_scale) and self.rate_scale > 0):
             raise ValueError(f"rate_scale must be > 0, not {self.rate_scale}")
         object.__setattr__(self, "faults", tuple(self.faults))
+        object.__setattr__(self, "routine", tuple(self.routine))
         services = set(self.services())
-        for fault in self.faults:
+        for fault in (*self.faults, *self.routine):
             if fault.service not in services:
                 raise ValueError(f"{self.topology} has no service {fault.service!r}")
 

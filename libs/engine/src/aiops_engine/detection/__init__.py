@@ -46,12 +46,16 @@ from .model import (
     AnomalyType,
     Baseline,
     Evidence,
+    Hour,
     KeyKind,
+    Season,
     SeriesKey,
     Tally,
     WindowStats,
 )
+from .season import is_usual, usual_range
 from .silence import detect_silence, system_load
+from .throughput import detect_drops
 
 __all__ = [
     "Anomaly",
@@ -60,7 +64,9 @@ __all__ = [
     "Counts",
     "DetectionConfig",
     "Evidence",
+    "Hour",
     "KeyKind",
+    "Season",
     "SeriesKey",
     "Tally",
     "WindowStats",
@@ -69,6 +75,7 @@ __all__ = [
     "counts",
     "detect",
     "detect_accumulated",
+    "detect_drops",
     "detect_errors",
     "detect_latency",
     "detect_silence",
@@ -80,6 +87,7 @@ __all__ = [
     "holds",
     "is_established",
     "is_suspicious",
+    "is_usual",
     "is_warm",
     "latency_threshold",
     "learn",
@@ -95,6 +103,7 @@ __all__ = [
     "typical_latencies",
     "update_baseline",
     "usual_far_share",
+    "usual_range",
     "usual_share",
     "warmup_threshold",
 ]

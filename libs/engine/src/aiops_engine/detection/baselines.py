@@ -33,7 +33,7 @@ from .model import Baseline, SeriesKey, WindowStats
 # A sample median's standard error is sqrt(pi/2) sigma / sqrt(n) for a normal
 # sample; in log space, where request latencies are roughly normal, a window
 # of n requests moves that much by chance alone.
-_MEDIAN_SE = math.sqrt(math.pi / 2)
+MEDIAN_SE = math.sqrt(math.pi / 2)
 _P95_Z = 1.6449  # the 95th percentile of a normal, in standard deviations
 # Bounds on the per-request log spread read off p95/p50: a constant series is
 # not infinitely precise, nor a wild one hopeless.
@@ -105,7 +105,7 @@ def median_threshold(baseline: Baseline, config: DetectionConfig, count: int) ->
     """The bar for the median of `count` requests, when they were not counted one by one:
     past `latency_threshold`, `z_threshold` learned spreads of the window medians, and what
     chance alone does to the median of that many requests of this key's shape."""
-    noise = config.z_threshold * _MEDIAN_SE * request_sigma(baseline) / math.sqrt(max(count, 1))
+    noise = config.z_threshold * MEDIAN_SE * request_sigma(baseline) / math.sqrt(max(count, 1))
     return max(
         warmup_threshold(baseline, config),
         baseline.level_ms + config.z_threshold * effective_spread(baseline, config),
@@ -173,17 +173,32 @@ def _winsorized(
 
 def _traffic_learned(
     previous: Baseline | None, window: WindowStats, config: DetectionConfig
-) -> Baseline | None:
+) -> Baseline:
     """`previous` with a window too small to teach latency learned for its traffic alone: an
     idle stretch's trickle is the key's usual rate then, and a rate learned from busy windows
-    only would take the next empty window of a lull for silence."""
-    if previous is None or window.count <= 0 or window.end <= previous.updated_at:
+    only would take the next empty window of a lull for silence. A key too quiet to teach
+    latency yet still gets a baseline of its traffic (level 0, no windows learned): callers
+    and throughput are judged by it."""
+    if previous is None:
+        return Baseline(
+            key=window.key,
+            level_ms=0.0,
+            spread_ms=0.0,
+            rate_per_s=window.rate_per_s,
+            error_rate=0.0,
+            samples=0,
+            windows=0,
+            updated_at=window.end,
+            traffic_windows=1,
+        )
+    if window.count <= 0 or window.end <= previous.updated_at:
         return previous
-    alpha = max(config.ewma_alpha, 1.0 / (previous.windows + 1))
+    alpha = max(config.ewma_alpha, 1.0 / (max(previous.traffic_windows, previous.windows) + 1))
     return dataclasses.replace(
         previous,
         rate_per_s=previous.rate_per_s + alpha * (window.rate_per_s - previous.rate_per_s),
         updated_at=window.end,
+        traffic_windows=max(previous.traffic_windows, previous.windows) + 1,
     )
 
 
@@ -206,32 +221,36 @@ def update_baseline(
     A window teaches nothing when it is anomalous or not newer than the last
     one learned (so feeding the same window twice is harmless), and only its
     traffic when it has fewer than `min_samples` requests. None only when
-    there was no baseline and the window cannot start one.
+    there was no baseline and the window cannot start one (an empty window).
     """
     if previous is not None and window.key != previous.key:
         raise ValueError(f"window for {window.key} given to the baseline of {previous.key}")
-    if anomalous or window.seconds <= 0:
+    if anomalous or window.seconds <= 0 or (previous is None and window.count <= 0):
+        return previous
+    if previous is not None and window.end <= previous.updated_at:
         return previous
     if window.count < config.min_samples:
         return _traffic_learned(previous, window, config)
-    if previous is None:
+    if previous is None or previous.windows == 0:  # the first window that teaches latency
+        traffic = _traffic_learned(previous, window, config)
         return Baseline(
             key=window.key,
             level_ms=window.p50_ms,
             spread_ms=0.0,
-            rate_per_s=window.rate_per_s,
+            rate_per_s=traffic.rate_per_s,
             error_rate=window.error_rate,
             samples=window.count,
             windows=1,
             updated_at=window.end,
             tail_ms=window.p95_ms,
+            traffic_windows=traffic.traffic_windows,
+            season=traffic.season,
         )
-    if window.end <= previous.updated_at:
-        return previous
-
     # Equal weights while warming up, then the seed's alpha: the first
     # window does not dominate the level for the next hundred.
     alpha = max(config.ewma_alpha, 1.0 / (previous.windows + 1))
+    traffic_windows = max(previous.traffic_windows, previous.windows)
+    rate_alpha = max(config.ewma_alpha, 1.0 / (traffic_windows + 1))
     median = _winsorized(window.p50_ms, previous.level_ms, previous.spread_ms, previous, config)
     level, spread = _ewm(previous.level_ms, previous.spread_ms, median, alpha)
     tail = window.p95_ms
@@ -252,7 +271,7 @@ def update_baseline(
         key=previous.key,
         level_ms=level,
         spread_ms=spread,
-        rate_per_s=previous.rate_per_s + alpha * (window.rate_per_s - previous.rate_per_s),
+        rate_per_s=previous.rate_per_s + rate_alpha * (window.rate_per_s - previous.rate_per_s),
         error_rate=previous.error_rate + alpha * (window.error_rate - previous.error_rate),
         samples=previous.samples + window.count,
         windows=previous.windows + 1,
@@ -260,4 +279,6 @@ def update_baseline(
         tail_ms=tail,
         slow_rate=slow_rate,
         far_rate=far_rate,
+        season=previous.season,
+        traffic_windows=traffic_windows + 1,
     )  # and nothing held: a learned window ends a suspicious run

@@ -73,6 +73,16 @@ class DetectionConfig:
     silence_p_value: float = 1e-6
     # A baseline not updated for this long raises no silence: the endpoint was retired.
     silence_forget_s: float = 3600.0
+    # A service's requests are a throughput drop when at most this share of the calls its
+    # callers made (at their usual ratio) arrived, and that few is `silence_p_value`
+    # improbable (detection.throughput).
+    drop_ratio: float = 0.75
+    # Days of hourly history a key keeps, and the days of it an hour needs before what the
+    # key usually does then is known (detection.season): a daily habit is not an incident.
+    season_days: int = 15
+    seasonal_min_days: int = 3
+    # An hour's usual range reaches this many of its window-to-window spreads past its mean.
+    seasonal_sigmas: float = 2.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -102,6 +112,10 @@ class DetectionConfig:
             "silence_ratio": 0 <= self.silence_ratio < 1,
             "silence_p_value": 0 < self.silence_p_value < 1,
             "silence_forget_s": self.silence_forget_s > 0,
+            "drop_ratio": 0 < self.drop_ratio < 1,
+            "season_days": self.season_days >= 1,
+            "seasonal_min_days": 1 <= self.seasonal_min_days <= 7,
+            "seasonal_sigmas": self.seasonal_sigmas >= 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

@@ -14,7 +14,12 @@ A window suspicious alone is held and judged again with the next
   more than `error_rate_threshold` of their calls;
 - silence: a key whose learned traffic makes the window's near-empty count
   improbable (Poisson). An idle key, whose typical rate would often leave a
-  window empty, can never reach that improbability, so it never fires.
+  window empty, can never reach that improbability, so it never fires;
+- a throughput drop: a service that served improbably few of the calls its
+  callers made (`throughput`).
+
+Whatever a key usually does at this hour of the day and week is not
+reported (`season`), once it has days of history.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from .baselines import (
     is_established,
     is_warm,
     median_threshold,
+    request_sigma,
     request_threshold,
     tells_far,
     warmup_threshold,
@@ -37,7 +43,9 @@ from .counting import Counts, counts, error_chance, far_chance, slow_chance, usu
 from .evidence import system_slowing
 from .explained import above, anomaly, ms, some_slow
 from .model import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
-from .silence import detect_silence
+from .season import is_usual, usual_range
+from .silence import detect_silence, empty_window
+from .throughput import detect_drops
 
 Baselines = Mapping[SeriesKey, Baseline]
 
@@ -65,7 +73,31 @@ def detect(
         for a in detect_accumulated(windows, baselines, config, slowing=slowing)
         if (a.key, a.type) not in named
     ]
+    found = _unseasonal(found, windows, baselines, config)
+    # A drop is judged against the callers' calls in the same window, whatever the hour.
+    named = {(a.key, a.type) for a in found}
+    found += [a for a in detect_drops(windows, baselines, config) if (a.key, a.type) not in named]
     return sorted(found, key=lambda a: (-a.score, a.type, a.key))
+
+
+def _unseasonal(
+    found: list[Anomaly], windows: list[WindowStats], baselines: Baselines, config: DetectionConfig
+) -> list[Anomaly]:
+    """`found` without what its key usually does at this hour of the day and week."""
+    by_key = {window.key: window for window in windows}
+    kept = []
+    for each in found:
+        baseline = baselines.get(each.key)
+        if baseline is not None and (
+            usual := usual_range(baseline.season, each.window_start, config)
+        ):
+            window = by_key.get(each.key) or empty_window(
+                each.key, each.window_start, each.window_end
+            )
+            if is_usual(each, window, usual, request_sigma(baseline)):
+                continue
+        kept.append(each)
+    return kept
 
 
 def detect_latency(

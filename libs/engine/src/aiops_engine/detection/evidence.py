@@ -100,15 +100,15 @@ def accumulate(
         if before.slow.windows < config.evidence_windows:
             usual = usual_slow_share(baseline, config)
             alternative = max(MOVED, _TIMES_USUAL * usual)
-            slow = _fold(before.slow, window.count, window.slow_count, usual, alternative)
+            slow = fold_run(before.slow, window.count, window.slow_count, usual, alternative)
         if before.partial.windows < config.evidence_windows and window.far_count is not None:
             usual = usual_far_share(window, baseline, config, slowing)
             alternative = max(PARTIAL, _TIMES_USUAL * usual)
-            partial = _fold(before.partial, window.count, window.far_count, usual, alternative)
+            partial = fold_run(before.partial, window.count, window.far_count, usual, alternative)
     if before.failed.windows < config.evidence_windows:
         usual = usual_error_rate(baseline, config)
         alternative = max(2 * config.error_rate_threshold, _TIMES_USUAL * usual)
-        failed = _fold(before.failed, window.count, window.error_count, usual, alternative)
+        failed = fold_run(before.failed, window.count, window.error_count, usual, alternative)
     if slow == partial == failed == Tally():
         return Evidence()  # nothing to carry on: the next window starts afresh anyway
     return Evidence(slow=slow, failed=failed, end=window.end, partial=partial)
@@ -138,7 +138,7 @@ def _longer(tally: Tally, windows: int) -> Tally:
     return replace(tally, windows=tally.windows + windows) if tally.windows else tally
 
 
-def _fold(tally: Tally, count: int, hits: int, usual: float, alternative: float) -> Tally:
+def fold_run(tally: Tally, count: int, hits: int, usual: float, alternative: float) -> Tally:
     """One window's requests (`hits` of `count` slow or failed) added to a run."""
     p0 = min(max(usual, 1e-9), _MOST)
     p1 = min(alternative, _MOST)

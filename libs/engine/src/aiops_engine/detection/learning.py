@@ -1,4 +1,5 @@
-"""A cycle's learning: every window no anomaly names, but a suspicious one held back once.
+"""A cycle's learning: every window no anomaly names, but a suspicious one held back once;
+and every window, named or not, remembered for its hour (detection.season).
 
 A window that leans towards a fault without proving it (detection.counting)
 is held in its baseline instead of learned, and judged again with the next
@@ -11,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 
-from .baselines import update_baseline
+from .baselines import latency_threshold, request_sigma, update_baseline
 from .config import DetectionConfig
 from .counting import is_suspicious
 from .evidence import accumulate, afresh, holds, system_slowing
-from .model import Anomaly, Baseline, SeriesKey, WindowStats
+from .model import Anomaly, AnomalyType, Baseline, KeyKind, SeriesKey, Tally, WindowStats
+from .season import fold, is_usual_window
+from .throughput import coupled, drop_runs
 
 
 def learn(
@@ -29,37 +32,97 @@ def learn(
     Meant for tumbling windows: learning overlapping windows would count
     the same requests several times and make alpha effectively larger.
     """
+    anomalies = list(anomalies)
     flagged = {anomaly.key for anomaly in anomalies}
     learned = dict(baselines)
     windows = list(windows)
     slowing = system_slowing(windows, baselines, config)
     for window in windows:
-        previous = learned.get(window.key)
-        if previous is None:
-            started = update_baseline(None, window, config)
-            if started is not None:
-                learned[window.key] = started
+        taught = _taught(learned.get(window.key), window, window.key in flagged, config, slowing)
+        if taught is not None:  # every window is remembered for its hour, flagged or not
+            learned[window.key] = dataclasses.replace(
+                taught, season=fold(taught.season, window, config)
+            )
+    return _with_drop_runs(learned, baselines, windows, anomalies, config)
+
+
+def _with_drop_runs(
+    learned: dict[SeriesKey, Baseline],
+    baselines: Mapping[SeriesKey, Baseline],
+    windows: list[WindowStats],
+    anomalies: list[Anomaly],
+    config: DetectionConfig,
+) -> dict[SeriesKey, Baseline]:
+    """`learned` with each judged service's drop run on its endpoints (detection.throughput),
+    restarted once reported; an endpoint keeps its rate while a run is on."""
+    if not windows:
+        return learned
+    steps = drop_runs(windows, baselines, config)
+    reported = {a.key.service for a in anomalies if a.type is AnomalyType.SILENCE}
+    end = max(window.end for window in windows)
+    for key, baseline in baselines.items():
+        if key.kind is not KeyKind.ENDPOINT or key not in learned:
             continue
-        if window.key in flagged:
-            learned[window.key] = afresh(_release(previous))
+        step = steps.get(key.service)
+        if step is None:
+            if baseline.dropped.windows:
+                learned[key] = dataclasses.replace(learned[key], dropped=Tally(), dropped_end=end)
             continue
-        evidence = accumulate(previous, window, config, slowing)
-        if (
-            previous.held_end != window.start
-            and window.end > previous.updated_at
-            and window.count >= config.min_samples
-            and is_suspicious(window, previous, config, slowing)
-        ):
-            learned[window.key] = dataclasses.replace(hold(previous, window), evidence=evidence)
-            continue
-        if window.end > previous.updated_at and holds(evidence, config):
-            # Not proof yet, but the run leans towards a fault: not learned either.
-            learned[window.key] = dataclasses.replace(_release(previous), evidence=evidence)
-            continue
-        # A window learned, even for its traffic alone, ends a held one; so does one not.
-        updated = _release(update_baseline(previous, window, config) or previous)
-        learned[window.key] = dataclasses.replace(updated, evidence=evidence)
+        dropped = key.service in reported
+        run = Tally() if dropped else step.run
+        kept = learned[key]
+        if run.llr > 0:  # a run on: its rate is not learned meanwhile
+            kept = dataclasses.replace(
+                kept, rate_per_s=baseline.rate_per_s, traffic_windows=baseline.traffic_windows
+            )
+        if baseline.dropped_end is None or end > baseline.dropped_end:
+            coupling = coupled(baseline.coupling, baseline.dropped, step, dropped, config)
+            kept = dataclasses.replace(kept, coupling=coupling)
+        learned[key] = dataclasses.replace(kept, dropped=run, dropped_end=end)
     return learned
+
+
+def _taught(
+    previous: Baseline | None,
+    window: WindowStats,
+    flagged: bool,
+    config: DetectionConfig,
+    slowing: float,
+) -> Baseline | None:
+    """One key's baseline after `window` (None: none yet, and the window cannot start one)."""
+    if previous is None:
+        return update_baseline(None, window, config)
+    if flagged:
+        return afresh(_release(previous))
+    if _elevated(previous, window, config) and is_usual_window(
+        window, previous.season, config, request_sigma(previous)
+    ):
+        # What this key does at this hour (a nightly batch): its normal, no fault's evidence.
+        return afresh(_release(update_baseline(previous, window, config) or previous))
+    evidence = accumulate(previous, window, config, slowing)
+    if (
+        previous.held_end != window.start
+        and window.end > previous.updated_at
+        and window.count >= config.min_samples
+        and is_suspicious(window, previous, config, slowing)
+    ):
+        return dataclasses.replace(hold(previous, window), evidence=evidence)
+    if window.end > previous.updated_at and holds(evidence, config):
+        # Not proof yet, but the run leans towards a fault: not learned either.
+        return dataclasses.replace(_release(previous), evidence=evidence)
+    # A window learned, even for its traffic alone, ends a held one; so does one not.
+    updated = _release(update_baseline(previous, window, config) or previous)
+    return dataclasses.replace(updated, evidence=evidence)
+
+
+def _elevated(baseline: Baseline, window: WindowStats, config: DetectionConfig) -> bool:
+    """Whether a window is slower or failing more than its key usually is (the cheap test
+    before its hour is looked up)."""
+    return (
+        window.p50_ms > latency_threshold(baseline, config)
+        or window.far_rate > max(2 * baseline.far_rate, config.slow_share_threshold)
+        or window.error_rate > max(2 * baseline.error_rate, config.error_rate_threshold)
+    )
 
 
 def hold(baseline: Baseline, window: WindowStats) -> Baseline:

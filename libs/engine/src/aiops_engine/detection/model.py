@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -105,6 +106,17 @@ class Tally:
 
 
 @dataclass(frozen=True, slots=True)
+class Coupling:
+    """How a service's served requests follow its callers' calls, window by window
+    (detection.throughput): EWMAs of both counts and of the squared shortfall."""
+
+    called: float = 0.0
+    served: float = 0.0
+    squares: float = 0.0
+    windows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """A key's runs of slow and failed requests, up to the window ending at `end`: slow
     weighed against most requests slow, `partial` against some of them."""
@@ -113,6 +125,31 @@ class Evidence:
     failed: Tally = Tally()
     end: datetime | None = None
     partial: Tally = Tally()
+
+
+@dataclass(frozen=True, slots=True)
+class Hour:
+    """One hour of one key: sums over its windows, weighted by their requests, enough for a
+    mean and a spread (a quiet key's window of two requests counts for two)."""
+
+    hour: int  # hours since the Unix epoch, UTC
+    windows: int = 0  # windows with requests
+    requests: int = 0  # ... in all: each window's figures below are weighted by its requests
+    p50: float = 0.0  # sum of log1p(window p50 ms)
+    p50_sq: float = 0.0
+    far: float = 0.0  # sum of the window's far slow share
+    far_sq: float = 0.0
+    errors: float = 0.0  # sum of the window's error rate
+    errors_sq: float = 0.0
+    least_rate: float = math.inf  # the quietest window's requests per second
+
+
+@dataclass(frozen=True, slots=True)
+class Season:
+    """A key's past hours, oldest first, and the hour being filled."""
+
+    hours: tuple[Hour, ...] = ()
+    current: Hour | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +184,17 @@ class Baseline:
     held_end: datetime | None = None
     # Evidence accumulated over the windows since (detection.evidence); not persisted.
     evidence: Evidence = Evidence()
+    # Windows its traffic was learned from, a handful of requests or more: a quiet key's
+    # rate is an average too, not its last window's.
+    traffic_windows: int = 0
+    # Its service's run of calls that arrived and requests served (detection.throughput):
+    # hits are the calls, count both; to the window ending at `dropped_end`. Not persisted.
+    dropped: Tally = field(default=Tally(), compare=False)
+    dropped_end: datetime | None = field(default=None, compare=False)
+    coupling: Coupling = field(default=Coupling(), compare=False)
+    # Its past hours, for what is usual at this hour of the day and week (detection.season):
+    # a memory of every window, flagged or not, so not what two baselines are compared by.
+    season: Season = field(default=Season(), compare=False)
 
 
 class AnomalyType(StrEnum):

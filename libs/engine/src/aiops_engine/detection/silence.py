@@ -43,7 +43,7 @@ def detect_silence(
     forget = timedelta(seconds=config.silence_forget_s)
     quiet_start = now - timedelta(seconds=config.window_seconds)
     judged = [
-        (by_key.get(key) or _empty_window(key, quiet_start, now), baseline)
+        (by_key.get(key) or empty_window(key, quiet_start, now), baseline)
         for key, baseline in sorted(baselines.items())
         if is_established(baseline, config) and now - baseline.updated_at <= forget
     ]
@@ -99,7 +99,7 @@ def system_load(judged: Iterable[tuple[WindowStats, Baseline]]) -> float:
     return min(1.0, observed / expected)
 
 
-def _empty_window(key: SeriesKey, start: datetime, end: datetime) -> WindowStats:
+def empty_window(key: SeriesKey, start: datetime, end: datetime) -> WindowStats:
     return WindowStats(
         key=key,
         start=start,
