@@ -153,8 +153,7 @@ async def restore_state(
     last_end = await storage.load_progress(conn)
     baselines = await storage.load_baselines(conn)
     if baselines:
-        newest = max(b.updated_at for b in baselines.values())
-        seasons = await season_storage.load_seasons(conn, newest, config)
+        seasons = await season_storage.load_seasons(conn, config)
         baselines = {
             key: dataclasses.replace(b, season=seasons[key]) if key in seasons else b
             for key, b in baselines.items()

@@ -29,11 +29,16 @@ ON CONFLICT (kind, service, target, hour) DO UPDATE SET
     least_rate = EXCLUDED.least_rate
 """
 
+# Each key's hours within `season_days` of its own newest: keys need not share a clock (a
+# replayed recording next to live traffic), and the table is trimmed as hours are saved.
 _LOAD_SQL = """
 SELECT kind, service, target, hour, windows, requests, p50, p50_sq, far, far_sq, errors,
        errors_sq, least_rate
-FROM analyzer_season_hours
-WHERE hour >= $1
+FROM (
+    SELECT *, max(hour) OVER (PARTITION BY kind, service, target) AS newest
+    FROM analyzer_season_hours
+) h
+WHERE hour > newest - make_interval(days => $1)
 ORDER BY kind, service, target, hour
 """
 
@@ -77,14 +82,11 @@ async def save_hours(
         await conn.execute("DELETE FROM analyzer_season_hours WHERE hour < $1", kept)
 
 
-async def load_seasons(
-    conn: Connection, now: datetime, config: DetectionConfig
-) -> dict[SeriesKey, Season]:
-    """Every key's hours of the last `season_days` before `now`: the newest one is the hour
-    being filled (the next window folds into it, or closes it)."""
-    since = now - timedelta(days=config.season_days + 1)
+async def load_seasons(conn: Connection, config: DetectionConfig) -> dict[SeriesKey, Season]:
+    """Every key's hours of its last `season_days`: the newest one is the hour being filled
+    (the next window folds into it, or closes it)."""
     hours: dict[SeriesKey, list[Hour]] = {}
-    for row in await conn.fetch(_LOAD_SQL, since):
+    for row in await conn.fetch(_LOAD_SQL, config.season_days + 1):
         key = SeriesKey(KeyKind(row["kind"]), row["service"], row["target"])
         hours.setdefault(key, []).append(
             Hour(
