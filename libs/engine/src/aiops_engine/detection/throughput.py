@@ -58,6 +58,7 @@ _KNOWN = (0.01, 100.0)  # ratios a run is kept for at all (learned, if not judge
 _INDEPENDENT = 2.0  # the dispersion of two independent Poisson counts compared
 _DISPERSION = (0.25, 4.0)  # bounds on a learned one: a window's edge splits some calls
 _LEARNED = 30  # windows before a service's own dispersion is trusted
+_SEEN = 3  # windows a run must span before a drop is reported
 
 
 @dataclass(slots=True)
@@ -173,7 +174,11 @@ def detect_drops(
         expected = calls * ratio
         if not _RATIO[0] <= ratio <= _RATIO[1] or expected < config.min_samples:
             continue
-        if served > config.drop_ratio * expected:
+        if served > config.drop_ratio * expected or run.windows < _SEEN:
+            continue
+        # ... and short in this window too: one service's spans landing late (its exporter
+        # stalled) leave one window short, which a drop is not.
+        if step.served > config.drop_ratio * step.called * ratio:
             continue
         service = services[name]
         coupling = service.endpoints[min(service.endpoints)].coupling
