@@ -30,6 +30,7 @@ import bisect
 import dataclasses
 import math
 import statistics
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -125,36 +126,33 @@ def _range(hour: Hour, config: DetectionConfig) -> Range | None:
     )
 
 
-def _widest(ranges: list[Range]) -> Range:
+Pick = Callable[[Iterable[float]], float]
+
+
+def _combined(ranges: list[Range], most: Pick, least: Pick) -> Range:
+    """One range from several, measure by measure: `most` picks among their highs (how slow,
+    how many failed), `least` among their lows (how quiet)."""
     return Range(
-        p50=max(r.p50 for r in ranges),
-        far=max(r.far for r in ranges),
-        errors=max(r.errors for r in ranges),
-        least_rate=min(r.least_rate for r in ranges),
-        far_mean=max(r.far_mean for r in ranges),
+        p50=most(r.p50 for r in ranges),
+        far=most(r.far for r in ranges),
+        errors=most(r.errors for r in ranges),
+        least_rate=least(r.least_rate for r in ranges),
+        far_mean=most(r.far_mean for r in ranges),
     )
+
+
+def _widest(ranges: list[Range]) -> Range:
+    return _combined(ranges, max, min)
 
 
 def _typical(ranges: list[Range]) -> Range:
-    """What most of `ranges` reach, measure by measure: a one-off day is outvoted."""
-    return Range(
-        p50=statistics.median_low(r.p50 for r in ranges),
-        far=statistics.median_low(r.far for r in ranges),
-        errors=statistics.median_low(r.errors for r in ranges),
-        least_rate=statistics.median_high(r.least_rate for r in ranges),
-        far_mean=statistics.median_low(r.far_mean for r in ranges),
-    )
+    """What most of `ranges` reach: a one-off day is outvoted."""
+    return _combined(ranges, statistics.median_low, statistics.median_high)
 
 
 def _common(ranges: list[Range]) -> Range:
     """What every one of `ranges` reaches."""
-    return Range(
-        p50=min(r.p50 for r in ranges),
-        far=min(r.far for r in ranges),
-        errors=min(r.errors for r in ranges),
-        least_rate=max(r.least_rate for r in ranges),
-        far_mean=min(r.far_mean for r in ranges),
-    )
+    return _combined(ranges, min, max)
 
 
 def usual_range(season: Season, at: datetime, config: DetectionConfig) -> Range | None:
