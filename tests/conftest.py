@@ -3,6 +3,7 @@ real service processes on loopback."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -49,6 +50,20 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
+    """An empty database of its own, dropped afterwards: for tests that change what every
+    test shares (the table's partitions, retention) or need a schema from before a migration."""
+    name = f"fresh_{uuid.uuid4().hex[:10]}"
+    admin: asyncpg.Connection = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield database_url.rsplit("/", 1)[0] + f"/{name}"
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="session")

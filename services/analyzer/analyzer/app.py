@@ -23,6 +23,7 @@ from aiops_telemetry import (
 )
 
 from .api import router
+from .housekeeping import Housekeeper
 from .incidents import IncidentDesk, IncidentStore, Notifier
 from .leader import LeaderLock, replica_identity
 from .loop import AnalysisLoop
@@ -43,6 +44,7 @@ class State(TypedDict):
     pool: asyncpg.Pool
     loop: AnalysisLoop
     desk: IncidentDesk
+    housekeeper: Housekeeper
 
 
 async def check_redis_login(redis: Redis) -> None:
@@ -65,7 +67,7 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
             settings.database_url.get_secret_value(),
             password=settings.database_password_value(),
             min_size=1,
-            max_size=4,
+            max_size=5,
             command_timeout=30,
         )
         # Short timeouts: a Redis that hangs must not stall the loop or the API.
@@ -100,13 +102,23 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
                     interval=settings.analysis_interval,
                     heartbeat=settings.leader_ttl / 3,
                 )
+                housekeeper = Housekeeper(pool, settings.retention())
                 stop = asyncio.Event()
-                task = asyncio.create_task(loop.run(stop), name="analysis-loop")
+                tasks = [
+                    asyncio.create_task(loop.run(stop), name="analysis-loop"),
+                    asyncio.create_task(housekeeper.run(stop), name="housekeeping"),
+                ]
                 try:
-                    yield {"settings": settings, "pool": pool, "loop": loop, "desk": desk}
+                    yield {
+                        "settings": settings,
+                        "pool": pool,
+                        "loop": loop,
+                        "desk": desk,
+                        "housekeeper": housekeeper,
+                    }
                 finally:
                     stop.set()
-                    await task
+                    await asyncio.gather(*tasks)
         finally:
             await redis.aclose()
             await asyncio.wait_for(pool.close(), 10)

@@ -1,12 +1,14 @@
 """PostgreSQL I/O for the dashboard: each endpoint's median latency over recent buckets.
 
 One round trip on a connection the caller owns, like `storage.window_stats`.
+Ranges longer than `RAW_RANGE` are read from the per-minute rollups
+(`endpoint_stats_minute`), so a 90-day chart costs minutes, not spans.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiops_engine.detection import SeriesKey
 from aiops_telemetry import Connection
@@ -24,6 +26,22 @@ SELECT
     percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_ms
 FROM telemetry
 WHERE "timestamp" >= $1 AND "timestamp" < $2 AND kind = 'server'
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+"""
+
+RAW_RANGE = timedelta(hours=6)
+
+# A bucket's median from its minutes': their medians weighted by requests.
+_ROLLUP_LATENCY_SQL = """
+SELECT
+    service,
+    endpoint,
+    to_timestamp(floor(extract(epoch FROM minute)::float8 / $3) * $3) AS bucket,
+    sum(requests)::bigint AS count,
+    (sum(p50_ms * requests) / sum(requests))::float8 AS p50_ms
+FROM endpoint_stats_minute
+WHERE minute >= $1 AND minute < $2
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 """
@@ -47,8 +65,9 @@ async def latency_buckets(
     """
     if bucket_s <= 0:
         raise ValueError(f"bucket_s must be > 0, not {bucket_s}")
+    query = _ROLLUP_LATENCY_SQL if end - start > RAW_RANGE else _LATENCY_SQL
     series: dict[SeriesKey, list[LatencyPoint]] = {}
-    for row in await conn.fetch(_LATENCY_SQL, start, end, bucket_s):
+    for row in await conn.fetch(query, start, end, bucket_s):
         key = SeriesKey.endpoint(row["service"], row["endpoint"])
         point = LatencyPoint(start=row["bucket"], count=row["count"], p50_ms=row["p50_ms"])
         series.setdefault(key, []).append(point)

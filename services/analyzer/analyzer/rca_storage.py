@@ -16,7 +16,7 @@ from .storage import SPAN_FAILED_SQL
 _TRACE_SPANS_SQL = """
 SELECT trace_id, span_id, parent_span_id, service_name, endpoint, method, kind,
        status_code, latency_ms, "timestamp", peer_service, error_kind, error_message
-FROM telemetry
+FROM telemetry_all  -- telemetry, and the evidence kept past retention
 WHERE trace_id = ANY($1::text[])
 ORDER BY "timestamp", span_id
 LIMIT $2

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from aiops_engine.detection import DetectionConfig
@@ -14,9 +16,26 @@ from aiops_telemetry import AiopsSettings
 
 from .cycle import Timing
 from .incidents import WebhookTarget, parse_targets
+from .retention import RetentionPolicy
 
 # Comma-separated in the environment: AIOPS_WEBHOOK_URLS=http://a/hook,http://b/hook
 UrlList = Annotated[list[str], NoDecode]
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([dhm]?)\s*")
+_UNITS = {"d": "days", "": "days", "h": "hours", "m": "minutes"}
+
+
+def parse_duration(value: object) -> object:
+    """`7d`, `36h`, `90m`, or a bare number of days, as Prometheus' retention flags read."""
+    if not isinstance(value, str):
+        return value
+    match = _DURATION.fullmatch(value.lower())
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration: write it as 7d, 36h or 90m")
+    return timedelta(**{_UNITS[match[2]]: float(match[1])})
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class AnalyzerSettings(AiopsSettings):
@@ -41,6 +60,9 @@ class AnalyzerSettings(AiopsSettings):
     seasonal_min_days: int = Field(
         3, ge=1, le=7, description="days an hour needs before what is usual then is known"
     )
+    # How long telemetry and its rollups are kept (whole day partitions are dropped).
+    telemetry_retention: Duration = Field(timedelta(days=7), ge=timedelta(hours=1))
+    rollup_retention: Duration = Field(timedelta(days=90), ge=timedelta(days=1))
     # Root cause and incidents.
     correlation_window: float = Field(300.0, gt=0, description="seconds that group anomalies")
     resolve_after: float = Field(120.0, gt=0, description="quiet seconds before auto-resolve")
@@ -99,6 +121,9 @@ class AnalyzerSettings(AiopsSettings):
         return IncidentPolicy(
             correlation_window_s=self.correlation_window, resolve_after_s=self.resolve_after
         )
+
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(telemetry=self.telemetry_retention, rollups=self.rollup_retention)
 
     def webhook_targets(self) -> list[WebhookTarget]:
         return parse_targets(self.webhook_urls, self.slack_webhook_urls)

@@ -64,19 +64,20 @@ async def asset(name: str) -> Response:
 async def latency(
     pool: PoolDep,
     settings: SettingsDep,
-    minutes: Annotated[float, Query(gt=0, le=24 * 60)] = 15,
+    minutes: Annotated[float, Query(gt=0, le=90 * 24 * 60)] = 15,
 ) -> dict[str, Any]:
     """Per endpoint (server spans): the p50 of each analysis-window-long bucket of the last
     `minutes`, with its baseline level and, once established, the threshold it is judged by.
 
     Buckets are a whole number of windows, widened only when more than 1,000
-    would be drawn. Only endpoints with requests in the range are listed: one
+    would be drawn; beyond a few hours (read from the rollups) a whole number
+    of minutes. Only endpoints with requests in the range are listed: one
     that stopped shows as a line that ends, one long retired not at all.
     """
     until = datetime.now(UTC)
     since = until - timedelta(minutes=minutes)
-    window_s = settings.analysis_interval
-    bucket_s = window_s * max(1, math.ceil(minutes * 60 / window_s / MAX_BUCKETS))
+    step_s = 60.0 if until - since > dashboard_storage.RAW_RANGE else settings.analysis_interval
+    bucket_s = step_s * max(1, math.ceil(minutes * 60 / step_s / MAX_BUCKETS))
     async with pool.acquire() as conn:
         series = await dashboard_storage.latency_buckets(
             conn, start=since, end=until, bucket_s=bucket_s

@@ -1,0 +1,84 @@
+"""The analyzer's housekeeping: rollups every few seconds, partitions and retention every few
+minutes. It runs on every replica; advisory locks in PostgreSQL let one at a time do each job,
+so a standby keeps it going while the leader is busy or gone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from .retention import RetentionPolicy, maintain_partitions
+from .rollups import CHUNK_MINUTES, roll_up
+
+logger = logging.getLogger("analyzer.housekeeping")
+
+# Catching up after downtime rolls up this many hour-long chunks per round at most,
+# so one round never holds a connection for long.
+_CATCH_UP_CHUNKS = 24
+
+
+@dataclass
+class HousekeepingStats:
+    """For `/metrics`."""
+
+    minutes_rolled_up: int = 0
+    partitions_created: int = 0
+    partitions_dropped: int = 0
+    evidence_spans_kept: int = 0
+    failures: int = 0
+    last_error: str | None = None
+
+
+class Housekeeper:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        policy: RetentionPolicy,
+        *,
+        rollup_every: float = 15.0,
+        partitions_every: float = 600.0,
+    ) -> None:
+        self._pool = pool
+        self._policy = policy
+        self._rollup_every = rollup_every
+        self._partitions_every = partitions_every
+        self.stats = HousekeepingStats()
+
+    async def run_once(self, *, partitions: bool, now: datetime | None = None) -> None:
+        """One round: roll up what is complete; with `partitions`, maintain them too."""
+        now = now or datetime.now(UTC)
+        async with self._pool.acquire() as conn:
+            if partitions:
+                report = await maintain_partitions(conn, self._policy, now=now)
+                self.stats.partitions_created += report.created
+                self.stats.partitions_dropped += len(report.dropped)
+                self.stats.evidence_spans_kept += report.evidence_spans
+            for _ in range(_CATCH_UP_CHUNKS):
+                rolled = await roll_up(conn, now=now, first=self._policy.telemetry)
+                self.stats.minutes_rolled_up += rolled
+                if rolled < CHUNK_MINUTES:  # caught up (or another replica is at it)
+                    break
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until stopped; a failed round is logged and retried, never fatal."""
+        loop = asyncio.get_running_loop()
+        next_partitions = loop.time()  # at start: a stack down for days needs its partitions
+        while not stop.is_set():
+            due = loop.time() >= next_partitions
+            try:
+                await self.run_once(partitions=due)
+            except Exception as exc:  # the analyzer must outlive its database
+                self.stats.failures += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                logger.exception("housekeeping failed; retrying next round")
+            else:
+                self.stats.last_error = None
+                if due:
+                    next_partitions = loop.time() + self._partitions_every
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._rollup_every)

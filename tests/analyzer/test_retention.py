@@ -1,0 +1,207 @@
+"""Retention and rollups on a real PostgreSQL of their own: whole day partitions dropped, the
+traces anomalies cited kept, each minute rolled up once and read back through the views."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
+from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
+from analyzer.rca_storage import trace_spans
+from analyzer.retention import RetentionPolicy, maintain_partitions
+from analyzer.rollups import floor_minute, roll_up
+from analyzer.storage import save_anomalies
+
+DAY = timedelta(days=1)
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+async def conn(fresh_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn: asyncpg.Connection = await asyncpg.connect(fresh_database_url)
+    await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
+    await apply_migrations(conn, component="analyzer", package="analyzer")
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def trace(at: datetime, *, status: int = 200, latency_ms: float = 10.0) -> list[SpanRow]:
+    """A checkout: its server span, a client call to payment, and payment's server span."""
+    trace_id, root, call = uuid.uuid4().hex, uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]
+
+    def span(service: str, endpoint: str, kind: str, ids: tuple[str, str | None]) -> SpanRow:
+        return span_row(
+            timestamp=at,
+            service_name=service,
+            endpoint=endpoint,
+            method="POST",
+            status_code=status,
+            latency_ms=latency_ms if ids[1] is None else latency_ms - 1,
+            error_message=None,
+            trace_id=trace_id,
+            span_id=ids[0],
+            parent_span_id=ids[1],
+            kind=kind,
+            peer_service="payment" if kind == CLIENT else None,
+            error_kind=None,
+        )
+
+    return [
+        span("checkout", "/checkout", SERVER, (root, None)),
+        span("checkout", "/payment", CLIENT, (call, root)),
+        span("payment", "/payment", SERVER, (uuid.uuid4().hex[:16], call)),
+    ]
+
+
+def trace_id_of(rows: list[SpanRow]) -> str:
+    return str(rows[0][COLUMNS.index("trace_id")])
+
+
+def cite(trace_id: str, at: datetime) -> Anomaly:
+    return Anomaly(
+        type=AnomalyType.LATENCY,
+        key=SeriesKey.endpoint("checkout", "/checkout"),
+        observed=900.0,
+        baseline=10.0,
+        threshold=50.0,
+        window_start=at,
+        window_end=at + timedelta(seconds=5),
+        sample_count=1,
+        score=0.9,
+        sample_trace_ids=(trace_id,),
+        explanation="slow",
+    )
+
+
+async def parts(conn: asyncpg.Connection, table: str) -> list[str]:
+    rows = await conn.fetch("SELECT partition::text FROM aiops_partitions($1)", table)
+    return [row[0] for row in rows]
+
+
+async def test_expired_days_are_dropped_whole_and_cited_traces_kept(
+    conn: asyncpg.Connection,
+) -> None:
+    now = datetime.now(UTC)
+    cited, forgotten, recent = trace(now), trace(now), trace(now + 3 * DAY)
+    await conn.copy_records_to_table(
+        "telemetry", records=[*cited, *forgotten, *recent], columns=COLUMNS
+    )
+    cited_id = trace_id_of(cited)
+    await save_anomalies(conn, [cite(cited_id, now)], detected_at=now + timedelta(seconds=8))
+    today = f"telemetry_p{now:%Y%m%d}"
+    assert today in await parts(conn, "telemetry")
+
+    later = now + 9 * DAY  # today and tomorrow are past the 7-day horizon then
+    report = await maintain_partitions(conn, RetentionPolicy(), now=later)
+
+    assert today in report.dropped
+    assert f"telemetry_p{now + DAY:%Y%m%d}" in report.dropped
+    assert today not in await parts(conn, "telemetry")
+    assert f"telemetry_p{later + 2 * DAY:%Y%m%d}" in await parts(conn, "telemetry")
+    assert f"telemetry_minutes_p{later + 2 * DAY:%Y%m%d}" in await parts(conn, "telemetry_minutes")
+    assert report.evidence_spans == 3
+    assert await conn.fetchval("SELECT count(*) FROM telemetry") == 3  # the recent trace
+    kept = await trace_spans(conn, [cited_id, trace_id_of(forgotten)])
+    assert list(kept) == [cited_id]
+    assert len(kept[cited_id]) == 3
+
+    again = await maintain_partitions(conn, RetentionPolicy(), now=later)
+    assert (again.created, again.dropped, again.evidence_spans) == (0, [], 0)
+
+
+async def test_a_converted_table_is_dropped_whole_once_its_last_day_expires(
+    conn: asyncpg.Connection,
+) -> None:
+    """The old table attached as a partition (MINVALUE..) goes like any day, evidence kept."""
+    await conn.execute(
+        "CREATE TABLE telemetry_legacy (LIKE telemetry INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    )
+    now = datetime.now(UTC)
+    old = trace(now - 30 * DAY)
+    await conn.copy_records_to_table("telemetry_legacy", records=old, columns=COLUMNS)
+    await conn.execute(
+        "ALTER TABLE telemetry ATTACH PARTITION telemetry_legacy "
+        f"FOR VALUES FROM (MINVALUE) TO ('{(now - 29 * DAY):%Y-%m-%d}')"
+    )
+    old_id = trace_id_of(old)
+    await save_anomalies(conn, [cite(old_id, now - 30 * DAY)], detected_at=now - 30 * DAY)
+    report = await maintain_partitions(conn, RetentionPolicy(), now=now)
+    assert "telemetry_legacy" in report.dropped
+    assert report.evidence_spans == 3
+    assert len((await trace_spans(conn, [old_id]))[old_id]) == 3
+
+
+async def test_each_minute_is_rolled_up_once_and_matches_the_raw_spans(
+    conn: asyncpg.Connection,
+) -> None:
+    now = datetime.now(UTC)
+    start = floor_minute(now) - 10 * MINUTE
+    rows: list[SpanRow] = []
+    for minute in range(5):
+        for i in range(20):
+            at = start + minute * MINUTE + i * timedelta(seconds=2)
+            rows += trace(at, status=500 if i < minute else 200, latency_ms=10.0 + i)
+    await conn.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
+
+    rolled = await roll_up(conn, now=now, first=now - start)
+    assert rolled == 8  # from `start` up to two minutes behind now
+    assert await roll_up(conn, now=now, first=now - start) == 0  # up to date
+
+    got = await conn.fetch(
+        "SELECT minute, requests, errors, p50_ms, latency_max_ms FROM telemetry_minutes "
+        "WHERE kind = 'endpoint' AND service = 'checkout' ORDER BY minute"
+    )
+    assert [(r["minute"], r["requests"], r["errors"]) for r in got] == [
+        (start + m * MINUTE, 20, m) for m in range(5)
+    ]
+    assert all(r["p50_ms"] == 19.5 and r["latency_max_ms"] == 29.0 for r in got)
+    edges = await conn.fetchval(
+        "SELECT sum(requests) FROM telemetry_minutes WHERE kind = 'edge' AND target = 'payment'"
+    )
+    assert edges == 100
+
+    # Rolled up again (a crash before the mark was saved): overwritten, not added to.
+    await conn.execute("DELETE FROM telemetry_rollup_progress")
+    assert await roll_up(conn, now=now, first=now - start) == 8
+    assert await conn.fetchval("SELECT sum(requests) FROM telemetry_minutes") == 300
+
+
+async def test_a_run_rolled_back_leaves_no_minute_and_no_mark(conn: asyncpg.Connection) -> None:
+    now = datetime.now(UTC)
+    await conn.copy_records_to_table("telemetry", records=trace(now - 5 * MINUTE), columns=COLUMNS)
+    transaction = conn.transaction()
+    await transaction.start()
+    assert await roll_up(conn, now=now, first=10 * MINUTE) > 0
+    await transaction.rollback()  # the process died before committing
+    assert await conn.fetchval("SELECT count(*) FROM telemetry_minutes") == 0
+    assert await conn.fetchval("SELECT count(*) FROM telemetry_rollup_progress") == 0
+
+
+async def test_the_minute_view_joins_rollups_and_the_minutes_not_rolled_up_yet(
+    conn: asyncpg.Connection,
+) -> None:
+    now = datetime.now(UTC)
+    start = floor_minute(now) - 6 * MINUTE
+    rows = [span for m in range(6) for span in trace(start + m * MINUTE, latency_ms=30.0)]
+    await conn.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
+    await roll_up(conn, now=now, first=now - start)  # minutes 0-3; 4 and 5 are read raw
+    view = await conn.fetch(
+        "SELECT minute, service, requests, p50_ms FROM endpoint_stats_minute "
+        "WHERE minute >= $1 AND service = 'checkout' ORDER BY minute",
+        start,
+    )
+    assert [(r["minute"], r["requests"], float(r["p50_ms"])) for r in view] == [
+        (start + m * MINUTE, 1, 30.0) for m in range(6)
+    ]
+    hours = await conn.fetchval(
+        "SELECT sum(requests) FROM endpoint_stats_hour WHERE hour >= $1 AND service = 'payment'",
+        start - timedelta(hours=1),
+    )
+    assert hours == 6
