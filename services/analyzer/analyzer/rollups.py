@@ -78,6 +78,11 @@ def floor_minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
+async def roll_up_range(conn: Connection, start: datetime, end: datetime) -> None:
+    """(Re)write the rollups of the minutes in `[start, end)`, whole minutes; no mark moves."""
+    await conn.execute(_ROLL_UP_SQL, floor_minute(start), floor_minute(end))
+
+
 async def roll_up(
     conn: Connection,
     *,
@@ -102,6 +107,6 @@ async def roll_up(
         end = min(floor_minute(now - delay), through + max_minutes * MINUTE)
         if end <= through:
             return 0
-        await conn.execute(_ROLL_UP_SQL, through, end)
+        await roll_up_range(conn, through, end)
         await conn.execute(_SAVE_PROGRESS_SQL, end)
         return int((end - through) / MINUTE)
