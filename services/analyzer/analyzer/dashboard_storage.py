@@ -2,7 +2,8 @@
 
 One round trip on a connection the caller owns, like `storage.window_stats`.
 Ranges longer than `RAW_RANGE` are read from the per-minute rollups
-(`endpoint_stats_minute`), so a 90-day chart costs minutes, not spans.
+(`telemetry_minutes`, complete up to two minutes ago), so a 90-day chart costs
+minutes, not spans.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ RAW_RANGE = timedelta(hours=6)
 _ROLLUP_LATENCY_SQL = """
 SELECT
     service,
-    endpoint,
-    to_timestamp(floor(extract(epoch FROM minute)::float8 / $3) * $3) AS bucket,
+    target AS endpoint,
+    date_bin(make_interval(secs => $3), minute, TIMESTAMPTZ 'epoch') AS bucket,
     sum(requests)::bigint AS count,
-    (sum(p50_ms * requests) / sum(requests))::float8 AS p50_ms
-FROM endpoint_stats_minute
-WHERE minute >= $1 AND minute < $2
+    sum(p50_ms * requests) / sum(requests) AS p50_ms
+FROM telemetry_minutes
+WHERE minute >= $1 AND minute < $2 AND kind = 'endpoint'
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 """
