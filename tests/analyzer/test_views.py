@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from importlib.resources import files
 
 import asyncpg
 import pytest
@@ -13,7 +12,15 @@ import pytest
 from aiops_engine.detection import Baseline, DetectionConfig, SeriesKey, latency_threshold
 from aiops_engine.incidents import Incident, IncidentEvent, IncidentPolicy
 from aiops_engine.incidents.lifecycle import acknowledge, changes, open_incident, resolve
-from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
+from aiops_telemetry import (
+    CLIENT,
+    COLUMNS,
+    SERVER,
+    SpanRow,
+    apply_migrations,
+    load_migrations,
+    span_row,
+)
 from analyzer.incidents import history
 from analyzer.storage import save_baselines
 
@@ -261,10 +268,10 @@ async def test_baselines_view_shows_keys_as_the_api_and_the_analyzers_own_thresh
     assert latency_threshold(noisy, config) == 20.0  # the same rule, not a copy of it
 
 
-async def test_the_views_migration_applies_again_by_hand(conn: asyncpg.Connection) -> None:
-    """`psql -f 0003_views.sql` on a database that has it already changes nothing."""
-    sql = files("analyzer").joinpath("migrations", "0003_views.sql").read_text(encoding="utf-8")
-    await conn.execute(sql)
+async def test_the_migrations_apply_again_by_hand(conn: asyncpg.Connection) -> None:
+    """`psql -f` of each migration in turn, on a database that has them, changes nothing."""
+    for migration in load_migrations("analyzer"):
+        await conn.execute(migration.sql)
     comments = await conn.fetch(
         "SELECT c.relname FROM pg_class AS c WHERE c.relname = ANY($1)"
         " AND obj_description(c.oid, 'pg_class') IS NOT NULL ORDER BY c.relname",
