@@ -25,7 +25,7 @@ def test_a_duration_reads_as_prometheus_retention_flags_do(amount: int, unit: st
     assert parse_duration(f"{amount}{unit}") == amount * (UNITS[unit] or timedelta(days=1))
 
 
-@given(st.text(st.characters(blacklist_categories=("Nd",)), max_size=12))
+@given(st.text(st.characters(exclude_categories=["Nd"]), max_size=12))
 def test_text_without_a_number_is_refused_with_the_forms_that_work(text: str) -> None:
     with pytest.raises(ValueError, match="7d, 36h or 90m"):
         parse_duration(text)

@@ -27,6 +27,7 @@ from aiops_engine.step import SAMPLE_TRACES, conclude_window, judge_window, trac
 from aiops_telemetry import Connection
 
 from . import rca_storage, season_storage, storage
+from .leader import Fence, claim_fence
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +93,13 @@ async def run_cycle(
     *,
     now: datetime,
     rca: RcaConfig = RcaConfig(),  # frozen, so one shared default is safe
+    fence: Fence | None = None,
 ) -> CycleReport | None:
-    """Analyse the next window; persist what was learned and found; advance `state`."""
+    """Analyse the next window; persist what was learned and found; advance `state`.
+
+    Under a `fence` older than a token that has written since, raises
+    FencedOut having written nothing and left `state` as it was.
+    """
     bounds = next_window(state.last_end, now, timing)
     if bounds is None:
         return None
@@ -123,6 +129,8 @@ async def run_cycle(
     learned = outcome.baselines
     changed = {key: b for key, b in learned.items() if state.baselines.get(key) != b}
     async with conn.transaction():
+        if fence is not None:
+            await claim_fence(conn, fence)
         await storage.save_baselines(conn, changed, config)
         await season_storage.save_hours(conn, learned, state.baselines, config)
         await storage.save_anomalies(conn, anomalies, detected_at=now)

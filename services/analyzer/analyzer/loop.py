@@ -14,10 +14,11 @@ from redis.exceptions import RedisError
 
 from aiops_engine.detection import DetectionConfig
 from aiops_engine.rca import RcaConfig
+from aiops_telemetry import Connection
 
 from .cycle import AnalysisState, CycleReport, Timing, restore_state, run_cycle
 from .incidents import IncidentDesk
-from .leader import LeaderLock
+from .leader import Fence, FencedOut, LeaderLock, claim_fence
 
 logger = logging.getLogger("analyzer.loop")
 
@@ -36,6 +37,7 @@ class LoopStats:
     keys_skipped: int = 0  # a key whose window could not be judged; the others were
     last_cycle_at: datetime | None = None
     last_error: str | None = None
+    fenced_writes: int = 0  # writes refused because a newer leader had taken over
 
 
 class NotLeader(RuntimeError):
@@ -52,6 +54,14 @@ class AnalysisLoop:
     Redis. When Redis is unreachable the lock cannot be checked: a replica
     keeps the role it had (one that never reached Redis leads), so a single
     analyzer goes on detecting and its findings wait in the desk.
+
+    The fencing rule: a replica leads under the token it took the lock with
+    (`LeaderLock.token`), and all its writes as leader carry it, so a newer
+    leader's claim refuses them; one that has never reached Redis has no
+    token and writes unfenced, as a lone analyzer without Redis must, but
+    once it has one it keeps it through a Redis outage and never writes
+    without. A new token while leading (the lock lapsed and was taken
+    again) starts leading afresh, as another leader may have come between.
     """
 
     def __init__(
@@ -78,6 +88,7 @@ class AnalysisLoop:
         self.state: AnalysisState | None = None  # loaded when this replica starts leading
         self.holds_lock = False  # what the last heartbeat saw
         self.leading = False  # whether cycles run here; follows holds_lock between cycles
+        self.fence: Fence | None = None  # what this replica's writes carry while it leads
         self._role_known = False
         self.stats = LoopStats()
 
@@ -99,30 +110,77 @@ class AnalysisLoop:
     async def analyze_now(self) -> CycleReport | None:
         """One cycle and its incidents; raises NotLeader on a standby."""
         async with self._lock:
-            await self._follow_lock()
-            if self.state is None:
-                raise NotLeader(f"standby; the leader is {await self._holder()}")
-            return await self._cycle(self.state)
+            try:
+                await self._follow_lock()
+                if self.state is None:
+                    raise NotLeader(f"standby; the leader is {await self._holder()}")
+                return await self._cycle(self.state)
+            except FencedOut as exc:
+                self._fenced_out(exc)
+                raise NotLeader(f"standby, fenced out by a newer leader ({exc})") from exc
 
     async def _follow_lock(self) -> None:
-        if self.holds_lock and not self.leading:
-            async with self._pool.acquire() as conn:
-                self.state = await restore_state(conn, self._config)
-            self.leading = True
-            logger.info("leading as %s (%d baselines)", self.identity, len(self.state.baselines))
+        token = self._leader.token
+        if self.holds_lock and (not self.leading or token != self._token):
+            await self._lead(token)
         elif self.leading and not self.holds_lock:
             logger.warning("lost the leader lock; standing by")
-            graph = self.state.graph if self.state else None
-            self.state, self.leading = None, False
-            await self._desk.hand_over(now=datetime.now(UTC), graph=graph)
+            graph, fence = self.state.graph if self.state else None, self.fence
+            self.state, self.leading, self.fence = None, False, None
+            await self._desk.hand_over(now=datetime.now(UTC), graph=graph, fence=fence)
+
+    @property
+    def _token(self) -> int | None:
+        return self.fence.token if self.fence else None
+
+    async def _lead(self, token: int | None) -> None:
+        """Lead under `token`: claim the fence first, then load the persisted state.
+
+        Claiming first waits out a stalled leader's transaction in flight, so
+        the state read includes it, and refuses every write of its after.
+        """
+        async with self._pool.acquire() as conn:
+            fence = None if token is None else await self._claim(conn, Fence(token, self.identity))
+            self.state = await restore_state(conn, self._config)
+        self.fence, self.leading = fence, True
+        logger.info(
+            "leading as %s under token %s (%d baselines)",
+            self.identity,
+            self._token,
+            len(self.state.baselines),
+        )
+
+    async def _claim(self, conn: Connection, fence: Fence) -> Fence:
+        try:
+            async with conn.transaction():
+                await claim_fence(conn, fence)
+        except FencedOut as exc:
+            # Below a token PostgreSQL has seen while we hold the lock: Redis lost
+            # its counter (restarted empty). Draw one past it; if the lock is not
+            # ours any more, we are the stale one.
+            token = None if exc.newer is None else await self._leader.reissue(above=exc.newer)
+            if token is None:
+                raise
+            fence = Fence(token, self.identity)
+            async with conn.transaction():
+                await claim_fence(conn, fence)
+        return fence
 
     async def _cycle(self, state: AnalysisState) -> CycleReport | None:
         now = datetime.now(UTC)
         try:
             async with self._pool.acquire() as conn:
                 report = await run_cycle(
-                    conn, state, self._config, self._timing, now=now, rca=self._rca
+                    conn,
+                    state,
+                    self._config,
+                    self._timing,
+                    now=now,
+                    rca=self._rca,
+                    fence=self.fence,
                 )
+        except FencedOut:
+            raise  # not a failure: handled by analyze_now
         except Exception as exc:
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
@@ -130,10 +188,21 @@ class AnalysisLoop:
         self.stats.last_error = None
         if report is not None:
             self._record(report)
-            # Written even if the lock lapsed meanwhile: the window is persisted
-            # as analysed, so no other replica will find these again.
-            await self._desk.process(report.findings, now=now, graph=state.graph)
+            # The window is persisted as analysed, so no other replica will
+            # find these again: the desk writes them while our fence holds.
+            await self._desk.process(report.findings, now=now, graph=state.graph, fence=self.fence)
         return report
+
+    def _fenced_out(self, exc: FencedOut) -> None:
+        """Stand by; the next heartbeat decides afresh whether this replica leads."""
+        self.stats.fenced_writes += 1
+        logger.warning(
+            "this replica stalled past its lease and a newer leader took over: its write was "
+            "refused (%s); dropping its state and standing by",
+            exc,
+        )
+        self.state, self.leading, self.fence, self.holds_lock = None, False, None, False
+        self._desk.drop_pending("fenced out by a newer leader")
 
     async def _holder(self) -> str:
         try:

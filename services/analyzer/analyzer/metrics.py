@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiops_engine.detection import AnomalyType
 
+from .housekeeping import Housekeeper
 from .incidents import IncidentDesk
 from .loop import AnalysisLoop
 
@@ -12,8 +13,8 @@ def _metric(name: str, kind: str, help_text: str, *samples: str) -> list[str]:
     return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
 
 
-def render(loop: AnalysisLoop, desk: IncidentDesk) -> str:
-    stats, incidents = loop.stats, desk.stats
+def render(loop: AnalysisLoop, desk: IncidentDesk, housekeeper: Housekeeper) -> str:
+    stats, incidents, kept = loop.stats, desk.stats, housekeeper.stats
     baselines = len(loop.state.baselines) if loop.state else 0
     lines = [
         *_metric(
@@ -61,6 +62,11 @@ def render(loop: AnalysisLoop, desk: IncidentDesk) -> str:
             f"aiops_analyzer_leader {int(loop.leading)}",
         ),
         *_metric(
+            "aiops_analyzer_fenced_writes_total", "counter",
+            "Writes refused because a newer leader had taken over (this replica stalled).",
+            f"aiops_analyzer_fenced_writes_total {stats.fenced_writes}",
+        ),
+        *_metric(
             "aiops_analyzer_incidents_opened_total", "counter", "Incidents this replica opened.",
             f"aiops_analyzer_incidents_opened_total {incidents.opened}",
         ),
@@ -76,6 +82,31 @@ def render(loop: AnalysisLoop, desk: IncidentDesk) -> str:
             "aiops_analyzer_dropped_findings_total", "counter",
             "Findings lost to a full queue during a Redis outage.",
             f"aiops_analyzer_dropped_findings_total {incidents.dropped_findings}",
+        ),
+        *_metric(
+            "aiops_analyzer_minutes_rolled_up_total", "counter",
+            "Minutes of telemetry this replica rolled up into telemetry_minutes.",
+            f"aiops_analyzer_minutes_rolled_up_total {kept.minutes_rolled_up}",
+        ),
+        *_metric(
+            "aiops_analyzer_partitions_created_total", "counter",
+            "Day partitions this replica created ahead (telemetry and rollups).",
+            f"aiops_analyzer_partitions_created_total {kept.partitions_created}",
+        ),
+        *_metric(
+            "aiops_analyzer_partitions_dropped_total", "counter",
+            "Day partitions this replica dropped past retention.",
+            f"aiops_analyzer_partitions_dropped_total {kept.partitions_dropped}",
+        ),
+        *_metric(
+            "aiops_analyzer_evidence_spans_kept_total", "counter",
+            "Spans of cited traces copied to telemetry_evidence before their day was dropped.",
+            f"aiops_analyzer_evidence_spans_kept_total {kept.evidence_spans_kept}",
+        ),
+        *_metric(
+            "aiops_analyzer_housekeeping_failures_total", "counter",
+            "Housekeeping rounds that failed (logged; retried the next round).",
+            f"aiops_analyzer_housekeeping_failures_total {kept.failures}",
         ),
     ]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from analyzer.housekeeping import Housekeeper
 from analyzer.incidents import IncidentDesk
 from analyzer.loop import AnalysisLoop
 from analyzer.settings import AnalyzerSettings
@@ -27,6 +28,11 @@ async def get_desk(request: Request) -> IncidentDesk:
     return desk
 
 
+async def get_housekeeper(request: Request) -> Housekeeper:
+    housekeeper: Housekeeper = request.state.housekeeper
+    return housekeeper
+
+
 async def get_settings(request: Request) -> AnalyzerSettings:
     settings: AnalyzerSettings = request.state.settings
     return settings
@@ -35,4 +41,5 @@ async def get_settings(request: Request) -> AnalyzerSettings:
 LoopDep = Annotated[AnalysisLoop, Depends(get_loop)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 DeskDep = Annotated[IncidentDesk, Depends(get_desk)]
+HousekeeperDep = Annotated[Housekeeper, Depends(get_housekeeper)]
 SettingsDep = Annotated[AnalyzerSettings, Depends(get_settings)]

@@ -17,7 +17,7 @@ from aiops_engine.detection import Anomaly, Baseline, SeriesKey, is_established
 from analyzer import metrics, storage
 from analyzer.loop import NotLeader
 
-from .dependencies import DeskDep, LoopDep, PoolDep, SettingsDep
+from .dependencies import DeskDep, HousekeeperDep, LoopDep, PoolDep, SettingsDep
 
 router = APIRouter()
 
@@ -35,10 +35,11 @@ def _key_fields(key: SeriesKey) -> dict[str, str]:
 
 
 @router.get("/health")
-async def health(loop: LoopDep, desk: DeskDep) -> dict[str, Any]:
-    """Liveness; whether cycles run, this replica's role, and whether Redis is reachable."""
-    stats, incidents = loop.stats, desk.stats
-    problems = [p for p in (stats.last_error, incidents.redis_error) if p]
+async def health(loop: LoopDep, desk: DeskDep, housekeeper: HousekeeperDep) -> dict[str, Any]:
+    """Liveness; whether cycles run, this replica's role, whether Redis is reachable, and
+    whether housekeeping (rollups, partitions, retention) keeps up."""
+    stats, incidents, kept = loop.stats, desk.stats, housekeeper.stats
+    problems = [p for p in (stats.last_error, incidents.redis_error, kept.last_error) if p]
     return {
         "service": "analyzer",
         "status": "degraded" if problems else "ok",
@@ -47,6 +48,7 @@ async def health(loop: LoopDep, desk: DeskDep) -> dict[str, Any]:
         "cycles": stats.cycles,
         "last_cycle_at": stats.last_cycle_at,
         "last_error": stats.last_error,
+        "fenced_writes": stats.fenced_writes,  # refused: a newer leader had taken over
         "baselines": len(loop.state.baselines) if loop.state else None,
         "redis": {
             "status": "unreachable" if incidents.redis_error else "ok",
@@ -59,6 +61,7 @@ async def health(loop: LoopDep, desk: DeskDep) -> dict[str, Any]:
             "pending": incidents.pending_history,
             "dropped": incidents.dropped_history,
         },
+        "housekeeping": asdict(kept),
     }
 
 
@@ -122,6 +125,7 @@ async def analyze(loop: LoopDep) -> dict[str, Any]:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-async def prometheus_metrics(loop: LoopDep, desk: DeskDep) -> str:
-    """Prometheus text format: cycles, durations, rows, anomalies, incidents, Redis, webhooks."""
-    return metrics.render(loop, desk)
+async def prometheus_metrics(loop: LoopDep, desk: DeskDep, housekeeper: HousekeeperDep) -> str:
+    """Prometheus text format: cycles, durations, rows, anomalies, incidents, Redis, webhooks,
+    and housekeeping (rollups, partitions, retention)."""
+    return metrics.render(loop, desk, housekeeper)

@@ -3,6 +3,8 @@
 All judgement is in `lifecycle` (pure); this class only moves data. It
 never raises Redis trouble to its caller: findings wait in a bounded queue
 while Redis is unreachable and are written, in order, once it is back.
+The loop's writes carry the leader's fence; one refused (FencedOut) drops
+what waits, since this replica may no longer write it, and reaches the loop.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from aiops_engine.incidents.lifecycle import (
 )
 from aiops_engine.incidents.model import Incident, IncidentEvent
 from aiops_engine.rca import DependencyGraph, Finding
+from analyzer.leader import Fence, FencedOut
 
 from . import history
 from .notify import Notifier
@@ -74,46 +77,73 @@ class IncidentDesk:
         self.stats = DeskStats()
 
     async def process(
-        self, findings: Iterable[Finding], *, now: datetime, graph: DependencyGraph
+        self,
+        findings: Iterable[Finding],
+        *,
+        now: datetime,
+        graph: DependencyGraph,
+        fence: Fence | None = None,
     ) -> list[IncidentEvent]:
-        """Fold this cycle's findings into incidents, resolve the quiet ones, refresh TTLs."""
+        """Fold this cycle's findings into incidents, resolve the quiet ones, refresh TTLs.
+
+        Raises FencedOut if a newer leader has taken over, after recording
+        the changes made before that.
+        """
         for finding in findings:
             if len(self._pending) >= self._max_pending:
                 self._pending.popleft()
                 self.stats.dropped_findings += 1
             self._pending.append(finding)
         events: list[IncidentEvent] = []
+        fenced: FencedOut | None = None
         try:
             incidents = await self.store.list()
             while self._pending:
-                events += await self._apply_one(self._pending[0], incidents, now, graph)
+                events += await self._apply_one(self._pending[0], incidents, now, graph, fence)
                 self._pending.popleft()
             for incident in list(incidents):
                 if auto_resolve(incident, now=now, policy=self.policy) == incident:
                     continue  # still active: no round trip
                 events += await self._change(
-                    incident.id, incidents, lambda i: auto_resolve(i, now=now, policy=self.policy)
+                    incident.id,
+                    incidents,
+                    lambda i: auto_resolve(i, now=now, policy=self.policy),
+                    fence,
                 )
-            await self.store.refresh(incidents)
+            await self.store.refresh(incidents, fence=fence)
         except RedisError as exc:
             self.redis_failed(exc)
+        except FencedOut as exc:
+            fenced = exc
+            self.redis_ok()  # it answered: with a newer token than ours
+            self.drop_pending("a newer leader took over")
         else:
             self.redis_ok()
         self.stats.pending_findings = len(self._pending)
+        # Events are changes Redis accepted, under a token that was current then.
         self._notify(events)
         await self.flush_history(events)
+        if fenced is not None:
+            raise fenced
         return events
 
-    async def hand_over(self, *, now: datetime, graph: DependencyGraph | None) -> None:
+    async def hand_over(
+        self, *, now: datetime, graph: DependencyGraph | None, fence: Fence | None = None
+    ) -> None:
         """On losing leadership: write what still waits for Redis if it can, then forget it.
 
         A leader that lost the lock over a long Redis outage still holds the
         findings of windows it analysed; no other replica will find them again.
+        Its fence decides whether it still may (FencedOut if not).
         """
         if self._pending and graph is not None:
-            await self.process([], now=now, graph=graph)
+            await self.process([], now=now, graph=graph, fence=fence)
+        self.drop_pending("standing by")
+
+    def drop_pending(self, why: str) -> None:
+        """Forget the findings waiting for Redis, counted as dropped."""
         if self._pending:
-            logger.warning("standing by: %d findings could not be written", len(self._pending))
+            logger.warning("%s: %d findings could not be written", why, len(self._pending))
             self.stats.dropped_findings += len(self._pending)
             self._pending.clear()
             self.stats.pending_findings = 0
@@ -152,16 +182,21 @@ class IncidentDesk:
         return after
 
     async def _apply_one(
-        self, finding: Finding, incidents: list[Incident], now: datetime, graph: DependencyGraph
+        self,
+        finding: Finding,
+        incidents: list[Incident],
+        now: datetime,
+        graph: DependencyGraph,
+        fence: Fence | None,
     ) -> list[IncidentEvent]:
         """`_apply`, except that a finding the rules choke on is logged and dropped.
 
-        Redis errors propagate (the finding waits); anything else would
-        otherwise block the queue for good.
+        Redis errors propagate (the finding waits), as does FencedOut;
+        anything else would otherwise block the queue for good.
         """
         try:
-            return await self._apply(finding, incidents, now=now, graph=graph)
-        except RedisError:
+            return await self._apply(finding, incidents, now=now, graph=graph, fence=fence)
+        except (RedisError, FencedOut):
             raise
         except Exception:
             logger.exception("finding %s dropped: it could not be made an incident", finding)
@@ -169,12 +204,21 @@ class IncidentDesk:
             return []
 
     async def _apply(
-        self, finding: Finding, incidents: list[Incident], *, now: datetime, graph: DependencyGraph
+        self,
+        finding: Finding,
+        incidents: list[Incident],
+        *,
+        now: datetime,
+        graph: DependencyGraph,
+        fence: Fence | None,
     ) -> list[IncidentEvent]:
         target = match(incidents, finding, policy=self.policy, graph=graph)
         if target is not None:
             events = await self._change(
-                target.id, incidents, lambda i: absorb(i, finding, now=now, policy=self.policy)
+                target.id,
+                incidents,
+                lambda i: absorb(i, finding, now=now, policy=self.policy),
+                fence,
             )
             if any(i.id == target.id for i in incidents):
                 return events
@@ -184,7 +228,7 @@ class IncidentDesk:
             incident = open_incident(
                 finding, incident_id=new_incident_id(now, token), now=now, policy=self.policy
             )
-            if await self.store.create(incident):
+            if await self.store.create(incident, fence=fence):
                 break
         incidents.insert(0, incident)
         self.stats.opened += 1
@@ -192,10 +236,10 @@ class IncidentDesk:
         return changes(None, incident, now=now)
 
     async def _change(
-        self, incident_id: str, incidents: list[Incident], change: Change
+        self, incident_id: str, incidents: list[Incident], change: Change, fence: Fence | None
     ) -> list[IncidentEvent]:
         """Apply `change` in Redis and to the local `incidents` list; the events it caused."""
-        result = await self.store.update(incident_id, change)
+        result = await self.store.update(incident_id, change, fence=fence)
         position = next(n for n, i in enumerate(incidents) if i.id == incident_id)
         if result is None:
             del incidents[position]
@@ -212,7 +256,9 @@ class IncidentDesk:
         """Append `events`, and any backlog, to the history table; kept for later if it fails.
 
         Every replica calls it each interval, so a backlog left by an API
-        request on a standby is written too.
+        request on a standby is written too. Not fenced: the events record
+        changes Redis accepted (a fenced-out write makes none), and refusing
+        them would lose the record of what did happen.
         """
         batch, self._history = [*self._history, *events], []
         if batch:

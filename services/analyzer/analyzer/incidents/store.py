@@ -7,20 +7,24 @@ listing; ids whose document has expired are pruned from it when listed.
 
 Every change is a compare-and-set (WATCH/MULTI/EXEC): the analyzer loop and
 an API request acknowledging the same incident on another replica cannot
-overwrite each other.
+overwrite each other. The leader's writes carry its fence: the same
+transaction watches the leader token counter and is refused (FencedOut, not
+retried) once a newer leader has drawn a token.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import pydantic
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from aiops_engine.incidents.model import Incident, Status
+from analyzer.leader import TOKEN_KEY, Fence, FencedOut
 
 logger = logging.getLogger("analyzer.incidents")
 
@@ -39,14 +43,16 @@ class IncidentStore:
     async def ping(self) -> None:
         await self._redis.ping()
 
-    async def create(self, incident: Incident) -> bool:
+    async def create(self, incident: Incident, *, fence: Fence | None = None) -> bool:
         """Store a new incident; False (and nothing written) if its id is taken."""
-        async with self._redis.pipeline(transaction=True) as pipe:
+
+        def queue(pipe: Pipeline) -> None:
             pipe.set(
                 incident_key(incident.id), incident.model_dump_json(), px=self._ttl_ms, nx=True
             )
             pipe.zadd(INDEX, {incident.id: incident.opened_at.timestamp()})
-            created, _ = await pipe.execute()
+
+        created, _ = await self._fenced(fence, queue)
         if not created:
             await self._redis.zadd(INDEX, {incident.id: incident.opened_at.timestamp()})
         return bool(created)
@@ -74,7 +80,11 @@ class IncidentStore:
         return incidents[:limit]
 
     async def update(
-        self, incident_id: str, change: Callable[[Incident], Incident]
+        self,
+        incident_id: str,
+        change: Callable[[Incident], Incident],
+        *,
+        fence: Fence | None = None,
     ) -> tuple[Incident, Incident] | None:
         """Apply `change` to the stored incident atomically; (before, after), or None if gone.
 
@@ -86,6 +96,7 @@ class IncidentStore:
             while True:
                 try:
                     await pipe.watch(key)
+                    await _check(pipe, fence)
                     before = _parse(incident_id, await pipe.get(key))
                     if before is None:
                         return None
@@ -99,20 +110,51 @@ class IncidentStore:
                 except WatchError:
                     continue  # someone else changed it: read again, apply again
 
-    async def refresh(self, incidents: Iterable[Incident]) -> None:
+    async def refresh(self, incidents: Iterable[Incident], *, fence: Fence | None = None) -> None:
         """Restart the TTL of every incident not yet resolved."""
         keys = [incident_key(i.id) for i in incidents if i.status is not Status.RESOLVED]
         if not keys:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
+
+        def queue(pipe: Pipeline) -> None:
             for key in keys:
                 pipe.pexpire(key, self._ttl_ms)
-            await pipe.execute()
+
+        await self._fenced(fence, queue)
+
+    async def _fenced(
+        self, fence: Fence | None, queue: Callable[[Pipeline], None]
+    ) -> Sequence[Any]:
+        """The commands `queue` adds, in one MULTI/EXEC that a stale `fence` refuses."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await _check(pipe, fence)
+                    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                    queue(pipe)
+                    return await pipe.execute()
+                except WatchError:
+                    continue  # a token was drawn since the check: check again
 
     async def ttl_s(self, incident_id: str) -> float | None:
         """Seconds until the incident expires, None if it is gone (for tests and /health)."""
         ms = await self._redis.pttl(incident_key(incident_id))
         return ms / 1000 if ms >= 0 else None
+
+
+async def _check(pipe: Pipeline, fence: Fence | None) -> None:
+    """Watch the leader token counter and refuse a `fence` it has moved past.
+
+    A token drawn between this check and EXEC fails the EXEC (WatchError),
+    and the caller's retry then meets this check again.
+    """
+    if fence is None:
+        return
+    await pipe.watch(TOKEN_KEY)
+    raw = await pipe.get(TOKEN_KEY)
+    current = None if raw is None else int(raw)
+    if current != fence.token:
+        raise FencedOut(fence, current, "Redis")
 
 
 def _text(value: bytes | str) -> str:
