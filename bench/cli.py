@@ -15,11 +15,15 @@ from types import FrameType
 
 from . import (
     analyzer_cycle,
+    cycle_keys,
     detection,
     hop,
     ingest,
+    ingest_sustained,
     middleware,
+    month,
     otlp_ingest,
+    partition_span,
     readme,
     replay,
     shop,
@@ -41,6 +45,7 @@ from .wrk import Wrk
 
 REPORT = RESULTS_DIR / "latest.json"
 README = REPO_ROOT / "README.md"
+SCALING = REPO_ROOT / "docs" / "scaling.md"
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -86,9 +91,12 @@ def main() -> int:
             write_json(REPORT, config, sections, time.monotonic() - started)
 
     written = readme.update(README, sections)
+    detailed = readme.write_sections(SCALING, sections)
     print(f"\n{_summary(sections)}\nreport: {REPORT}")
     if written:
         print(f"README.md: rows {', '.join(written)} written")
+    if detailed:
+        print(f"docs/scaling.md: sections {', '.join(detailed)} written")
     failed = any(s.error or not all(c.ok for c in s.checks) for s in sections)
     return 1 if failed else 0
 
@@ -122,6 +130,14 @@ def _plan(config: Config) -> list[tuple[tuple[str, ...], Runner]]:
         plan.append((("H",), lambda ctx: [otlp_ingest.run(ctx)]))
     if "I" in wanted:
         plan.append((("I",), lambda ctx: [replay.run(ctx)]))
+    if "J" in wanted:
+        plan.append((("J",), lambda ctx: [ingest_sustained.run(ctx)]))
+    if "K" in wanted:
+        plan.append((("K",), lambda ctx: [cycle_keys.run(ctx)]))
+    if "L" in wanted:
+        plan.append((("L",), lambda ctx: [month.run(ctx)]))
+    if "M" in wanted:
+        plan.append((("M",), lambda ctx: [partition_span.run(ctx)]))
     return plan
 
 

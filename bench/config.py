@@ -22,6 +22,10 @@ SECTIONS = {
     "G": "detection targets",
     "H": "OTLP ingest",
     "I": "replay speed",
+    "J": "sustained ingest",
+    "K": "analyzer cycle time vs keys",
+    "L": "30 simulated days",
+    "M": "partition span",
 }
 
 
@@ -40,6 +44,15 @@ class Config:
     ingest_batch: int
     history_rows: int  # telemetry rows behind the analyzer's windows in section F
     quiet_seconds: int  # normal traffic before section G's faults (includes baseline learning)
+    sustained_sinks: int  # J: producer processes, one TelemetrySink each
+    sustained_start: int  # J: spans/s asked of the first step, doubled each step ...
+    sustained_max: int  # ... up to this
+    sustained_seconds: int  # J: length of each step
+    cycle_keys: tuple[int, ...]  # K: key counts to time the analyzer cycle at
+    cycle_rounds: int  # K: measured cycles per key count, after the warm-up
+    month_days: int  # L: simulated days
+    month_rate: float  # L: checkouts per second (six spans each)
+    span_rate: float  # M: checkouts per second over the 7 days partitioned both ways
     sections: tuple[str, ...]
 
     @classmethod
@@ -62,6 +75,15 @@ class Config:
             history_rows=_positive_int(env, "BENCH_HISTORY_ROWS", 10_000_000),
             # 90, not less: baselines need 10 windows of 5 s before latency is judged.
             quiet_seconds=_positive_int(env, "BENCH_QUIET_SECONDS", 90),
+            sustained_sinks=_positive_int(env, "BENCH_SUSTAINED_SINKS", 3),
+            sustained_start=_positive_int(env, "BENCH_SUSTAINED_START", 10_000),
+            sustained_max=_positive_int(env, "BENCH_SUSTAINED_MAX", 320_000),
+            sustained_seconds=_positive_int(env, "BENCH_SUSTAINED_SECONDS", 10),
+            cycle_keys=_key_counts(env, "BENCH_CYCLE_KEYS", (1_000, 3_000, 10_000)),
+            cycle_rounds=_positive_int(env, "BENCH_CYCLE_ROUNDS", 10),
+            month_days=_positive_int(env, "BENCH_MONTH_DAYS", 30),
+            month_rate=float(_positive_int(env, "BENCH_MONTH_RATE", 10)),
+            span_rate=float(_positive_int(env, "BENCH_SPAN_RATE", 2)),
             sections=tuple(s for s in SECTIONS if not only or s in only),
         )
 
@@ -80,6 +102,15 @@ class Config:
             "ingest_batch": self.ingest_batch,
             "history_rows": self.history_rows,
             "quiet_seconds": self.quiet_seconds,
+            "sustained_sinks": self.sustained_sinks,
+            "sustained_start": self.sustained_start,
+            "sustained_max": self.sustained_max,
+            "sustained_seconds": self.sustained_seconds,
+            "cycle_keys": list(self.cycle_keys),
+            "cycle_rounds": self.cycle_rounds,
+            "month_days": self.month_days,
+            "month_rate": self.month_rate,
+            "span_rate": self.span_rate,
             "sections": list(self.sections),
         }
 
@@ -96,6 +127,20 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def _key_counts(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """`1000,3000,10000`: ascending, each a whole number of 5-key services (section K)."""
+    raw = env.get(name, "").replace(",", " ").split()
+    if not raw:
+        return default
+    try:
+        values = tuple(sorted({int(value) for value in raw}))
+    except ValueError:
+        raise ConfigError(f"{name} must be whole numbers, e.g. 1000,10000; got {raw}") from None
+    if any(value < 10 or value % 5 for value in values):
+        raise ConfigError(f"{name}: each count must be a multiple of 5, at least 10; got {values}")
+    return values
 
 
 def find_wrk() -> str:

@@ -5,7 +5,8 @@ table, marked with `<!-- bench:KEY -->`: each run replaces that row with what
 it measured, or adds it at the end of the table the first time.
 
 A whole block can be owned the same way (`replace_block`): everything between
-`<!-- NAME:start -->` and `<!-- NAME:end -->`, as `make benchmark-rca` keeps its summary.
+`<!-- NAME:start -->` and `<!-- NAME:end -->`, as `make benchmark-rca` keeps its summary,
+and as docs/scaling.md holds the full tables of the scale sections (`write_sections`).
 """
 
 from __future__ import annotations
@@ -83,3 +84,36 @@ def replace_block(readme: Path, name: str, body: str) -> None:
     head, rest = text.split(start)
     _, tail = rest.split(end)
     readme.write_text(f"{head}{start}\n\n{body.strip()}\n\n{end}{tail}", encoding="utf-8")
+
+
+def section_markdown(section: Section) -> str:
+    """A section's table, notes and goals as Markdown, with the command that measured it."""
+    out = [f"`BENCH_ONLY={section.key} make bench` — {section.title}", ""]
+    if section.rows:
+        out += ["| " + " | ".join(section.headers) + " |"]
+        out += ["| " + " | ".join("---" for _ in section.headers) + " |"]
+        out += [
+            "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+            for row in section.rows
+        ]
+        out.append("")
+    out += [f"- {note}" for note in section.notes]
+    out += [f"- goal {_goal(goal)}" for goal in section.goals]
+    return "\n".join(out)
+
+
+def write_sections(doc: Path, sections: Iterable[Section]) -> list[str]:
+    """Each measured section whose block (`bench-KEY`) `doc` has: its full Markdown there."""
+    written = []
+    text = doc.read_text(encoding="utf-8")
+    for section in sections:
+        if (
+            section.error
+            or not section.summary
+            or block_markers(f"bench-{section.key}")[0] not in text
+        ):
+            continue
+        replace_block(doc, f"bench-{section.key}", section_markdown(section))
+        text = doc.read_text(encoding="utf-8")
+        written.append(section.key)
+    return written
