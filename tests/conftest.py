@@ -58,11 +58,11 @@ async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
     test shares (the table's partitions, retention) or need a schema from before a migration."""
     name = f"fresh_{uuid.uuid4().hex[:10]}"
     admin: asyncpg.Connection = await asyncpg.connect(database_url)
+    await admin.execute(f"CREATE DATABASE {name}")
     try:
-        await admin.execute(f"CREATE DATABASE {name}")
         yield database_url.rsplit("/", 1)[0] + f"/{name}"
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
     finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
         await admin.close()
 
 

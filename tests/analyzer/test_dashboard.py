@@ -56,6 +56,7 @@ async def dashboard(
         "analyzer.app:create_app",
         {
             "AIOPS_DATABASE_URL": database_url,
+            "AIOPS_PARTITION_MAINTENANCE": "false",  # the session database is shared
             "AIOPS_REDIS_URL": redis_url,
             "AIOPS_ANALYSIS_INTERVAL": "1",
             "AIOPS_INGEST_LAG": "0.5",

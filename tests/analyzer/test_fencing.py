@@ -438,6 +438,7 @@ async def test_a_leader_process_paused_past_its_lease_writes_nothing_after_the_t
     redis_url = redis_server.reset()
     env = {
         "AIOPS_DATABASE_URL": database_url,
+        "AIOPS_PARTITION_MAINTENANCE": "false",  # the session database is shared
         "AIOPS_ANALYSIS_INTERVAL": "0.5",
         "AIOPS_INGEST_LAG": "0",
         "AIOPS_LEADER_TTL": "1.5",

@@ -84,6 +84,7 @@ async def stack(
     redis_url = redis_server.reset()
     analyzer_env = {
         "AIOPS_DATABASE_URL": database_url,
+        "AIOPS_PARTITION_MAINTENANCE": "false",  # the session database is shared
         "AIOPS_REDIS_URL": redis_url,
         "AIOPS_ANALYSIS_INTERVAL": "1",
         # Past a slow (600 ms, with jitter) request plus the 0.5 s telemetry flush: a row

@@ -201,7 +201,35 @@ async def test_the_minute_view_joins_rollups_and_the_minutes_not_rolled_up_yet(
         (start + m * MINUTE, 1, 30.0) for m in range(6)
     ]
     hours = await conn.fetchval(
-        "SELECT sum(requests) FROM endpoint_stats_hour WHERE hour >= $1 AND service = 'payment'",
+        "SELECT sum(requests) FROM endpoint_stats_hourly($1) WHERE service = 'payment'",
         start - timedelta(hours=1),
     )
-    assert hours == 6
+    assert hours == 4  # rolled-up minutes only: the hours are complete up to the mark
+
+
+async def test_spans_landing_late_still_count_in_their_minute(conn: asyncpg.Connection) -> None:
+    """A sink's buffer flushing after an outage: rows for minutes already rolled up are
+    counted when the next minutes are."""
+    now = datetime.now(UTC)
+    late_minute = floor_minute(now) - 4 * MINUTE
+    await conn.copy_records_to_table("telemetry", records=trace(late_minute), columns=COLUMNS)
+    await roll_up(conn, now=now, first=10 * MINUTE)
+    await conn.copy_records_to_table("telemetry", records=trace(late_minute), columns=COLUMNS)
+    await roll_up(conn, now=now + MINUTE, first=10 * MINUTE)
+    requests = await conn.fetchval(
+        "SELECT requests FROM telemetry_minutes WHERE minute = $1 AND kind = 'endpoint' "
+        "AND service = 'checkout'",
+        late_minute,
+    )
+    assert requests == 2
+
+
+async def test_no_raw_day_is_dropped_before_it_is_rolled_up(conn: asyncpg.Connection) -> None:
+    """After days of downtime, retention waits for the rollups to pass a day."""
+    now = datetime.now(UTC)
+    await conn.copy_records_to_table("telemetry", records=trace(now), columns=COLUMNS)
+    await roll_up(conn, now=now - timedelta(hours=1), first=timedelta(hours=1))
+    later = now + 9 * DAY
+    report = await maintain_partitions(conn, RetentionPolicy(), now=later)
+    assert report.dropped == []  # the rollups stopped an hour ago, before today's rows
+    assert await conn.fetchval("SELECT count(*) FROM telemetry") == 3

@@ -31,6 +31,7 @@ def analyzer(database_url: str, redis_server: ContainerRedis) -> Iterator[Servic
         "analyzer.app:create_app",
         {
             "AIOPS_DATABASE_URL": database_url,
+            "AIOPS_PARTITION_MAINTENANCE": "false",  # the session database is shared
             "AIOPS_REDIS_URL": redis_server.reset(),  # empty: no other leader holds the lock
             "AIOPS_ANALYSIS_INTERVAL": "300",  # no cycle touches the test's incidents meanwhile
         },

@@ -101,7 +101,8 @@ async def test_minutes_are_rolled_up_and_long_ranges_read_them(stack: ComposeSta
         )
         assert requests == raw > 0
         hourly = await db.fetchval(
-            "SELECT sum(requests) FROM endpoint_stats_hour WHERE service = 'checkout'"
+            "SELECT sum(requests) FROM endpoint_stats_hourly(now() - interval '1 hour') "
+            "WHERE service = 'checkout'"
         )
         assert hourly >= raw
     async with httpx.AsyncClient(timeout=10) as client:

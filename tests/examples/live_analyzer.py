@@ -24,6 +24,7 @@ FAST_ANALYSIS = {
 def analyzer_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     return {
         "AIOPS_DATABASE_URL": database_url,
+        "AIOPS_PARTITION_MAINTENANCE": "false",  # the session database is shared
         "AIOPS_REDIS_URL": redis_url,
         **FAST_ANALYSIS,
         **extra,

@@ -171,23 +171,30 @@ async def test_a_fresh_database_gets_day_partitions_ahead_and_a_default(
 async def test_rows_outside_every_partition_are_kept_and_moved_when_their_day_comes(
     fresh: asyncpg.Connection,
 ) -> None:
-    """Early and late rows are never refused; adding partitions moves each into its day,
-    and rows older than `keep_from` go with the rebuilt default, not by DELETE."""
+    """Early and late rows are never refused; adding partitions moves each into its day
+    (a past one too, so retention drops it whole), and rows older than `keep_from` go with
+    the rebuilt default, not by DELETE."""
     await apply_migrations(fresh, component="telemetry", package="aiops_telemetry")
     now = datetime.now(UTC)
-    rows = [*spans(now + 10 * DAY, 7), *spans(now - 400 * DAY, 3), *spans(now, 5)]
+    rows = [
+        *spans(now + 10 * DAY, 7),
+        *spans(now - 400 * DAY, 3),
+        *spans(now - 5 * DAY, 4),  # a backfill, from before every partition
+        *spans(now, 5),
+    ]
     await fresh.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
-    assert (await partition_counts(fresh))["telemetry_default"] == 10
+    assert (await partition_counts(fresh))["telemetry_default"] == 14
 
     created = await fresh.fetchval(
         "SELECT aiops_add_partitions('telemetry', interval '1 day', interval '12 days', $1)",
         now - 30 * DAY,
     )
-    assert created == 10  # from the 3rd day ahead to the 12th
+    assert created == 11  # from the 3rd day ahead to the 12th, and the backfill's day
     counts = await partition_counts(fresh)
     assert counts[f"telemetry_p{(now + 10 * DAY).strftime('%Y%m%d')}"] == 7
+    assert counts[f"telemetry_p{(now - 5 * DAY).strftime('%Y%m%d')}"] == 4
     assert "telemetry_default" not in counts  # the 400-day-old rows expired with it
-    assert sum(counts.values()) == 12
+    assert sum(counts.values()) == 16
     # Again: nothing left to create or move.
     again = "SELECT aiops_add_partitions('telemetry', interval '1 day', interval '12 days')"
     assert await fresh.fetchval(again) == 0
@@ -204,3 +211,11 @@ async def test_the_migrations_apply_again_by_hand(fresh: asyncpg.Connection) -> 
         await fresh.execute(migration.sql)
     assert await fresh.fetch("SELECT * FROM aiops_partitions('telemetry')") == before
     assert await fresh.fetchval("SELECT count(*) FROM telemetry") == 5
+
+
+async def test_a_partition_must_span_some_time(fresh: asyncpg.Connection) -> None:
+    await apply_migrations(fresh, component="telemetry", package="aiops_telemetry")
+    with pytest.raises(asyncpg.RaiseError, match="must span some time"):
+        await fresh.execute(
+            "SELECT aiops_add_partitions('telemetry', interval '0', interval '1 day')"
+        )

@@ -102,7 +102,11 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
                     interval=settings.analysis_interval,
                     heartbeat=settings.leader_ttl / 3,
                 )
-                housekeeper = Housekeeper(pool, settings.retention())
+                housekeeper = Housekeeper(
+                    pool,
+                    settings.retention(),
+                    maintains_partitions=settings.partition_maintenance,
+                )
                 stop = asyncio.Event()
                 tasks = [
                     asyncio.create_task(loop.run(stop), name="analysis-loop"),

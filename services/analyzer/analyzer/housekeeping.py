@@ -20,6 +20,7 @@ logger = logging.getLogger("analyzer.housekeeping")
 # Catching up after downtime rolls up this many hour-long chunks per round at most,
 # so one round never holds a connection for long.
 _CATCH_UP_CHUNKS = 24
+_RETRY_PARTITIONS_S = 60.0
 
 
 @dataclass
@@ -42,40 +43,48 @@ class Housekeeper:
         *,
         rollup_every: float = 15.0,
         partitions_every: float = 600.0,
+        maintains_partitions: bool = True,
     ) -> None:
         self._pool = pool
         self._policy = policy
+        self._maintains_partitions = maintains_partitions
         self._rollup_every = rollup_every
         self._partitions_every = partitions_every
         self.stats = HousekeepingStats()
 
     async def run_once(self, *, partitions: bool, now: datetime | None = None) -> None:
-        """One round: roll up what is complete; with `partitions`, maintain them too."""
+        """One round: roll up what is complete, then, with `partitions`, maintain them.
+
+        Rollups first: retention drops no raw day the rollups have not passed.
+        """
         now = now or datetime.now(UTC)
         async with self._pool.acquire() as conn:
-            if partitions:
-                report = await maintain_partitions(conn, self._policy, now=now)
-                self.stats.partitions_created += report.created
-                self.stats.partitions_dropped += len(report.dropped)
-                self.stats.evidence_spans_kept += report.evidence_spans
             for _ in range(_CATCH_UP_CHUNKS):
                 rolled = await roll_up(conn, now=now, first=self._policy.telemetry)
                 self.stats.minutes_rolled_up += rolled
                 if rolled < CHUNK_MINUTES:  # caught up (or another replica is at it)
                     break
+            if partitions:
+                report = await maintain_partitions(conn, self._policy, now=now)
+                self.stats.partitions_created += report.created
+                self.stats.partitions_dropped += len(report.dropped)
+                self.stats.evidence_spans_kept += report.evidence_spans
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until stopped; a failed round is logged and retried, never fatal."""
         loop = asyncio.get_running_loop()
         next_partitions = loop.time()  # at start: a stack down for days needs its partitions
         while not stop.is_set():
-            due = loop.time() >= next_partitions
+            due = self._maintains_partitions and loop.time() >= next_partitions
             try:
                 await self.run_once(partitions=due)
             except Exception as exc:  # the analyzer must outlive its database
                 self.stats.failures += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                logger.exception("housekeeping failed; retrying next round")
+                logger.exception("housekeeping failed; retrying")
+                # A lock a long query holds: not every round, so writers do not queue each time.
+                if due:
+                    next_partitions = loop.time() + _RETRY_PARTITIONS_S
             else:
                 self.stats.last_error = None
                 if due:

@@ -98,6 +98,7 @@ class AnalysisLoop:
 
     async def heartbeat(self) -> None:
         """Take or renew the leader lock, and record whether Redis answered."""
+        before = self._leader.token
         try:
             self.holds_lock = await self._leader.hold()
         except RedisError as exc:
@@ -106,6 +107,19 @@ class AnalysisLoop:
         else:
             self._role_known = True
             self._desk.redis_ok()
+        token = self._leader.token
+        if self.holds_lock and token is not None and token != before:
+            await self._claim_at_once(token)
+
+    async def _claim_at_once(self, token: int) -> None:
+        """Claim the fence as the lock is taken, not at the next cycle: a stalled leader
+        waking in between must not commit a window whose incidents would then be refused.
+        Best effort; the first cycle claims again (and deals with a refusal)."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await claim_fence(conn, Fence(token, self.identity))
+        except Exception as exc:  # the first cycle's claim decides
+            logger.debug("early fence claim under token %s not made: %s", token, exc)
 
     async def analyze_now(self) -> CycleReport | None:
         """One cycle and its incidents; raises NotLeader on a standby."""

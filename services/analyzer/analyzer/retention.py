@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aiops_telemetry import Connection
+from aiops_telemetry import COLUMNS, Connection
 
 logger = logging.getLogger("analyzer.retention")
 
@@ -25,6 +25,8 @@ _LOCK_KEY = 0x41494F5052  # "AIOPR"
 # holds one); on timeout the run is retried next time, while writers queue
 # behind a waiting DDL statement only this long.
 _LOCK_TIMEOUT = "3s"
+
+_SPAN_COLUMNS = ", ".join(f'"{column}"' for column in ("id", *COLUMNS))
 
 _PARTITIONS_SQL = """
 SELECT partition::text AS name, CASE WHEN isfinite(lower) THEN lower END AS lower, upper
@@ -36,15 +38,16 @@ ORDER BY upper
 # The spans of `{source}` (a partition) that started before $2, in traces an
 # anomaly cited; anomalies are detected a little after their traces started,
 # hence the hour's slack either side of the partition's range [$1, $2).
-_KEEP_EVIDENCE_SQL = """
-INSERT INTO telemetry_evidence
-SELECT * FROM {source} AS t
+# Columns by name: the two tables need not have them in the same order.
+_KEEP_EVIDENCE_SQL = f"""
+INSERT INTO telemetry_evidence ({_SPAN_COLUMNS})
+SELECT {_SPAN_COLUMNS} FROM {{source}} AS t
 WHERE t."timestamp" < $2 AND t.trace_id IN (
     SELECT unnest(sample_trace_ids) FROM analyzer_anomalies
     WHERE detected_at >= coalesce($1::timestamptz - interval '1 hour', '-infinity')
         AND detected_at < $2::timestamptz + interval '1 hour'
 )
-"""
+"""  # noqa: S608 (composed of constants and catalog names only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +71,10 @@ async def maintain_partitions(
 ) -> RetentionReport:
     """Create the coming partitions and drop the expired ones, keeping cited traces."""
     report = RetentionReport()
+    # Raw days go once rolled up: after downtime, the minutes behind the rollups' mark wait.
+    rolled: datetime | None = await conn.fetchval("SELECT through FROM telemetry_rollup_progress")
     horizons = {
-        "telemetry": now - policy.telemetry,
+        "telemetry": min(now - policy.telemetry, rolled or now),
         "telemetry_minutes": now - policy.rollups,
     }
     async with conn.transaction():
@@ -78,9 +83,13 @@ async def maintain_partitions(
             return report
         # Stragglers in the default partition older than the horizon go with
         # the rebuild below: their evidence first.
-        report.evidence_spans += await _keep_evidence(
-            conn, "telemetry_default", None, horizons["telemetry"]
+        default = await conn.fetchval(
+            "SELECT partition::text FROM aiops_partitions('telemetry') WHERE is_default"
         )
+        if default is not None:
+            report.evidence_spans += await _keep_evidence(
+                conn, default, None, horizons["telemetry"]
+            )
         for table, horizon in horizons.items():
             report.created += await conn.fetchval(
                 "SELECT aiops_add_partitions($1, $2, $3, $4, $5)",
@@ -98,6 +107,8 @@ async def maintain_partitions(
                 if not await _lock(conn):
                     report.skipped = True
                     return report
+                if await conn.fetchval("SELECT to_regclass($1)", row["name"]) is None:
+                    continue  # another replica dropped it meanwhile
                 if table == "telemetry":
                     report.evidence_spans += await _keep_evidence(
                         conn, row["name"], row["lower"], row["upper"]

@@ -3,10 +3,10 @@
 A run rolls up the minutes from where the last one stopped
 (`telemetry_rollup_progress.through`) to `delay` behind now, at most
 `max_minutes` at a time, and advances the mark in the same transaction:
-a crash either keeps a whole run or none of it, and re-rolling a minute
-overwrites it with the same numbers, so no minute is ever counted twice.
-Spans landing later than `delay` after their minute miss its rollup (the
-raw rows still have them until retention).
+a crash either keeps a whole run or none of it. A rolled-up minute is
+overwritten, never added to, so no span is ever counted twice; each run
+also rolls the `settle` minutes before the mark again, so spans a sink
+delivers late (its buffer flushing after a database outage) still count.
 """
 
 from __future__ import annotations
@@ -15,24 +15,18 @@ from datetime import datetime, timedelta
 
 from aiops_telemetry import Connection
 
-from .storage import SPAN_FAILED_SQL
+from .storage import SPAN_KEY_SQL
 
 MINUTE = timedelta(minutes=1)
 CHUNK_MINUTES = 60  # minutes rolled up per call at most
 _LOCK_KEY = 0x41494F5055  # "AIOPU": one replica rolls up at a time
 
-# The series keys are the analyzer's (storage.WINDOW_STATS_SQL): endpoints
-# from server spans, caller->callee edges from client spans.
+# The series keys are the analyzer's (storage.SPAN_KEY_SQL).
 _ROLL_UP_SQL = f"""
 WITH spans AS (
     SELECT
         date_bin('1 minute', "timestamp", TIMESTAMPTZ '2000-01-01 UTC') AS minute,
-        CASE kind WHEN 'server' THEN 'endpoint' ELSE 'edge' END AS key_kind,
-        service_name AS service,
-        CASE kind WHEN 'server' THEN endpoint ELSE peer_service END AS target,
-        latency_ms,
-        {SPAN_FAILED_SQL} AS failed,
-        coalesce(error_kind IN ('timeout', 'connect_timeout'), false) AS timed_out
+        {SPAN_KEY_SQL}
     FROM telemetry
     WHERE "timestamp" >= $1 AND "timestamp" < $2 AND kind <> 'internal'
 ),
@@ -90,6 +84,7 @@ async def roll_up(
     delay: timedelta = timedelta(minutes=2),
     max_minutes: int = CHUNK_MINUTES,
     first: timedelta = timedelta(days=7),
+    settle: timedelta = timedelta(minutes=5),
 ) -> int:
     """Roll up the next complete minutes; how many were rolled up (0: up to date, or busy).
 
@@ -107,6 +102,6 @@ async def roll_up(
         end = min(floor_minute(now - delay), through + max_minutes * MINUTE)
         if end <= through:
             return 0
-        await roll_up_range(conn, through, end)
+        await roll_up_range(conn, through - settle, end)
         await conn.execute(_SAVE_PROGRESS_SQL, end)
         return int((end - through) / MINUTE)

@@ -63,6 +63,8 @@ class AnalyzerSettings(AiopsSettings):
     # How long telemetry and its rollups are kept (whole day partitions are dropped).
     telemetry_retention: Duration = Field(timedelta(days=7), ge=timedelta(hours=1))
     rollup_retention: Duration = Field(timedelta(days=90), ge=timedelta(days=1))
+    # Off when something else (pg_partman, Citus's create_time_partitions) manages them.
+    partition_maintenance: bool = True
     # Root cause and incidents.
     correlation_window: float = Field(300.0, gt=0, description="seconds that group anomalies")
     resolve_after: float = Field(120.0, gt=0, description="quiet seconds before auto-resolve")

@@ -38,6 +38,16 @@ SPAN_FAILED_SQL = """CASE kind
                 OR error_kind IS NOT NULL
         END"""
 
+# Each span's series key (endpoints from server spans, caller->callee edges
+# from client spans) and what is counted of it: read alike by the window
+# statement here and by the per-minute rollups (rollups.py).
+SPAN_KEY_SQL = f"""CASE kind WHEN 'server' THEN 'endpoint' ELSE 'edge' END AS key_kind,
+        service_name AS service,
+        CASE kind WHEN 'server' THEN endpoint ELSE peer_service END AS target,
+        latency_ms,
+        {SPAN_FAILED_SQL} AS failed,
+        coalesce(error_kind IN ('timeout', 'connect_timeout'), false) AS timed_out"""
+
 # One statement per window. The only filter on the table is the "timestamp"
 # range, so the planner can serve it from the BRIN index (or any index that
 # leads on the timestamp) and a cycle's cost follows the window, not history.
@@ -50,13 +60,8 @@ SPAN_FAILED_SQL = """CASE kind
 WINDOW_STATS_SQL = f"""
 WITH spans AS (
     SELECT
-        CASE kind WHEN 'server' THEN 'endpoint' ELSE 'edge' END AS key_kind,
-        service_name AS service,
-        CASE kind WHEN 'server' THEN endpoint ELSE peer_service END AS target,
-        latency_ms,
-        trace_id,
-        {SPAN_FAILED_SQL} AS failed,
-        coalesce(error_kind IN ('timeout', 'connect_timeout'), false) AS timed_out
+        {SPAN_KEY_SQL},
+        trace_id
     FROM telemetry
     WHERE "timestamp" >= $1 AND "timestamp" < $2
         AND kind <> 'internal'  -- work inside a service: its server span speaks for it

@@ -146,14 +146,17 @@ async def _check(pipe: Pipeline, fence: Fence | None) -> None:
     """Watch the leader token counter and refuse a `fence` it has moved past.
 
     A token drawn between this check and EXEC fails the EXEC (WatchError),
-    and the caller's retry then meets this check again.
+    and the caller's retry then meets this check again. A counter that is
+    gone or behind (Redis restarted empty, or from an older snapshot) is no
+    newer leader: the findings queued through the outage are written, and
+    the heartbeat draws a token past it (LeaderLock.reissue).
     """
     if fence is None:
         return
     await pipe.watch(TOKEN_KEY)
     raw = await pipe.get(TOKEN_KEY)
     current = None if raw is None else int(raw)
-    if current != fence.token:
+    if current is not None and current > fence.token:
         raise FencedOut(fence, current, "Redis")
 
 

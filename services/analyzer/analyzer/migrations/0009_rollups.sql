@@ -1,7 +1,7 @@
 -- Per-minute rollups of telemetry (issue 17): one row per minute and series
 -- key, written once each minute is complete (analyzer/rollups.py), kept for
 -- AIOPS_ROLLUP_RETENTION (90 days) in day partitions that retention drops
--- whole. Long ranges (Grafana beyond a few hours, the analyzer's /history)
+-- whole. Long ranges (Grafana beyond six hours, the dashboard's /latency)
 -- read these instead of raw spans. Idempotent, like every migration here.
 CREATE TABLE IF NOT EXISTS telemetry_minutes (
     minute         timestamptz      NOT NULL,  -- the minute's start (UTC)
@@ -75,25 +75,46 @@ COMMENT ON VIEW endpoint_stats_minute IS
     'requests, errors (failed: a 5xx or a recorded failure), error_rate, p50/p95/p99 latency '
     'in ms. Filter on minute.';
 
--- Per hour, from the minutes. An hour's percentiles cannot be rebuilt from
--- its minutes' exactly: p50 is the request-weighted mean of the minutes'
--- medians, p95/p99 the worst minute's, and the mean is exact.
-CREATE OR REPLACE VIEW endpoint_stats_hour AS
+-- Per hour, from the minutes, over [since, until): a function rather than a
+-- view, so the range reaches the rollups' partitions and prunes them. An
+-- hour's percentiles cannot be rebuilt from its minutes' exactly: p50 is the
+-- request-weighted mean of the minutes' medians, p95/p99 the worst minute's;
+-- the mean is exact. Rolled-up minutes only (up to two minutes ago); hours are UTC: SELECT * FROM endpoint_stats_hourly(now() - interval '30 days');
+CREATE OR REPLACE FUNCTION endpoint_stats_hourly(since timestamptz, until timestamptz DEFAULT now())
+RETURNS TABLE (
+    hour                timestamptz,
+    service             text,
+    endpoint            text,
+    requests            bigint,
+    errors              bigint,
+    error_rate          numeric,
+    mean_ms             numeric,
+    p50_ms              numeric,
+    worst_minute_p95_ms numeric,
+    worst_minute_p99_ms numeric
+)
+LANGUAGE sql STABLE
+AS $$
 SELECT
-    date_trunc('hour', minute)                                        AS hour,
-    service,
-    endpoint,
-    sum(requests)::bigint                                             AS requests,
-    sum(errors)::bigint                                               AS errors,
-    round(sum(errors) / sum(requests), 4)                             AS error_rate,
-    round(sum(p50_ms * requests) / sum(requests), 1)                  AS p50_ms,
-    max(p95_ms)                                                       AS worst_minute_p95_ms,
-    max(p99_ms)                                                       AS worst_minute_p99_ms
-FROM endpoint_stats_minute
-GROUP BY 1, 2, 3;
-COMMENT ON VIEW endpoint_stats_hour IS
-    'Per hour, service and endpoint from endpoint_stats_minute: requests, errors, error_rate, '
-    'request-weighted p50, and the worst minute''s p95/p99. Filter on hour.';
+    date_bin('1 hour', m.minute, TIMESTAMPTZ '2000-01-01 UTC'),
+    m.service,
+    m.target,
+    sum(m.requests)::bigint,
+    sum(m.errors)::bigint,
+    round(sum(m.errors)::numeric / sum(m.requests), 4),
+    round((sum(m.latency_sum_ms) / sum(m.requests))::numeric, 1),
+    round((sum(m.p50_ms * m.requests) / sum(m.requests))::numeric, 1),
+    round(max(m.p95_ms)::numeric, 1),
+    round(max(m.p99_ms)::numeric, 1)
+FROM telemetry_minutes AS m
+WHERE m.kind = 'endpoint' AND m.minute >= since AND m.minute < until
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+$$;
+COMMENT ON FUNCTION endpoint_stats_hourly(timestamptz, timestamptz) IS
+    'Per UTC hour, service and endpoint from the rollups: requests, errors, error_rate, mean, '
+    'request-weighted p50 and the worst minute''s p95/p99 (ms). '
+    'SELECT * FROM endpoint_stats_hourly(now() - interval ''30 days'');';
 
 -- A trace's spans also after retention dropped its day (the evidence copy).
 CREATE OR REPLACE FUNCTION trace_tree(trace_id text)

@@ -31,12 +31,14 @@ COMMENT ON FUNCTION aiops_partitions(regclass) IS
 
 -- Create `parent`'s partitions of `span` each, following on from the last
 -- one, until `at + ahead` is covered (`at` is now, unless a caller replays
--- simulated time). Rows the default partition took
--- for a range created now, or older than `keep_from`, are dealt with by
--- rebuilding the default: detached, the new ranges created, a fresh default
--- attached, the rows still kept re-inserted (they land in their partition),
--- the old one dropped — all in this transaction, so no row is lost or seen
--- twice, and nothing is deleted row by row. Returns the partitions created.
+-- simulated time). Rows the default partition took for a range created now,
+-- or dated before every partition (a backfill, a replayed recording), or
+-- older than `keep_from`, are dealt with by rebuilding the default: it is
+-- detached, the new ranges and the past ones its rows need are created, a
+-- fresh default is attached, the rows still kept re-inserted (each lands in
+-- its partition), and the old one dropped — all in this transaction, so no
+-- row is lost or seen twice, and nothing is deleted row by row. Returns the
+-- partitions created.
 CREATE OR REPLACE FUNCTION aiops_add_partitions(
     parent regclass,
     span interval,
@@ -50,24 +52,34 @@ SET timezone = 'UTC'
 AS $$
 DECLARE
     key_column name;
+    parent_schema name;
+    parent_name name;
     default_partition regclass;
     default_name text;
+    first_lower timestamptz;
     lower_bound timestamptz;
     upper_bound timestamptz;
+    past timestamptz;
     target timestamptz := at + ahead;
     stale boolean := false;
     created integer := 0;
     name_format text := CASE WHEN span >= interval '1 day' THEN 'YYYYMMDD' ELSE 'YYYYMMDD"_"HH24MI' END;
 BEGIN
-    SELECT a.attname INTO key_column
+    IF span <= interval '0' THEN
+        RAISE EXCEPTION 'a partition must span some time, not %', span;
+    END IF;
+    SELECT a.attname, n.nspname, c.relname INTO key_column, parent_schema, parent_name
     FROM pg_partitioned_table AS p
     JOIN pg_attribute AS a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+    JOIN pg_class AS c ON c.oid = p.partrelid
+    JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE p.partrelid = parent;
     IF key_column IS NULL THEN
         RAISE EXCEPTION '% is not partitioned', parent;
     END IF;
     SELECT partition INTO default_partition FROM aiops_partitions(parent) WHERE is_default;
-    SELECT max(upper) INTO lower_bound FROM aiops_partitions(parent) WHERE NOT is_default;
+    SELECT min(lower), max(upper) INTO first_lower, lower_bound
+    FROM aiops_partitions(parent) WHERE NOT is_default;
     lower_bound := coalesce(lower_bound, date_bin(span, at, '2000-01-01'));
     upper_bound := lower_bound;
     WHILE upper_bound < target LOOP
@@ -75,47 +87,65 @@ BEGIN
     END LOOP;
     IF default_partition IS NOT NULL THEN
         EXECUTE format(
-            'SELECT EXISTS (SELECT FROM %s WHERE %I < $3 OR (%I >= $1 AND %I < $2))',
-            default_partition, key_column, key_column, key_column
-        ) INTO stale USING lower_bound, upper_bound, keep_from;
+            'SELECT EXISTS (SELECT FROM %s WHERE %I < $3 OR %I < $4 OR (%I >= $1 AND %I < $2))',
+            default_partition, key_column, key_column, key_column, key_column
+        ) INTO stale USING lower_bound, upper_bound, keep_from, coalesce(first_lower, '-infinity');
     END IF;
     IF stale THEN
         default_name := (SELECT relname FROM pg_class WHERE oid = default_partition);
         EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', parent, default_partition);
         EXECUTE format('ALTER TABLE %s RENAME TO %I', default_partition, default_name || '_old');
+        -- The past days its kept rows need, where no partition is.
+        FOR past IN EXECUTE format(
+            'SELECT DISTINCT date_bin($1, %I, ''2000-01-01'') FROM %I.%I WHERE %I >= $2 AND %I < $3',
+            key_column, parent_schema, default_name || '_old', key_column, key_column
+        ) USING span, keep_from, coalesce(first_lower, '-infinity') LOOP
+            IF NOT EXISTS (
+                SELECT FROM aiops_partitions(parent)
+                WHERE NOT is_default AND lower < past + span AND upper > past
+            ) THEN
+                EXECUTE format(
+                    'CREATE TABLE %I.%I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
+                    parent_schema, parent_name || '_p' || to_char(past, name_format),
+                    parent, past, past + span
+                );
+                created := created + 1;
+            END IF;
+        END LOOP;
     END IF;
     WHILE lower_bound < upper_bound LOOP
         EXECUTE format(
-            'CREATE TABLE IF NOT EXISTS %I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
-            (SELECT relname FROM pg_class WHERE oid = parent) || '_p' || to_char(lower_bound, name_format),
+            'CREATE TABLE %I.%I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
+            parent_schema, parent_name || '_p' || to_char(lower_bound, name_format),
             parent, lower_bound, lower_bound + span
         );
         created := created + 1;
         lower_bound := lower_bound + span;
     END LOOP;
     IF stale THEN
-        EXECUTE format('CREATE TABLE %I PARTITION OF %s DEFAULT', default_name, parent);
+        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', parent_schema, default_name, parent);
         EXECUTE format(
-            'INSERT INTO %s SELECT * FROM %I WHERE %I >= $1',
-            parent, default_name || '_old', key_column
+            'INSERT INTO %s SELECT * FROM %I.%I WHERE %I >= $1',
+            parent, parent_schema, default_name || '_old', key_column
         ) USING keep_from;
-        EXECUTE format('DROP TABLE %I', default_name || '_old');
+        EXECUTE format('DROP TABLE %I.%I', parent_schema, default_name || '_old');
     END IF;
     RETURN created;
 END
 $$;
 COMMENT ON FUNCTION aiops_add_partitions(regclass, interval, interval, timestamptz, timestamptz) IS
     'Create partitions of `span` until `at` (now) + `ahead`; rows the default partition holds for '
-    'those ranges move into them, and its rows older than `keep_from` go. Returns how many '
-    'were created.';
+    'those ranges, or from before every partition, move into theirs, and its rows older than '
+    '`keep_from` go. Returns how many were created.';
 
 -- Convert the unpartitioned table of migrations 0001-0003. An empty one is
 -- simply replaced. One holding rows becomes the first partition as it is,
 -- covering everything up to the end of today:
 -- no row is copied, so none is lost or counted twice, and retention drops
 -- it whole once today is past the horizon. Writers wait on the lock for
--- the few statements this takes, then their rows go to the new table (a
--- statement resolves the table's name again after waiting on a lock).
+-- the statements this takes — one scan of the old table, to check it fits
+-- its bounds — then their rows go to the new table (a statement resolves
+-- the table's name again after waiting on a lock).
 DO $$
 DECLARE
     next_id bigint;
