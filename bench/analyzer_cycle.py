@@ -17,7 +17,7 @@ import asyncpg
 from aiops_engine.detection import DetectionConfig
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
 from analyzer.cycle import AnalysisState, Timing, run_cycle
-from analyzer.storage import WINDOW_STATS_SQL
+from analyzer.storage import SESSION_SETTINGS, WINDOW_STATS_SQL
 
 from .fleet import Context
 from .report import Check, Goal, Section, count, ratio
@@ -143,7 +143,9 @@ async def _cycles(conn: asyncpg.Connection, recent: datetime) -> tuple[list[floa
 
 
 async def _measure(dsn: str, big: int) -> tuple[Run, Run, list[str]]:
-    conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=10)
+    conn: asyncpg.Connection = await asyncpg.connect(
+        dsn, timeout=10, server_settings=SESSION_SETTINGS
+    )
     try:
         await apply_migrations(conn, component="analyzer", package="analyzer")
         recent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)

@@ -35,6 +35,7 @@ from asyncpg.connection import LoggedQuery
 from aiops_engine.detection import DetectionConfig, is_established
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
 from analyzer.cycle import AnalysisState, Timing, run_cycle
+from analyzer.storage import SESSION_SETTINGS
 
 from .fleet import Context
 from .ingest_sustained import OTHER_CORES, machine_cpu
@@ -228,7 +229,9 @@ async def _size(ctx: Context, conn: asyncpg.Connection, keys: int, profile: bool
 
 
 async def _measure(ctx: Context) -> list[Size]:
-    conn: asyncpg.Connection = await asyncpg.connect(ctx.db.dsn, timeout=10)
+    conn: asyncpg.Connection = await asyncpg.connect(
+        ctx.db.dsn, timeout=10, server_settings=SESSION_SETTINGS
+    )
     try:
         await apply_migrations(conn, component="analyzer", package="analyzer")
         largest = max(ctx.config.cycle_keys)

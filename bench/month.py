@@ -30,6 +30,7 @@ from aiops_telemetry import apply_migrations
 from analyzer.cycle import AnalysisState, Timing, run_cycle
 from analyzer.retention import RetentionPolicy, maintain_partitions
 from analyzer.rollups import roll_up
+from analyzer.storage import SESSION_SETTINGS
 from tests.grafana.macros import TimeRange, Variable, expand
 
 from .config import REPO_ROOT
@@ -188,7 +189,9 @@ async def _cycles(
 
 
 async def _simulate(dsn: str, days: int, rate: float) -> tuple[list[Day], dict[str, float]]:
-    conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=10, command_timeout=3600)
+    conn: asyncpg.Connection = await asyncpg.connect(
+        dsn, timeout=10, command_timeout=3600, server_settings=SESSION_SETTINGS
+    )
     try:
         await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
         await apply_migrations(conn, component="analyzer", package="analyzer")
@@ -199,6 +202,8 @@ async def _simulate(dsn: str, days: int, rate: float) -> tuple[list[Day], dict[s
         state = AnalysisState()
         results: list[Day] = []
         raw_panel: dict[str, float] = {}
+        # Panels run as Grafana runs them: a session with PostgreSQL's own settings.
+        viewer: asyncpg.Connection = await asyncpg.connect(dsn, timeout=10, command_timeout=3600)
         kept = 0
         for n in range(days):
             start = first + n * DAY
@@ -220,16 +225,17 @@ async def _simulate(dsn: str, days: int, rate: float) -> tuple[list[Day], dict[s
                 rows_held=int(await conn.fetchval("SELECT count(*) FROM telemetry")),
                 disk_mb=int(await conn.fetchval(_DISK_SQL)) / 2**20,
                 cycle_ms=statistics.median(cycles),
-                panel_ms=await _median_ms(conn, panel_sql(end)),
+                panel_ms=await _median_ms(viewer, panel_sql(end)),
                 load_s=loaded - began,
                 rollup_s=rolled - loaded,
                 dropped=len(report.dropped),
                 evidence_spans=kept,
             )
             if n in (0, days - 1):  # the same panel read from raw spans, as before rollups
-                raw_panel[f"day {n + 1}"] = await _median_ms(conn, _raw_panel(end), runs=1)
+                raw_panel[f"day {n + 1}"] = await _median_ms(viewer, _raw_panel(end), runs=1)
             results.append(day)
             print(f"L: day {n + 1}: {day}", file=sys.stderr, flush=True)
+        await viewer.close()
         return results, raw_panel
     finally:
         await conn.close()

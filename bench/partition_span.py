@@ -20,6 +20,7 @@ from aiops_engine.detection import DetectionConfig
 from aiops_telemetry import apply_migrations
 from analyzer.cycle import AnalysisState, Timing, run_cycle
 from analyzer.rca_storage import trace_spans
+from analyzer.storage import SESSION_SETTINGS
 
 from .fleet import Context
 from .month import load_partition, panel_sql
@@ -51,7 +52,9 @@ async def _median_ms(step: Callable[[], Awaitable[object]], runs: int = _RUNS) -
 
 
 async def _measure(dsn: str, span: timedelta, first: datetime, rate: float) -> Costs:
-    conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=10, command_timeout=3600)
+    conn: asyncpg.Connection = await asyncpg.connect(
+        dsn, timeout=10, command_timeout=3600, server_settings=SESSION_SETTINGS
+    )
     try:
         await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
         await apply_migrations(conn, component="analyzer", package="analyzer")

@@ -29,6 +29,7 @@ from .leader import LeaderLock, replica_identity
 from .loop import AnalysisLoop
 from .roles import enable_reader_login
 from .settings import AnalyzerSettings
+from .storage import SESSION_SETTINGS
 
 logger = logging.getLogger("analyzer.app")
 
@@ -69,6 +70,7 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
             min_size=1,
             max_size=5,
             command_timeout=30,
+            server_settings=SESSION_SETTINGS,
         )
         # Short timeouts: a Redis that hangs must not stall the loop or the API.
         redis = Redis.from_url(

@@ -23,6 +23,12 @@ from aiops_engine.detection import (
 )
 from aiops_telemetry import Connection
 
+# Settings of every analyzer session. Its statements read seconds of spans,
+# but over weeks of day partitions the planner's estimate passes
+# jit_above_cost, and compiling a statement took 20-30 ms, more than running
+# it (`BENCH_ONLY=L make bench`: 9 ms cycles became 40 ms once five days were held).
+SESSION_SETTINGS = {"jit": "off"}
+
 # Whether a span failed (rca.Span.failed says the same in Python): a server
 # span on a 5xx or a recorded failure kind (an OTLP span's exception event or
 # status ERROR can come with HTTP 200; our middleware records a kind only for
