@@ -90,16 +90,16 @@ def section_markdown(section: Section) -> str:
     """A section's table, notes and goals as Markdown, with the command that measured it."""
     out = [f"`BENCH_ONLY={section.key} make bench` — {section.title}", ""]
     if section.rows:
-        out += ["| " + " | ".join(section.headers) + " |"]
-        out += ["| " + " | ".join("---" for _ in section.headers) + " |"]
-        out += [
-            "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-            for row in section.rows
-        ]
+        out += [_cells(section.headers), _cells(["---"] * len(section.headers))]
+        out += [_cells(row) for row in section.rows]
         out.append("")
     out += [f"- {note}" for note in section.notes]
     out += [f"- goal {_goal(goal)}" for goal in section.goals]
     return "\n".join(out)
+
+
+def _cells(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
 def write_sections(doc: Path, sections: Iterable[Section]) -> list[str]:

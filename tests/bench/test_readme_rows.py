@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.readme import TABLE_HEADER, rows_in, update
+from bench.readme import TABLE_HEADER, rows_in, update, write_sections
 from bench.report import Goal, Section
 
 README = f"""# Title
@@ -49,3 +49,18 @@ def test_a_section_that_failed_or_keeps_no_row_leaves_the_readme_alone(tmp_path:
     failed.error = "RuntimeError: no database"
     assert update(readme, [failed, Section("A", "middleware overhead")]) == []
     assert readme.read_text() == README
+
+
+def test_a_section_fills_its_block_in_a_doc_and_only_its_own(tmp_path: Path) -> None:
+    """docs/scaling.md holds each scale section's full table between its markers."""
+    doc = tmp_path / "scaling.md"
+    doc.write_text("# Scale\n<!-- bench-H:start -->\nold\n<!-- bench-H:end -->\nkept\n")
+    section = measured(0.7)
+    section.headers, section.rows, section.notes = ["a", "b|c"], [["1", "2"]], ["a note"]
+    assert write_sections(doc, [section, Section("Z", "no block", summary="x")]) == ["H"]
+    text = doc.read_text()
+    assert "old" not in text
+    assert "`BENCH_ONLY=H make bench` — OTLP ingest" in text
+    assert "| a | b\\|c |" in text
+    assert "- goal otlp/raw ≥ 0.5 — met" in text
+    assert text.endswith("<!-- bench-H:end -->\nkept\n")
