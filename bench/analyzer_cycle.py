@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import statistics
 import sys
@@ -20,7 +19,7 @@ from analyzer.cycle import AnalysisState, Timing, run_cycle
 from analyzer.storage import SESSION_SETTINGS, WINDOW_STATS_SQL
 
 from .fleet import Context
-from .report import Check, Goal, Section, count, ratio
+from .report import Check, Goal, Section, count, p95, ratio
 
 SMALL = 10_000  # rows of history in the small case
 CYCLES = 20  # measured cycles per size, after one untimed warm-up cycle
@@ -61,7 +60,7 @@ class Run:
 
     @property
     def p95(self) -> float:
-        return sorted(self.ms)[math.ceil(0.95 * len(self.ms)) - 1]  # nearest rank
+        return p95(self.ms)
 
     def cells(self) -> list[str]:
         spread = f"{min(self.ms):.2f}..{max(self.ms):.2f}"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import io
-import math
 import pstats
 import random
 import statistics
@@ -39,7 +38,7 @@ from analyzer.storage import SESSION_SETTINGS
 
 from .fleet import Context
 from .ingest_sustained import OTHER_CORES, machine_cpu
-from .report import Check, Goal, Section, count, ratio
+from .report import Check, Goal, Section, count, p95, ratio
 
 ENDPOINTS = 5  # keys per service: 4 endpoints and the edge to the next service
 SPANS = 6  # per key and window: min_samples (5) and one more, so every window is judged
@@ -91,7 +90,7 @@ class Size:
 
     @property
     def p95(self) -> float:
-        return sorted(self.ms)[math.ceil(0.95 * len(self.ms)) - 1]  # nearest rank
+        return p95(self.ms)
 
     def statement(self, name: str) -> float:
         return statistics.median(cycle.get(name, 0.0) for cycle in self.sql)

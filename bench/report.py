@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,6 +130,12 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
         return "  " + "  ".join(parts).rstrip()
 
     return [line(headers), "  " + "  ".join("-" * w for w in widths), *map(line, rows)]
+
+
+def p95(values: Iterable[float]) -> float:
+    """The 95th percentile by nearest rank: a value that was measured."""
+    ordered = sorted(values)
+    return ordered[math.ceil(0.95 * len(ordered)) - 1]
 
 
 def count(value: float) -> str:

@@ -9,8 +9,9 @@ import asyncpg
 import pytest
 
 from aiops_engine.detection import AnomalyType, DetectionConfig, SeriesKey
-from aiops_telemetry import COLUMNS, SERVER, apply_migrations, new_span_id, span_row
+from aiops_telemetry import COLUMNS, apply_migrations
 from analyzer.cycle import AnalysisState, Timing, next_window, restore_state, run_cycle
+from tests.support.telemetry_rows import server_span
 
 TIMING = Timing(window_s=5.0, ingest_lag_s=3.0, max_catch_up_s=60.0)
 CONFIG = DetectionConfig(window_seconds=TIMING.window_s)
@@ -44,20 +45,11 @@ async def write_window(
 ) -> list[str]:
     """`count` payment requests spread over the 5 s from `start`; returns their trace ids."""
     rows = [
-        span_row(
-            timestamp=start + seconds(i * TIMING.window_s / count),
-            service_name=service,
-            endpoint="/payment",
-            method="POST",
-            status_code=status,
+        server_span(
+            start + seconds(i * TIMING.window_s / count),
+            service,
+            status=status,
             latency_ms=latency_ms * (0.9 + 0.2 * (i % 5) / 4),  # some natural jitter
-            error_message=None,
-            trace_id=uuid.uuid4().hex,
-            span_id=new_span_id(),
-            parent_span_id=None,
-            kind=SERVER,
-            peer_service=None,
-            error_kind=None,
         )
         for i in range(count)
     ]

@@ -27,7 +27,7 @@ from aiops_engine.detection import DetectionConfig
 from aiops_engine.incidents import IncidentPolicy
 from aiops_engine.incidents.lifecycle import acknowledge, new_incident_id, open_incident
 from aiops_engine.rca import RcaConfig
-from aiops_telemetry import COLUMNS, SERVER, apply_migrations, new_span_id, span_row
+from aiops_telemetry import COLUMNS, apply_migrations
 from analyzer import metrics
 from analyzer.cycle import AnalysisState, Timing, run_cycle
 from analyzer.housekeeping import Housekeeper
@@ -38,6 +38,7 @@ from analyzer.retention import RetentionPolicy
 from tests.support.containers import ContainerRedis
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.tcp_proxy import tcp_proxy
+from tests.support.telemetry_rows import server_span
 
 from .incidents.findings import later, payment_errors, shop_graph
 
@@ -92,24 +93,7 @@ def origin() -> datetime:
 
 async def write_failures(conn: asyncpg.Connection, service: str, start: datetime) -> None:
     """50 failed payment requests over the 5 s from `start`: an error spike."""
-    rows = [
-        span_row(
-            timestamp=start + timedelta(seconds=i * 0.1),
-            service_name=service,
-            endpoint="/payment",
-            method="POST",
-            status_code=500,
-            latency_ms=10.0,
-            error_message=None,
-            trace_id=uuid.uuid4().hex,
-            span_id=new_span_id(),
-            parent_span_id=None,
-            kind=SERVER,
-            peer_service=None,
-            error_kind=None,
-        )
-        for i in range(50)
-    ]
+    rows = [server_span(start + timedelta(seconds=i * 0.1), service, status=500) for i in range(50)]
     await conn.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
 
 

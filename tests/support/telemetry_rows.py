@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import httpx
 from starlette.types import ASGIApp
 
-from aiops_telemetry import TelemetrySink, apply_migrations
+from aiops_telemetry import SERVER, SpanRow, TelemetrySink, apply_migrations, new_span_id, span_row
 
 
 @asynccontextmanager
@@ -46,3 +48,29 @@ async def wait_for_rows(
         if len(rows) >= count or time.monotonic() > deadline:
             return rows
         await asyncio.sleep(0.1)
+
+
+def server_span(
+    at: datetime,
+    service: str,
+    *,
+    endpoint: str = "/payment",
+    status: int = 200,
+    latency_ms: float = 10.0,
+) -> SpanRow:
+    """A root server span of its own trace: one request `service` served at `at`."""
+    return span_row(
+        timestamp=at,
+        service_name=service,
+        endpoint=endpoint,
+        method="POST",
+        status_code=status,
+        latency_ms=latency_ms,
+        error_message=None,
+        trace_id=uuid.uuid4().hex,
+        span_id=new_span_id(),
+        parent_span_id=None,
+        kind=SERVER,
+        peer_service=None,
+        error_kind=None,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,37 +13,18 @@ import pytest
 
 from aiops_telemetry import (
     COLUMNS,
-    SERVER,
     SpanRow,
     TelemetrySink,
     apply_migrations,
     load_migrations,
-    new_span_id,
-    span_row,
 )
+from tests.support.telemetry_rows import server_span
 
 DAY = timedelta(days=1)
 
 
 def spans(at: datetime, n: int = 1, *, service: str = "partition-test") -> list[SpanRow]:
-    return [
-        span_row(
-            timestamp=at,
-            service_name=service,
-            endpoint="/x",
-            method="GET",
-            status_code=200,
-            latency_ms=1.0,
-            error_message=None,
-            trace_id=uuid.uuid4().hex,
-            span_id=new_span_id(),
-            parent_span_id=None,
-            kind=SERVER,
-            peer_service=None,
-            error_kind=None,
-        )
-        for _ in range(n)
-    ]
+    return [server_span(at, service, endpoint="/x", latency_ms=1.0) for _ in range(n)]
 
 
 @pytest.fixture
