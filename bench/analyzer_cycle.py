@@ -16,7 +16,8 @@ import asyncpg
 from aiops_engine.detection import DetectionConfig
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
 from analyzer.cycle import AnalysisState, Timing, run_cycle
-from analyzer.storage import SESSION_SETTINGS, WINDOW_STATS_SQL
+from analyzer.store import SESSION_SETTINGS
+from analyzer.store.windows import WINDOW_STATS_SQL
 
 from .fleet import Context
 from .report import Check, Goal, Section, count, p95, ratio

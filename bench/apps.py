@@ -18,14 +18,8 @@ from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.types import Lifespan
 
-from aiops_telemetry import (
-    ServiceSettings,
-    Telemetry,
-    current_span,
-    new_span_id,
-    outgoing_headers,
-    package_version,
-)
+from aiops_telemetry import ServiceSettings, Telemetry, current_span, new_span_id, package_version
+from aiops_telemetry.context import outgoing_headers
 
 
 class BenchSettings(ServiceSettings):

@@ -34,7 +34,7 @@ from asyncpg.connection import LoggedQuery
 from aiops_engine.detection import DetectionConfig, is_established
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
 from analyzer.cycle import AnalysisState, Timing, run_cycle
-from analyzer.storage import SESSION_SETTINGS
+from analyzer.store import SESSION_SETTINGS
 
 from .fleet import Context
 from .ingest_sustained import OTHER_CORES, machine_cpu

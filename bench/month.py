@@ -28,9 +28,9 @@ import asyncpg
 from aiops_engine.detection import DetectionConfig
 from aiops_telemetry import apply_migrations
 from analyzer.cycle import AnalysisState, Timing, run_cycle
-from analyzer.retention import RetentionPolicy, maintain_partitions
-from analyzer.rollups import roll_up
-from analyzer.storage import SESSION_SETTINGS
+from analyzer.store import SESSION_SETTINGS
+from analyzer.store.retention import RetentionPolicy, maintain_partitions
+from analyzer.store.rollups import roll_up
 from tests.grafana.macros import TimeRange, Variable, expand
 
 from .config import REPO_ROOT

@@ -19,8 +19,8 @@ import asyncpg
 from aiops_engine.detection import DetectionConfig
 from aiops_telemetry import apply_migrations
 from analyzer.cycle import AnalysisState, Timing, run_cycle
-from analyzer.rca_storage import trace_spans
-from analyzer.storage import SESSION_SETTINGS
+from analyzer.store import SESSION_SETTINGS
+from analyzer.store.traces import trace_spans
 
 from .fleet import Context
 from .month import load_partition, panel_sql

@@ -34,7 +34,7 @@ from analyzer.housekeeping import Housekeeper
 from analyzer.incidents import IncidentDesk, IncidentStore, Notifier
 from analyzer.leader import LOCK_KEY, TOKEN_KEY, Fence, FencedOut, LeaderLock, claim_fence
 from analyzer.loop import AnalysisLoop, NotLeader
-from analyzer.retention import RetentionPolicy
+from analyzer.store.retention import RetentionPolicy
 from tests.support.containers import ContainerRedis
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.tcp_proxy import tcp_proxy

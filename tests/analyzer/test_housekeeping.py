@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from analyzer.housekeeping import Housekeeper
-from analyzer.retention import RetentionPolicy
 from analyzer.settings import AnalyzerSettings, parse_duration
+from analyzer.store.retention import RetentionPolicy
 
 UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1), "": None}
 

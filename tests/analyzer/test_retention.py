@@ -12,10 +12,10 @@ import pytest
 
 from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
-from analyzer.rca_storage import trace_spans
-from analyzer.retention import RetentionPolicy, maintain_partitions
-from analyzer.rollups import floor_minute, roll_up
-from analyzer.storage import save_anomalies
+from analyzer.store.anomalies import save_anomalies
+from analyzer.store.retention import RetentionPolicy, maintain_partitions
+from analyzer.store.rollups import floor_minute, roll_up
+from analyzer.store.traces import trace_spans
 
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)

@@ -21,8 +21,8 @@ from aiops_telemetry import (
     load_migrations,
     span_row,
 )
-from analyzer.incidents import history
-from analyzer.storage import save_baselines
+from analyzer.store import incident_history
+from analyzer.store.baselines import save_baselines
 
 from .incidents.findings import later, payment_errors
 
@@ -204,9 +204,9 @@ async def test_open_incidents_takes_each_incidents_latest_change_and_skips_resol
     """Acknowledged counts as open; an incident resolved after it was acknowledged does not."""
     token = uuid.uuid4().hex[:8]
     acked, resolved, fresh = (f"{token}-{n}" for n in ("acked", "resolved", "fresh"))
-    await history.append(conn, lifecycle(acked, "ack"))
-    await history.append(conn, lifecycle(resolved, "ack", "resolve"))
-    await history.append(conn, lifecycle(fresh))
+    await incident_history.append(conn, lifecycle(acked, "ack"))
+    await incident_history.append(conn, lifecycle(resolved, "ack", "resolve"))
+    await incident_history.append(conn, lifecycle(fresh))
     ids = [f"INC-{i}" for i in (acked, resolved, fresh)]
 
     rows = await conn.fetch(
@@ -227,7 +227,9 @@ async def test_incident_timeline_lists_every_change_newest_first(
 ) -> None:
     """Opened, acknowledged, resolved: three rows, the resolution on top."""
     incident_id = f"INC-{uuid.uuid4().hex[:8]}"
-    await history.append(conn, lifecycle(incident_id.removeprefix("INC-"), "ack", "resolve"))
+    await incident_history.append(
+        conn, lifecycle(incident_id.removeprefix("INC-"), "ack", "resolve")
+    )
     rows = await conn.fetch(
         "SELECT at, event, status, detail FROM incident_timeline WHERE incident_id = $1",
         incident_id,

@@ -18,7 +18,8 @@ from aiops_engine.incidents import Incident, IncidentPolicy
 from aiops_engine.incidents.lifecycle import changes, new_incident_id, open_incident
 from aiops_engine.rca import Candidate, Finding, Suspect
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, apply_migrations, span_row
-from analyzer.incidents import IncidentStore, history
+from analyzer.incidents import IncidentStore
+from analyzer.store import incident_history
 from tests.support.containers import ContainerRedis
 from tests.support.processes import ServiceProcess, free_port
 
@@ -102,7 +103,7 @@ async def opened(redis: ContainerRedis, conn: asyncpg.Connection, later_s: int =
     )
     async with Redis.from_url(redis.url) as client:
         assert await IncidentStore(client, ttl_s=3600).create(incident)
-    await history.append(conn, changes(None, incident, now=now))
+    await incident_history.append(conn, changes(None, incident, now=now))
     return incident
 
 
@@ -197,7 +198,7 @@ async def test_an_unknown_incident_prints_the_apis_404_detail_and_an_expired_one
     now = datetime.now(UTC)
     gone = open_incident(payment_failing(now), incident_id="INC-gone-" + uuid.uuid4().hex[:8],
                          now=now, policy=IncidentPolicy())  # fmt: skip
-    await history.append(conn, changes(None, gone, now=now))  # in PostgreSQL, not in Redis
+    await incident_history.append(conn, changes(None, gone, now=now))  # in PostgreSQL, not in Redis
     status, out, _ = run(capsys, "--url", analyzer.url, "incident", gone.id)
     assert status == 0
     assert out.startswith(f"{gone.id} has expired from Redis; its history (PostgreSQL):\n")

@@ -23,7 +23,7 @@ import schemathesis
 from schemathesis import BaseSchema, Case, CheckContext, Response
 from schemathesis.checks import not_a_server_error
 
-from aiops_telemetry import UNMATCHED
+from aiops_telemetry.middleware import UNMATCHED
 from tests.support.compose import ComposeStack, running_stack
 from tests.support.telemetry_rows import wait_for_rows
 

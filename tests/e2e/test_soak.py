@@ -178,7 +178,7 @@ async def send_burst(url: str) -> Counter[str]:
     statuses: Counter[str] = Counter()
     numbers = iter(range(BURST))  # shared: each request takes the next number
     # Idle connections expire before uvicorn's 5 s keep-alive closes them, as the services'
-    # own clients do (aiops_telemetry._http_client): reusing one as the server closes it
+    # own clients do (aiops_telemetry.http_client): reusing one as the server closes it
     # gets "Server disconnected without sending a response", a race of the client's making.
     limits = httpx.Limits(max_connections=CONCURRENCY, keepalive_expiry=1.0)
     async with httpx.AsyncClient(timeout=10, limits=limits) as client:

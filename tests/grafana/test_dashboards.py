@@ -22,7 +22,7 @@ import pytest
 
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
 from analyzer.roles import READER_ROLE, enable_reader_login
-from analyzer.rollups import roll_up_range
+from analyzer.store.rollups import roll_up_range
 
 from .macros import TimeRange, Variable, expand
 

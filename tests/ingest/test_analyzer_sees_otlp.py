@@ -12,8 +12,8 @@ import httpx
 from aiops_engine.detection import SeriesKey
 from aiops_engine.rca import Span
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, span_row
-from analyzer.rca_storage import trace_spans, window_dependencies
-from analyzer.storage import SPAN_FAILED_SQL, window_stats
+from analyzer.store.traces import trace_spans, window_dependencies
+from analyzer.store.windows import SPAN_FAILED_SQL, window_stats
 from tests.support.processes import ServiceProcess
 from tests.support.telemetry_rows import wait_for_rows
 

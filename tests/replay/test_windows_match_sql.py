@@ -2,8 +2,8 @@
 
 Each case writes random rows (every kind, status, failure kind, ties in
 latency, spans on both sides of the window and its clock slack) into the
-real PostgreSQL, in a time range of its own, and compares storage.py's and
-rca_storage.py's answers with aiops_engine.windows'.
+real PostgreSQL, in a time range of its own, and compares analyzer.store.windows' and
+analyzer.store.traces' answers with aiops_engine.windows'.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from aiops_engine.rca import Span
 from aiops_engine.rows import FIELDS, SpanRecord, span_failed
 from aiops_engine.windows import percentile_cont, window_dependencies, window_stats
 from aiops_telemetry import COLUMNS, apply_migrations
-from analyzer import rca_storage, storage
+from analyzer import store
 
 WINDOW = timedelta(seconds=5)
 
@@ -83,7 +83,7 @@ async def test_window_stats_and_dependencies_equal_the_sql_on_the_same_rows(
         for key in keys[::2]
     }
     bars[SeriesKey.endpoint("nobody", "/none")] = (1.0, 2.0)
-    live = await storage.window_stats(db, start=start, end=end, sample_traces=5, bars=bars)
+    live = await store.windows.window_stats(db, start=start, end=end, sample_traces=5, bars=bars)
     memory = window_stats(rows, start=start, end=end, sample_traces=5, bars=bars)
     assert [w.key for w in memory] == [w.key for w in live]
     for mine, theirs in zip(memory, live, strict=True):
@@ -101,7 +101,7 @@ async def test_window_stats_and_dependencies_equal_the_sql_on_the_same_rows(
         for name in ("mean_ms", "p50_ms", "p95_ms", "p99_ms"):
             assert getattr(mine, name) == pytest.approx(getattr(theirs, name), rel=1e-12)
 
-    live_edges = await rca_storage.window_dependencies(db, start=start, end=end)
+    live_edges = await store.traces.window_dependencies(db, start=start, end=end)
     memory_edges = window_dependencies(rows, start=start, end=end)
     assert memory_edges == sorted(live_edges, key=lambda d: (d.caller, d.callee))
 

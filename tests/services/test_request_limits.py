@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from aiops_telemetry import DEFAULT_MAX_BODY_BYTES
+from aiops_telemetry.limits import DEFAULT_MAX_BODY_BYTES
 from tests.conftest import Shop
 from tests.support.telemetry_rows import wait_for_rows
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from aiops_telemetry import FaultBook, FaultKind
+from aiops_telemetry.chaos import FaultBook, FaultKind
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

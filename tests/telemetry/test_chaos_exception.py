@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from analyzer.storage import SPAN_FAILED_SQL
+from analyzer.store.windows import SPAN_FAILED_SQL
 from tests.conftest import Shop, service_env
 from tests.support.processes import ServiceProcess
 from tests.support.telemetry_rows import wait_for_rows

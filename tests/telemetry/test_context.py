@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiops_telemetry import (
+from aiops_telemetry.context import (
     extract_context,
     format_traceparent,
     parse_traceparent,

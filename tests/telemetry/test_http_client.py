@@ -12,15 +12,9 @@ import httpx
 import pytest
 import uvicorn
 
-from aiops_telemetry import (
-    SpanContext,
-    TelemetrySink,
-    apply_migrations,
-    create_http_client,
-    current_span,
-    parse_traceparent,
-)
-from aiops_telemetry._http_client import KEEPALIVE_EXPIRY, Transport
+from aiops_telemetry import TelemetrySink, apply_migrations, current_span
+from aiops_telemetry.context import SpanContext, parse_traceparent
+from aiops_telemetry.http_client import KEEPALIVE_EXPIRY, Transport, create_http_client
 from tests.support.fake_http import FakeServer, fake_server
 from tests.support.processes import free_port
 from tests.support.telemetry_rows import wait_for_rows

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from aiops_telemetry import UNMATCHED, TelemetryMiddleware, TelemetrySink
+from aiops_telemetry import TelemetrySink
+from aiops_telemetry.middleware import UNMATCHED, TelemetryMiddleware
 from tests.support.telemetry_rows import recorded_client, wait_for_rows
 
 

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from aiops_telemetry import TelemetryMiddleware, TelemetrySink, record_exception
+from aiops_telemetry import TelemetrySink, record_exception
+from aiops_telemetry.middleware import TelemetryMiddleware
 from tests.support.telemetry_rows import recorded_client, wait_for_rows
 
 

@@ -29,7 +29,7 @@ from .leader import LeaderLock, replica_identity
 from .loop import AnalysisLoop
 from .roles import enable_reader_login
 from .settings import AnalyzerSettings
-from .storage import SESSION_SETTINGS
+from .store import SESSION_SETTINGS
 
 logger = logging.getLogger("analyzer.app")
 

@@ -26,7 +26,7 @@ from aiops_engine.rca import DependencyGraph, Finding, RcaConfig
 from aiops_engine.step import SAMPLE_TRACES, conclude_window, judge_window, traces_to_follow
 from aiops_telemetry import Connection
 
-from . import rca_storage, season_storage, storage
+from . import store
 from .leader import Fence, claim_fence
 
 
@@ -105,7 +105,7 @@ async def run_cycle(
         return None
     start, end = bounds
     began = time.perf_counter()
-    windows = await storage.window_stats(
+    windows = await store.windows.window_stats(
         conn,
         start=start,
         end=end,
@@ -114,8 +114,8 @@ async def run_cycle(
     )
     judged = judge_window(windows, state.baselines, config, now=end)
     anomalies = judged.anomalies
-    observed = await rca_storage.window_dependencies(conn, start=start, end=end)
-    traces = await rca_storage.trace_spans(conn, traces_to_follow(anomalies)) if anomalies else {}
+    observed = await store.traces.window_dependencies(conn, start=start, end=end)
+    traces = await store.traces.trace_spans(conn, traces_to_follow(anomalies)) if anomalies else {}
     outcome = conclude_window(
         windows,
         anomalies,
@@ -131,11 +131,11 @@ async def run_cycle(
     async with conn.transaction():
         if fence is not None:
             await claim_fence(conn, fence)
-        await storage.save_baselines(conn, changed, config)
-        await season_storage.save_hours(conn, learned, state.baselines, config)
-        await storage.save_anomalies(conn, anomalies, detected_at=now)
-        await rca_storage.save_dependencies(conn, observed)
-        await storage.save_progress(conn, end)
+        await store.baselines.save_baselines(conn, changed, config)
+        await store.seasons.save_hours(conn, learned, state.baselines, config)
+        await store.anomalies.save_anomalies(conn, anomalies, detected_at=now)
+        await store.traces.save_dependencies(conn, observed)
+        await store.windows.save_progress(conn, end)
     state.baselines = learned
     state.graph = outcome.graph
     state.last_end = end
@@ -158,16 +158,16 @@ async def restore_state(
     Windows resume where the last analysed one ended, so a standby taking
     over neither rereads nor skips the leader's windows (within `max_catch_up_s`).
     """
-    last_end = await storage.load_progress(conn)
-    baselines = await storage.load_baselines(conn)
+    last_end = await store.windows.load_progress(conn)
+    baselines = await store.baselines.load_baselines(conn)
     if baselines:
-        seasons = await season_storage.load_seasons(conn, config)
+        seasons = await store.seasons.load_seasons(conn, config)
         baselines = {
             key: dataclasses.replace(b, season=seasons[key]) if key in seasons else b
             for key, b in baselines.items()
         }
     return AnalysisState(
         baselines=baselines,
-        graph=await rca_storage.load_dependencies(conn),
+        graph=await store.traces.load_dependencies(conn),
         last_end=last_end,
     )

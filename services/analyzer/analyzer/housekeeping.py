@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from .retention import RetentionPolicy, maintain_partitions
-from .rollups import CHUNK_MINUTES, roll_up
+from .store.retention import RetentionPolicy, maintain_partitions
+from .store.rollups import CHUNK_MINUTES, roll_up
 
 logger = logging.getLogger("analyzer.housekeeping")
 

@@ -12,7 +12,7 @@ take of the lock also draws a fencing token from a counter in Redis, in the
 same script: every new leader's token is higher. The leader writes under
 its token: PostgreSQL keeps the highest token that has written
 (`claim_fence`, first in each write transaction) and Redis writes compare
-it with the counter (`incidents.store`); an older token raises FencedOut.
+it with the counter (`incidents.redis_store`); an older token raises FencedOut.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from aiops_telemetry import AiopsSettings
 
 from .cycle import Timing
 from .incidents import WebhookTarget, parse_targets
-from .retention import RetentionPolicy
+from .store.retention import RetentionPolicy
 
 # Comma-separated in the environment: AIOPS_WEBHOOK_URLS=http://a/hook,http://b/hook
 UrlList = Annotated[list[str], NoDecode]

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp
 
 from aiops_telemetry import BodyLimitMiddleware
-from aiops_telemetry._limits import DISCARD_BYTES
+from aiops_telemetry.limits import DISCARD_BYTES
 
 
 class WireLimit(BodyLimitMiddleware):

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from aiops_engine.incidents import Incident, IncidentPolicy, Status
 from aiops_engine.incidents.lifecycle import acknowledge, new_incident_id, open_incident
 from analyzer.incidents import IncidentStore
-from analyzer.incidents.store import INDEX, incident_key
+from analyzer.incidents.redis_store import INDEX, incident_key
 from analyzer.leader import LOCK_KEY, LeaderLock
 
 from .findings import T0, later, payment_errors

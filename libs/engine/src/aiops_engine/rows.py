@@ -75,7 +75,7 @@ def span_failed(kind: str, status_code: int | None, method: str, error_kind: str
 
 
 def to_span(record: SpanRecord) -> Span:
-    """The RCA view of a record (what rca_storage.trace_spans builds from a table row)."""
+    """The RCA view of a record (what store.traces.trace_spans builds from a table row)."""
     return Span(
         trace_id=record[TRACE],
         span_id=record[SPAN],

@@ -1,7 +1,7 @@
 """Window aggregates and observed dependencies from span records, without a database.
 
-The in-memory twin of the analyzer's SQL (services/analyzer/analyzer/storage.py
-WINDOW_STATS_SQL and rca_storage's window dependencies): same keys, same
+The in-memory twin of the analyzer's SQL (services/analyzer/analyzer/store/windows.py
+WINDOW_STATS_SQL and store/traces.py's window dependencies): same keys, same
 failure rule, same percentile interpolation, same sample traces. A test runs
 both on the same rows in PostgreSQL and asserts equal results, which is what
 lets `aiops replay` speak for the live analyzer.
@@ -174,7 +174,7 @@ def percentile_cont(ordered: Sequence[float], fractions: Iterable[float]) -> lis
 def window_dependencies(
     records: Iterable[SpanRecord], *, start: datetime, end: datetime, clock_slack_s: float = 2.0
 ) -> list[Dependency]:
-    """Caller→callee edges of the client spans in `[start, end)` (rca_storage.window_dependencies).
+    """Caller→callee edges of the client spans in `[start, end)` (store.traces.window_dependencies).
 
     The callee is the service that recorded the call's server span (its
     child, looked for up to `clock_slack_s` beyond the window, as services'

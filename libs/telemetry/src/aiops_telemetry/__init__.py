@@ -1,91 +1,66 @@
 """Zero-code telemetry for the shop's services.
 
-`Telemetry(settings, version=...)` is the entry point: `instrument(app)` adds
-the pure ASGI tracing middleware and `/health`; `http_client(...)` and
-`create_pool(...)` hand business code clients whose calls are recorded as
-client spans; `record_exception(exc)` marks the request being served as
-failed by an exception it handled; `async with telemetry:` runs the COPY sink.
+What a service needs to be instrumented is exported here:
+
+- `Telemetry(settings, version=...)` (the service kit, `aiops_telemetry.service`):
+  `instrument(app)` adds the pure ASGI tracing middleware, the chaos API and
+  `/health`; `http_client(...)` and `create_pool(...)` hand business code
+  clients whose calls are recorded as client spans; `async with telemetry:`
+  runs the COPY sink.
+- `record_exception(exc)` marks the request being served as failed by an
+  exception it handled; `current_trace_id()` / `current_span()` read the
+  trace context.
+- `configure_logging(...)`: the one structured logging setup every service uses.
+- Span rows (`SpanRow`, `span_row`, `COLUMNS`, kinds) and the `TelemetrySink`
+  that writes them, for ingest paths that are not a FastAPI request.
+- Migrations (`apply_migrations`) and the `Connection` type for storage code.
+
+The building blocks have their own public modules: `aiops_telemetry.context`
+(W3C trace context), `.middleware` (the ASGI tracing middleware), `.http_client`
+(the tracing httpx transport), `.limits` (request body limits), `.chaos` (fault
+injection) and `.chaos_api` (its HTTP API), `.otlp` (OTLP/JSON to span rows)
+and `.stack_secrets`.
 """
 
-from ._chaos import ChaosMiddleware, Fault, FaultBook, FaultKind
-from ._chaos_api import chaos_router
-from ._context import (
-    TRACE_ID_HEADER,
-    TRACEPARENT_HEADER,
-    SpanContext,
-    current_span,
-    current_trace_id,
-    extract_context,
-    format_traceparent,
-    new_span_id,
-    new_trace_id,
-    outgoing_headers,
-    parse_traceparent,
-    record_exception,
-    valid_trace_id,
-    w3c_trace_id,
-)
-from ._db import Connection, QuerySpans, statement_label, wait_for_pool
-from ._http_client import TracingTransport, create_http_client, failure_kind
-from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
-from ._middleware import UNMATCHED, TelemetryMiddleware, endpoint_label
+from ._db import Connection, wait_for_pool
 from ._migrations import Migration, apply_migrations, load_migrations
-from ._service import Telemetry, package_version
 from ._settings import AiopsSettings, ServiceSettings
 from ._sink import SinkStats, TelemetrySink
 from ._span import CLIENT, COLUMNS, INTERNAL, SERVER, SpanRow, span_row
 from ._startup import StartupError, StartupErrorReporter
 from ._work import SimulatedWork, WorkDep
+from .context import TRACE_ID_HEADER, current_span, current_trace_id, new_span_id, record_exception
+from .http_client import failure_kind
+from .limits import BodyLimitMiddleware
+from .service import Telemetry, package_version
 
 __all__ = [
     "CLIENT",
     "COLUMNS",
-    "DEFAULT_MAX_BODY_BYTES",
     "INTERNAL",
     "SERVER",
-    "TRACEPARENT_HEADER",
     "TRACE_ID_HEADER",
-    "UNMATCHED",
     "AiopsSettings",
     "BodyLimitMiddleware",
-    "ChaosMiddleware",
     "Connection",
-    "Fault",
-    "FaultBook",
-    "FaultKind",
     "Migration",
-    "QuerySpans",
     "ServiceSettings",
     "SimulatedWork",
     "SinkStats",
-    "SpanContext",
     "SpanRow",
     "StartupError",
     "StartupErrorReporter",
     "Telemetry",
-    "TelemetryMiddleware",
     "TelemetrySink",
-    "TracingTransport",
     "WorkDep",
     "apply_migrations",
-    "chaos_router",
-    "create_http_client",
     "current_span",
     "current_trace_id",
-    "endpoint_label",
-    "extract_context",
     "failure_kind",
-    "format_traceparent",
     "load_migrations",
     "new_span_id",
-    "new_trace_id",
-    "outgoing_headers",
     "package_version",
-    "parse_traceparent",
     "record_exception",
     "span_row",
-    "statement_label",
-    "valid_trace_id",
-    "w3c_trace_id",
     "wait_for_pool",
 ]

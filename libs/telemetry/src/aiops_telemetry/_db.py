@@ -13,10 +13,10 @@ import asyncpg
 from asyncpg.connection import LoggedQuery
 from asyncpg.pool import PoolConnectionProxy
 
-from ._context import current_span, new_span_id
 from ._sink import TelemetrySink
 from ._span import CLIENT, describe_error, span_row, wall_clock
 from ._startup import database_login_error
+from .context import current_span, new_span_id
 
 logger = logging.getLogger("aiops_telemetry.db")
 

@@ -23,7 +23,7 @@ MAX_LABEL = 200  # characters of an endpoint or peer label
 MAX_STATEMENT = 2_000  # characters of a statement read for its label
 _MAX_NANOS = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# The failure kinds our own client spans record (`_http_client.failure_kind`), which
+# The failure kinds our own client spans record (`http_client.failure_kind`), which
 # `aiops export` writes as `error.type`.
 FAILURE_KINDS = frozenset(
     {

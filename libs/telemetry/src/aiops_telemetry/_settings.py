@@ -20,7 +20,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from ._limits import DEFAULT_MAX_BODY_BYTES
+from .limits import DEFAULT_MAX_BODY_BYTES
 
 
 class FileVariables(PydanticBaseSettingsSource):

@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
 from aiops_engine.detection import Baseline, DetectionConfig, is_established, latency_threshold
-from analyzer import dashboard_storage, storage
+from analyzer import store
 
 from .dependencies import PoolDep, SettingsDep
 
@@ -76,13 +76,13 @@ async def latency(
     """
     until = datetime.now(UTC)
     since = until - timedelta(minutes=minutes)
-    step_s = 60.0 if until - since > dashboard_storage.RAW_RANGE else settings.analysis_interval
+    step_s = 60.0 if until - since > store.dashboard.RAW_RANGE else settings.analysis_interval
     bucket_s = step_s * max(1, math.ceil(minutes * 60 / step_s / MAX_BUCKETS))
     async with pool.acquire() as conn:
-        series = await dashboard_storage.latency_buckets(
+        series = await store.dashboard.latency_buckets(
             conn, start=since, end=until, bucket_s=bucket_s
         )
-        baselines = await storage.load_baselines(conn)
+        baselines = await store.baselines.load_baselines(conn)
     config = settings.detection()
     return {
         "since": since,

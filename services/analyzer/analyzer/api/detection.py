@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
 from aiops_engine.detection import Anomaly, Baseline, SeriesKey, is_established
-from analyzer import metrics, storage
+from analyzer import metrics, store
 from analyzer.loop import NotLeader
 
 from .dependencies import DeskDep, HousekeeperDep, LoopDep, PoolDep, SettingsDep
@@ -75,7 +75,7 @@ async def anomalies(
     """Active anomalies (of the last `anomaly_retention_s`) and all of the last `minutes`."""
     now = datetime.now(UTC)
     async with pool.acquire() as conn:
-        recent = await storage.recent_anomalies(
+        recent = await store.anomalies.recent_anomalies(
             conn, since=now - timedelta(minutes=minutes), limit=limit
         )
     active_since = now - timedelta(seconds=settings.anomaly_retention_s)
@@ -90,7 +90,7 @@ async def baselines(pool: PoolDep, settings: SettingsDep) -> list[dict[str, Any]
     """Every learned baseline: level, spread, rate, windows learned, and whether it is
     established (enough windows to judge latency and silence against)."""
     async with pool.acquire() as conn:
-        learned = await storage.load_baselines(conn)
+        learned = await store.baselines.load_baselines(conn)
     config = settings.detection()
     return [
         baseline_json(b) | {"established": is_established(b, config)}

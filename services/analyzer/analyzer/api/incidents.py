@@ -11,8 +11,7 @@ from redis.exceptions import RedisError
 from aiops_engine.detection import span_thresholds, typical_latencies
 from aiops_engine.incidents import Incident, Status, TransitionError
 from aiops_engine.rca import TraceNode, build_trees, find_origins
-from analyzer import rca_storage, storage
-from analyzer.incidents import history
+from analyzer import store
 
 from .dependencies import DeskDep, PoolDep, SettingsDep
 
@@ -55,7 +54,7 @@ async def get_incident(incident_id: IncidentId, desk: DeskDep, pool: PoolDep) ->
     except RedisError as exc:
         raise _redis_unavailable(exc) from exc
     async with pool.acquire() as conn:
-        changes = await history.of_incident(conn, incident_id)
+        changes = await store.incident_history.of_incident(conn, incident_id)
     if incident is None:
         if not changes:
             raise HTTPException(404, f"no incident {incident_id}; list them at GET /incidents")
@@ -92,7 +91,7 @@ async def _transition(change: Any, incident_id: str) -> Incident:
 async def dependencies(pool: PoolDep) -> dict[str, Any]:
     """The service graph learned from client spans and the server spans they caused."""
     async with pool.acquire() as conn:
-        graph = await rca_storage.load_dependencies(conn)
+        graph = await store.traces.load_dependencies(conn)
     return {
         "services": sorted(graph.services),
         "edges": [
@@ -116,8 +115,8 @@ async def trace(
 ) -> dict[str, Any]:
     """A trace as a tree with timings and statuses, and where its trouble starts, if anywhere."""
     async with pool.acquire() as conn:
-        spans = (await rca_storage.trace_spans(conn, [trace_id])).get(trace_id, [])
-        baselines = await storage.load_baselines(conn)
+        spans = (await store.traces.trace_spans(conn, [trace_id])).get(trace_id, [])
+        baselines = await store.baselines.load_baselines(conn)
     if not spans:
         raise HTTPException(
             404, f"no spans recorded for trace {trace_id} (yet: rows land within a second or so)"

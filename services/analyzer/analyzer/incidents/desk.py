@@ -33,10 +33,10 @@ from aiops_engine.incidents.lifecycle import (
 from aiops_engine.incidents.model import Incident, IncidentEvent
 from aiops_engine.rca import DependencyGraph, Finding
 from analyzer.leader import Fence, FencedOut
+from analyzer.store import incident_history
 
-from . import history
 from .notify import Notifier
-from .store import IncidentStore
+from .redis_store import IncidentStore
 
 logger = logging.getLogger("analyzer.incidents")
 
@@ -264,7 +264,7 @@ class IncidentDesk:
         if batch:
             try:
                 async with self._pool.acquire() as conn:
-                    await history.append(conn, batch)
+                    await incident_history.append(conn, batch)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 logger.error("incident history not written yet (%s); retrying next cycle", exc)
                 # Put back in front of whatever arrived meanwhile; bound the backlog.

@@ -38,7 +38,7 @@ from aiops_engine.step import SAMPLE_TRACES, conclude_window, judge_window, trac
 from aiops_engine.windows import window_dependencies, window_stats
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MAX_TRACE_SPANS = 10_000  # rca_storage.trace_spans' limit per window
+MAX_TRACE_SPANS = 10_000  # store.traces.trace_spans' limit per window
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +260,7 @@ class Replay:
         return new_incident_id(now, f"{self._opened:04d}")
 
     def _trace_spans(self, trace_ids: Sequence[str]) -> dict[str, list[Span]]:
-        """What rca_storage.trace_spans reads, from the spans seen so far."""
+        """What store.traces.trace_spans reads, from the spans seen so far."""
         found = [r for t in sorted(set(trace_ids)) for r in self._traces.get(t, ())]
         found.sort(key=lambda r: (r[TIMESTAMP], r[SPAN]))
         traces: dict[str, list[Span]] = {}

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from aiops_engine.rca import Dependency, DependencyGraph, Span
 from aiops_telemetry import Connection
 
-from .storage import SPAN_FAILED_SQL
+from .windows import SPAN_FAILED_SQL
 
 _TRACE_SPANS_SQL = """
 SELECT trace_id, span_id, parent_span_id, service_name, endpoint, method, kind,

@@ -10,10 +10,10 @@ from collections.abc import Collection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._context import SpanContext, SpanOutcome, current_span, extract_context, new_span_id
 from ._routes import ROUTE_TEMPLATE_KEY
 from ._sink import TelemetrySink
 from ._span import SERVER, error_text, span_row, wall_clock
+from .context import SpanContext, SpanOutcome, current_span, extract_context, new_span_id
 
 logger = logging.getLogger("aiops_telemetry.middleware")
 

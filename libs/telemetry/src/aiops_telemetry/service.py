@@ -11,16 +11,16 @@ import asyncpg
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 
-from ._chaos import CHAOS_PREFIX, ChaosMiddleware, FaultBook
-from ._chaos_api import chaos_router
 from ._db import create_pool
-from ._http_client import create_http_client
-from ._limits import BodyLimitMiddleware
-from ._middleware import TelemetryMiddleware
 from ._migrations import apply_migrations
 from ._settings import ServiceSettings
 from ._sink import TelemetrySink
 from ._startup import StartupErrorReporter, database_login_error
+from .chaos import CHAOS_PREFIX, ChaosMiddleware, FaultBook
+from .chaos_api import chaos_router
+from .http_client import create_http_client
+from .limits import BodyLimitMiddleware
+from .middleware import TelemetryMiddleware
 
 logger = logging.getLogger("aiops_telemetry.service")
 

@@ -10,9 +10,9 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from ._context import current_span, new_span_id, new_trace_id, outgoing_headers
 from ._sink import TelemetrySink
 from ._span import CLIENT, describe_error, span_row, wall_clock
+from .context import current_span, new_span_id, new_trace_id, outgoing_headers
 
 Transport = Literal["aiohttp", "httpx"]
 

@@ -22,8 +22,8 @@ from enum import StrEnum
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._context import record_exception
 from ._routes import RouteTemplates
+from .context import record_exception
 
 CHAOS_PREFIX = "/simulate"
 ANY_ENDPOINT = "*"

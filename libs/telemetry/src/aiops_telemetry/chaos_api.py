@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, status
 from pydantic import SecretStr
 
-from ._chaos import CHAOS_PREFIX, FaultBook, FaultKind
+from .chaos import CHAOS_PREFIX, FaultBook, FaultKind
 
 # A path or route template (letters, digits, / _ - . { }), or `*` for every endpoint.
 ENDPOINT_PATTERN = r"^(\*|/[A-Za-z0-9_./{}-]{0,200})$"

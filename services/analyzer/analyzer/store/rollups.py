@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 
 from aiops_telemetry import Connection
 
-from .storage import SPAN_KEY_SQL
+from .windows import SPAN_KEY_SQL
 
 MINUTE = timedelta(minutes=1)
 CHUNK_MINUTES = 60  # minutes rolled up per call at most
 _LOCK_KEY = 0x41494F5055  # "AIOPU": one replica rolls up at a time
 
-# The series keys are the analyzer's (storage.SPAN_KEY_SQL).
+# The series keys are the analyzer's (store.windows.SPAN_KEY_SQL).
 _ROLL_UP_SQL = f"""
 WITH spans AS (
     SELECT

@@ -20,14 +20,9 @@ import pytest
 from aiops_engine.detection import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, load_migrations
 from aiops_telemetry import span_row as make_span_row
-from analyzer.storage import (
-    WINDOW_STATS_SQL,
-    load_baselines,
-    recent_anomalies,
-    save_anomalies,
-    save_baselines,
-    window_stats,
-)
+from analyzer.store.anomalies import recent_anomalies, save_anomalies
+from analyzer.store.baselines import load_baselines, save_baselines
+from analyzer.store.windows import WINDOW_STATS_SQL, window_stats
 
 from .synthetic import percentile
 

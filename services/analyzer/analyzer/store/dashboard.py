@@ -1,6 +1,6 @@
 """PostgreSQL I/O for the dashboard: each endpoint's median latency over recent buckets.
 
-One round trip on a connection the caller owns, like `storage.window_stats`.
+One round trip on a connection the caller owns, like `store.windows.window_stats`.
 Ranges longer than `RAW_RANGE` are read from the per-minute rollups
 (`telemetry_minutes`, complete up to two minutes ago), so a 90-day chart costs
 minutes, not spans.
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from aiops_engine.detection import SeriesKey
 from aiops_telemetry import Connection
 
-# As in storage.WINDOW_STATS_SQL, the table is read by "timestamp" range (the
+# As in store.windows.WINDOW_STATS_SQL, the table is read by "timestamp" range (the
 # BRIN index), so the cost follows the range asked for, not the history kept.
 # Buckets are cut on the epoch rather than on the analyzer's windows: any
 # replica answers the same, and a bucket is as long as a window.
