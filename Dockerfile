@@ -21,6 +21,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 COPY libs/telemetry/pyproject.toml libs/telemetry/
 COPY libs/engine/pyproject.toml libs/engine/
+COPY libs/api/pyproject.toml libs/api/
 COPY services/checkout/pyproject.toml services/checkout/
 COPY services/payment/pyproject.toml services/payment/
 COPY services/inventory/pyproject.toml services/inventory/
