@@ -100,13 +100,14 @@ chaos: .venv ## List the chaos scenarios; `make chaos SCENARIO=payment-latency` 
 .PHONY: evaluate
 evaluate: .venv ## Run every chaos scenario against the stack and score detection (writes evaluation/)
 	@curl -sf "http://127.0.0.1:$(call stack_port,ANALYZER_PORT,8004)/health" >/dev/null || $(MAKE) up
-	@# A full run writes its scorecard into the README, met or missed; a subset does not.
+	@# A full run keeps its scorecard (bench/results/scorecard.json) and writes docs/evaluation.md
+	@# and the README's headline from it, met or missed; a subset does not.
 	$(if $(ONLY),,@rm -f evaluation/evaluation.md)
 	$(RUN) python -m aiops_chaos evaluate $(if $(ONLY),--only $(ONLY)); status=$$?; \
 	$(if $(ONLY),,$(RUN) python -m bench.scorecard evaluation/evaluation.md || status=1;) exit $$status
 
 .PHONY: bench
-bench: .venv ## Benchmarks: middleware, sink, hop and checkout throughput as ratios (needs wrk)
+bench: .venv ## Benchmarks as ratios (needs wrk); writes bench/results and docs/performance.md
 	$(RUN) python -m bench
 
 # `make benchmark-rca ARGS="--kind kill --no-readme"`: any option of `python -m bench.rca`.

@@ -17,6 +17,7 @@ from . import (
     analyzer_cycle,
     cycle_keys,
     detection,
+    figures,
     hop,
     ingest,
     ingest_sustained,
@@ -24,7 +25,6 @@ from . import (
     month,
     otlp_ingest,
     partition_span,
-    readme,
     replay,
     shop,
 )
@@ -44,8 +44,6 @@ from .report import Section, write_json
 from .wrk import Wrk
 
 REPORT = RESULTS_DIR / "latest.json"
-README = REPO_ROOT / "README.md"
-SCALING = REPO_ROOT / "docs" / "scaling.md"
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -90,13 +88,12 @@ def main() -> int:
             # Written after every step, so a crash later still leaves what was measured.
             write_json(REPORT, config, sections, time.monotonic() - started)
 
-    written = readme.update(README, sections)
-    detailed = readme.write_sections(SCALING, sections)
+    kept = figures.record_sections(REPO_ROOT / figures.BENCH, sections)
     print(f"\n{_summary(sections)}\nreport: {REPORT}")
-    if written:
-        print(f"README.md: rows {', '.join(written)} written")
-    if detailed:
-        print(f"docs/scaling.md: sections {', '.join(detailed)} written")
+    if kept:
+        print(f"{figures.BENCH}: sections {', '.join(kept)} kept")
+        for written in figures.write(REPO_ROOT, "bench"):
+            print(f"{written}: written")
     failed = any(s.error or not all(c.ok for c in s.checks) for s in sections)
     return 1 if failed else 0
 

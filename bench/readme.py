@@ -1,89 +1,106 @@
-"""The README's benchmark rows, written by `make bench` itself, never copied by hand.
+"""Generated blocks in README.md and docs/*.md, and the Markdown of `make bench`'s sections.
 
-A section that sets `Section.summary` owns one row of the README's performance
-table, marked with `<!-- bench:KEY -->`: each run replaces that row with what
-it measured, or adds it at the end of the table the first time.
-
-A whole block can be owned the same way (`replace_block`): everything between
-`<!-- NAME:start -->` and `<!-- NAME:end -->`, as `make benchmark-rca` keeps its summary,
-and as docs/scaling.md holds the full tables of the scale sections (`write_sections`).
+A block is everything between `<!-- NAME:start -->` and `<!-- NAME:end -->`. The
+documents decide where a block goes; a command only decides what it says, and
+writes it with `write_blocks` — the one writer every measuring command uses.
+What each block says is rendered from a committed report (bench/figures.py), so
+a test can render every block again and compare.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .report import Goal, Section
 
 TABLE_HEADER = "| what (`make bench` section) | measured | goal |"
-
-
-def marker(key: str) -> str:
-    return f"<!-- bench:{key} -->"
-
-
-def row(section: Section) -> str:
-    """`| K. title (command) <!-- bench:K --> | summary | goals, met or missed |`."""
-    goals = "; ".join(_goal(goal) for goal in section.goals) or "reported"
-    return (
-        f"| {section.key}. {section.title} (`BENCH_ONLY={section.key} make bench`) "
-        f"{marker(section.key)} | {section.summary} | {goals} |"
-    )
-
-
-def _goal(goal: Goal) -> str:
-    bound = "≤" if goal.at_most else "≥"
-    return f"{goal.name} {bound} {goal.target:g} — {'met' if goal.met else 'missed'}"
-
-
-def update(readme: Path, sections: Iterable[Section]) -> list[str]:
-    """Write the row of every section that measured a summary; the keys written."""
-    lines = readme.read_text(encoding="utf-8").splitlines()
-    if TABLE_HEADER not in lines:
-        raise ValueError(f"{readme} has no benchmark table (a line {TABLE_HEADER!r})")
-    written = []
-    for section in sections:
-        if not section.summary or section.error:
-            continue
-        new = row(section)
-        mine = [n for n, line in enumerate(lines) if marker(section.key) in line]
-        if mine:
-            lines[mine[0]] = new
-        else:
-            end = lines.index(TABLE_HEADER)
-            while end + 1 < len(lines) and lines[end + 1].startswith("|"):
-                end += 1
-            lines.insert(end + 1, new)
-        written.append(section.key)
-    readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return written
-
-
-def rows_in(readme: Path) -> dict[str, str]:
-    """The generated rows in `readme`, by section key."""
-    found = re.finditer(r"^\|.*<!-- bench:(\w+) -->.*$", readme.read_text(encoding="utf-8"), re.M)
-    return {match.group(1): match.group(0) for match in found}
+# A block's name, then its body; the end marker must repeat the name.
+_BLOCK = re.compile(r"<!-- ([\w-]+):start -->(.*?)<!-- \1:end -->", re.S)
 
 
 def block_markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
-def replace_block(readme: Path, name: str, body: str) -> None:
-    """Replace what lies between the block's two markers (kept) with `body`.
+def blocks_in(text: str) -> dict[str, str]:
+    """Every block in `text`, by name: its body without the blank lines around it."""
+    return {match.group(1): match.group(2).strip() for match in _BLOCK.finditer(text)}
 
-    The markers must be there, once each and in order: the README decides
-    where the block goes, the command only what it says.
+
+def put_block(text: str, name: str, body: str) -> str:
+    """`text` with what lies between the block's two markers (kept) replaced by `body`.
+
+    The markers must be there, once each and in order.
     """
     start, end = block_markers(name)
-    text = readme.read_text(encoding="utf-8")
     if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
-        raise ValueError(f"{readme} needs the block markers {start} ... {end}, once each")
+        raise ValueError(f"needs the block markers {start} ... {end}, once each")
     head, rest = text.split(start)
     _, tail = rest.split(end)
-    readme.write_text(f"{head}{start}\n\n{body.strip()}\n\n{end}{tail}", encoding="utf-8")
+    return f"{head}{start}\n\n{body.strip()}\n\n{end}{tail}"
+
+
+def replace_block(doc: Path, name: str, body: str) -> None:
+    """Write one block of one document; the document is left alone if its markers are wrong."""
+    try:
+        text = put_block(doc.read_text(encoding="utf-8"), name, body)
+    except ValueError as exc:
+        raise ValueError(f"{doc} {exc}") from None
+    doc.write_text(text, encoding="utf-8")
+
+
+def documents(root: Path) -> list[Path]:
+    """Where blocks may live: README.md and docs/*.md under `root`."""
+    return [p for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))] if p.exists()]
+
+
+def write_blocks(root: Path, bodies: Mapping[str, str]) -> list[str]:
+    """Each block of `bodies` in every document that holds it; `path: name` of each written."""
+    written = []
+    for doc in documents(root):
+        text = doc.read_text(encoding="utf-8")
+        for name, body in bodies.items():
+            if block_markers(name)[0] in text:
+                replace_block(doc, name, body)
+                written.append(f"{doc.relative_to(root)}: {name}")
+    return written
+
+
+def row(section: Section) -> str:
+    """`| K. title (command) | what it measured | goals, met or missed |`."""
+    goals = "; ".join(_goal(goal) for goal in section.goals) or "reported"
+    return (
+        f"| {section.key}. {section.title} (`BENCH_ONLY={section.key} make bench`) "
+        f"| {measured(section)} | {goals} |"
+    )
+
+
+def measured(section: Section) -> str:
+    """The section's own summary; else its goals' values (sections A-E keep no summary)."""
+    if section.summary:
+        return section.summary
+    values = "; ".join(f"{goal.name} **{number(goal.value)}**" for goal in section.goals)
+    return values or "its table, below"
+
+
+def table(sections: Iterable[Section]) -> str:
+    """One row per section, in the order of their keys."""
+    rows = [row(s) for s in sorted(sections, key=lambda s: s.key)]
+    return "\n".join([TABLE_HEADER, "| --- | --- | --- |", *rows])
+
+
+def number(value: float) -> str:
+    """A measured value with the digits that mean something: 0.81, 13.2, 2,353."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+def _goal(goal: Goal) -> str:
+    bound = "≤" if goal.at_most else "≥"
+    return f"{goal.name} {bound} {goal.target:g} — {'met' if goal.met else 'missed'}"
 
 
 def section_markdown(section: Section) -> str:
@@ -100,20 +117,3 @@ def section_markdown(section: Section) -> str:
 
 def _cells(cells: list[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-
-def write_sections(doc: Path, sections: Iterable[Section]) -> list[str]:
-    """Each measured section whose block (`bench-KEY`) `doc` has: its full Markdown there."""
-    written = []
-    text = doc.read_text(encoding="utf-8")
-    for section in sections:
-        if (
-            section.error
-            or not section.summary
-            or block_markers(f"bench-{section.key}")[0] not in text
-        ):
-            continue
-        replace_block(doc, f"bench-{section.key}", section_markdown(section))
-        text = doc.read_text(encoding="utf-8")
-        written.append(section.key)
-    return written

@@ -11,8 +11,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from aiops_simulate import TOPOLOGIES
+from bench import figures
 from bench.config import REPO_ROOT, RESULTS_DIR
-from bench.readme import replace_block
 
 from . import plot, report, seasonal
 from .corpus import CORPUS, CorpusError, FaultFree, Item, Seasonal, Selection, by_id, load, select
@@ -23,8 +23,7 @@ from .run import Result, failed, run
 from .seasonal import SeasonalResult
 from .show import show
 
-README = REPO_ROOT / "README.md"
-BLOCK = "benchmark-rca"
+BLOCK = "benchmark-rca"  # the command name bench.figures knows its blocks by
 Log = Callable[[str], None]
 
 
@@ -40,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--case", nargs="+", default=[], metavar="ID", help="only these cases")
     p.add_argument("--no-fault-free", action="store_true", help="skip the fault-free runs")
     p.add_argument("--no-seasonal", action="store_true", help="skip the seasonal runs")
-    p.add_argument("--no-readme", action="store_true", help="leave README.md alone")
+    p.add_argument("--no-readme", action="store_true", help="leave README.md and docs/ alone")
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="where rca.json/md/png go")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--corpus", type=Path, default=CORPUS, help="another corpus file (tests)")
@@ -107,8 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if routine is not None:  # its own target, apart from the six
         print(f"target {seasonal.target_text(routine)}")
     if meta.full and not args.no_readme:
-        replace_block(README, BLOCK, report.readme_block(summary, meta, habitual))
-        print(f"README.md: the {BLOCK} block written")
+        if out.resolve() == RESULTS_DIR.resolve():
+            for written in figures.write(REPO_ROOT, BLOCK):
+                print(f"{written}: written from {out / 'rca.json'}")
+        else:
+            print(f"docs left alone: they are rendered from {RESULTS_DIR / 'rca.json'}, not {out}")
     broken = [r.id for r in done if r.error is not None]
     if broken:
         print(f"{len(broken)} cases failed: {', '.join(sorted(broken))}")

@@ -1,4 +1,5 @@
-"""`rca.json` (everything, per case too), `rca.md` (tables) and the README block's text."""
+"""`rca.json` (everything, per case too), `rca.md` (tables), and the docs' block and README
+headline row, rendered from `rca.json` (`load`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from typing import Any
 from bench.report import Goal
 
 from . import seasonal as habit
-from .metrics import Group, Quiet, Summary
-from .results import LABELS, METHODS, CaseResult
+from .metrics import Group, Quiet, Summary, summarise
+from .results import LABELS, METHODS, CaseResult, FalseIncident, FaultResult
 from .seasonal import SeasonalResult
 from .text import table
 
@@ -36,9 +37,13 @@ class Meta:
     fault_free: int
     full: bool  # the whole corpus, unfiltered
     seasonal: int = 0  # seasonal runs
+    cpus: int | None = None  # of the machine it ran on; None: this one
+    rate: float | None = None  # spans/s as rca.json has it (its wall_s is rounded)
 
     @property
     def spans_per_s(self) -> float:
+        if self.rate is not None:
+            return self.rate
         return self.spans / self.wall_s if self.wall_s > 0 else 0.0
 
 
@@ -268,13 +273,71 @@ def _missed_table(results: Sequence[CaseResult]) -> list[str]:
     return table([*headers, *(f"{LABELS[m]} rank" for m in RANKERS)], body)
 
 
+def load(path: Path) -> tuple[Summary, Meta, list[SeasonalResult]]:
+    """What `readme_block` and `headline` need, from an `rca.json` as `report_json` wrote it."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    cases = [CaseResult.from_json(c) for c in raw["cases"]]
+    seasonal = [_seasonal_from_json(r) for r in raw.get("seasonal", [])]
+    meta = Meta(
+        command=raw["command"],
+        wall_s=raw["wall_s"],
+        workers=raw["workers"],
+        spans=raw["spans"],
+        cases=sum(not c.fault_free for c in cases),
+        fault_free=sum(c.fault_free for c in cases),
+        full=raw["full_corpus"],
+        seasonal=len(seasonal),
+        cpus=raw["machine"]["cpus"],
+        rate=raw["spans_per_s"],
+    )
+    return summarise(cases), meta, seasonal
+
+
+def _seasonal_from_json(raw: dict[str, Any]) -> SeasonalResult:
+    fault = raw["fault"]
+    return SeasonalResult(
+        id=raw["id"],
+        split=raw["split"],
+        topology=raw["topology"],
+        days=raw["days"],
+        services=raw["services"],
+        routine_incidents_by_day=raw["routine_incidents_by_day"],
+        fault=None if fault is None else FaultResult(**fault),
+        routine_incidents=[FalseIncident(**i) for i in raw["routine_incident_list"]],
+        other_false_incidents=[FalseIncident(**i) for i in raw["other_false_incident_list"]],
+        spans=raw["spans"],
+        windows=raw["windows"],
+        simulated_s=raw["simulated_s"],
+        wall_s=raw["wall_s"],
+        error=raw["error"],
+    )
+
+
+def headline(summary: Summary, meta: Meta, seasonal: Sequence[SeasonalResult] = ()) -> str:
+    """The README headline's row: what the engine found of the simulated faults, and how well."""
+    overall, rate = summary.overall, summary.fault_free.per_day_per_10
+    engine, pagerank = overall.methods["engine"], overall.methods["pagerank"]
+    ttd = overall.ttd_median_windows
+    return (
+        f"| {overall.faults} simulated faults ({meta.cases} cases, {len(summary.by_kind)} kinds, "
+        f"6 to 50 services) and {summary.fault_free.hours:.0f} fault-free hours "
+        f"| {overall.detected} detected ({overall.detection:.0%}); the root cause ranked first "
+        f"for {fraction(engine.ac1)} of the faults, in the top three for {fraction(engine.ac3)} "
+        f"(PageRank on the same detections: {fraction(pagerank.ac1)} / "
+        f"{fraction(pagerank.ac3)}); detected in {'-' if ttd is None else f'{ttd:.1f}'} "
+        f"windows (median); {'-' if rate is None else f'{rate:.2f}'} false incidents per 24 h "
+        "per 10 services | `make benchmark-rca` |"
+    )
+
+
 def readme_block(summary: Summary, meta: Meta, seasonal: Sequence[SeasonalResult] = ()) -> str:
-    """The README's summary, between its markers; written by the run, never by hand."""
+    """The docs' summary (docs/evaluation.md), between its markers; rendered from rca.json."""
     rate = summary.fault_free.per_day_per_10
     habits = habit.readme_line(seasonal)
+    cpus = meta.cpus or os.cpu_count()
     return "\n".join(
         [
-            f"Written by `{meta.command}` ({meta.wall_s / 60:.1f} min on {os.cpu_count()} "
+            f"Written by `{meta.command}` ({meta.wall_s / 60:.1f} min on {cpus} "
             f"CPUs, {meta.spans:,} spans, {meta.spans_per_s:,.0f} spans/s): {meta.cases} "
             f"simulated fault cases ({summary.overall.faults} faults, {len(summary.by_kind)} "
             f"kinds, 6 to 50 services) and {summary.fault_free.hours:.0f} fault-free hours, "

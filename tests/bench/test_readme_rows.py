@@ -1,66 +1,64 @@
-"""`make bench` writes its own README rows: added once, then replaced in place."""
+"""`make bench` keeps each section's figures in its report, and renders the docs from it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from bench.readme import TABLE_HEADER, rows_in, update, write_sections
+from bench import figures
+from bench.readme import section_markdown, table, write_blocks
 from bench.report import Goal, Section
 
-README = f"""# Title
 
-{TABLE_HEADER}
-| --- | --- | --- |
-| A. by hand | 0.81 | ≥ 0.90 — missed |
-
-After the table.
-"""
-
-
-def measured(value: float) -> Section:
-    section = Section("H", "OTLP ingest", summary=f"**{value:.2f}** (spans/s)")
+def measured(value: float, key: str = "H") -> Section:
+    section = Section(key, "OTLP ingest", summary=f"**{value:.2f}** (spans/s)")
     section.goals = [Goal("otlp/raw", value, 0.5)]
     return section
 
 
-def test_a_row_is_added_at_the_end_of_the_table_then_replaced(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text(README)
-    assert update(readme, [measured(0.31)]) == ["H"]
-    assert update(readme, [measured(0.62)]) == ["H"]
-    text = readme.read_text()
-    assert text.count("<!-- bench:H -->") == 1
-    assert rows_in(readme)["H"] == (
-        "| H. OTLP ingest (`BENCH_ONLY=H make bench`) <!-- bench:H --> "
-        "| **0.62** (spans/s) | otlp/raw ≥ 0.5 — met |"
-    )
-    lines = text.splitlines()
-    assert (
-        lines.index(rows_in(readme)["H"])
-        == lines.index("| A. by hand | 0.81 | ≥ 0.90 — missed |") + 1
-    )
-    assert text.endswith("After the table.\n")
+def test_the_table_has_one_row_per_section_in_key_order() -> None:
+    no_summary = Section("A", "middleware overhead", goals=[Goal("instrumented/bare", 0.8123, 0.9)])
+    rows = table([measured(0.62), no_summary, Section("D", "checkout")]).splitlines()
+    assert rows[2:] == [
+        "| A. middleware overhead (`BENCH_ONLY=A make bench`) | instrumented/bare **0.81** "
+        "| instrumented/bare ≥ 0.9 — missed |",
+        "| D. checkout (`BENCH_ONLY=D make bench`) | its table, below | reported |",
+        "| H. OTLP ingest (`BENCH_ONLY=H make bench`) | **0.62** (spans/s) "
+        "| otlp/raw ≥ 0.5 — met |",
+    ]
 
 
-def test_a_section_that_failed_or_keeps_no_row_leaves_the_readme_alone(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text(README)
-    failed = measured(0.5)
+def test_a_run_replaces_the_sections_it_measured_and_keeps_the_others(tmp_path: Path) -> None:
+    report = tmp_path / "bench.json"
+    assert figures.record_sections(report, [measured(0.31, "H"), measured(0.4, "B")]) == ["H", "B"]
+    failed = measured(0.9, "B")
     failed.error = "RuntimeError: no database"
-    assert update(readme, [failed, Section("A", "middleware overhead")]) == []
-    assert readme.read_text() == README
+    assert figures.record_sections(report, [measured(0.62, "H"), failed]) == ["H"]
+    kept = json.loads(report.read_text())["sections"]
+    assert list(kept) == ["B", "H"]
+    assert figures.section_from_json("B", kept["B"]).goals[0].value == 0.4
+    again = figures.section_from_json("H", kept["H"])
+    assert section_markdown(again) == section_markdown(measured(0.62, "H"))
 
 
-def test_a_section_fills_its_block_in_a_doc_and_only_its_own(tmp_path: Path) -> None:
-    """docs/scaling.md holds each scale section's full table between its markers."""
-    doc = tmp_path / "scaling.md"
-    doc.write_text("# Scale\n<!-- bench-H:start -->\nold\n<!-- bench-H:end -->\nkept\n")
+def test_a_section_renders_its_table_notes_and_goals() -> None:
     section = measured(0.7)
     section.headers, section.rows, section.notes = ["a", "b|c"], [["1", "2"]], ["a note"]
-    assert write_sections(doc, [section, Section("Z", "no block", summary="x")]) == ["H"]
-    text = doc.read_text()
-    assert "old" not in text
-    assert "`BENCH_ONLY=H make bench` — OTLP ingest" in text
+    text = section_markdown(section)
+    assert text.startswith("`BENCH_ONLY=H make bench` — OTLP ingest\n")
     assert "| a | b\\|c |" in text
-    assert "- goal otlp/raw ≥ 0.5 — met" in text
-    assert text.endswith("<!-- bench-H:end -->\nkept\n")
+    assert "- a note\n- goal otlp/raw ≥ 0.5 — met" in text
+
+
+def test_a_block_is_written_in_every_document_that_holds_it_and_only_there(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    block = "<!-- bench-H:start -->\nold\n<!-- bench-H:end -->"
+    (tmp_path / "README.md").write_text(f"# T\n{block}\nkept\n")
+    (tmp_path / "docs" / "scaling.md").write_text(f"{block}\n")
+    (tmp_path / "docs" / "other.md").write_text("no block\n")
+    written = write_blocks(tmp_path, {"bench-H": "new", "bench-Z": "nowhere"})
+    assert written == ["README.md: bench-H", "docs/scaling.md: bench-H"]
+    assert (tmp_path / "README.md").read_text() == (
+        "# T\n<!-- bench-H:start -->\n\nnew\n\n<!-- bench-H:end -->\nkept\n"
+    )
+    assert (tmp_path / "docs" / "other.md").read_text() == "no block\n"

@@ -1,4 +1,8 @@
-"""What a test measured, kept in tests/artifacts/ (git-ignored) for the README's figures."""
+"""What an end-to-end test measured, kept in tests/artifacts/ (git-ignored), run by run.
+
+The docs quote none of it (docs/reliability.md says what the tests check): figures in
+the docs come only from the reports in bench/results/ (bench/figures.py).
+"""
 
 from __future__ import annotations
 
