@@ -3,37 +3,42 @@ real service processes on loopback."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 import pytest
 
-from aiops_telemetry import apply_migrations
-
 from .support.compose import require_compose
 from .support.containers import Browser, ContainerPostgres, ContainerRedis, Containers
 from .support.processes import ServiceProcess
+from .support.telemetry_rows import schema_connection
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
 def containers() -> Iterator[Containers]:
     """The session's compose project; each service in it starts on first use."""
     require_compose()
-    project = Containers()
-    try:
+    with Containers() as project:
         yield project
-    finally:
-        project.down()
+
+
+def needed(what: str, start: Callable[[], T]) -> T:
+    """What `start` started: a service no test of the session can run without, so the
+    session ends, saying why, if it does not start."""
+    try:
+        return start()
+    except RuntimeError as exc:
+        pytest.exit(f"cannot start the test {what}: {exc}", returncode=3)
 
 
 @pytest.fixture(scope="session")
 def postgres(containers: Containers) -> ContainerPostgres:
-    try:
-        return containers.postgres()
-    except RuntimeError as exc:
-        pytest.exit(f"cannot start the test PostgreSQL: {exc}", returncode=3)
+    return needed("PostgreSQL", containers.postgres)
 
 
 @pytest.fixture(scope="session")
@@ -44,34 +49,21 @@ def database_url(postgres: ContainerPostgres) -> str:
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to the test database, with the telemetry schema applied."""
-    conn: asyncpg.Connection = await asyncpg.connect(database_url)
-    await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
-    try:
+    async with schema_connection(database_url) as conn:
         yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
-async def fresh_database_url(database_url: str) -> AsyncIterator[str]:
+async def fresh_database_url(postgres: ContainerPostgres) -> AsyncIterator[str]:
     """An empty database of its own, dropped afterwards: for tests that change what every
     test shares (the table's partitions, retention) or need a schema from before a migration."""
-    name = f"fresh_{uuid.uuid4().hex[:10]}"
-    admin: asyncpg.Connection = await asyncpg.connect(database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield database_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
+    async with postgres.fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def redis_server(containers: Containers) -> ContainerRedis:
-    try:
-        return containers.redis()
-    except RuntimeError as exc:
-        pytest.exit(f"cannot start the test Redis: {exc}", returncode=3)
+    return needed("Redis", containers.redis)
 
 
 @pytest.fixture
@@ -104,22 +96,26 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+@contextmanager
+def running_shop(env: dict[str, str]) -> Iterator[Shop]:
+    """The three services as separate processes with `env`, checkout calling the other two
+    over HTTP; stopped afterwards, last started first."""
+    with ExitStack() as started:
+
+        def start(app: str, env: dict[str, str]) -> ServiceProcess:
+            process = ServiceProcess(app, env)
+            started.callback(process.stop)
+            return process.start()
+
+        payment = start("payment.app:create_app", env)
+        inventory = start("inventory.app:create_app", env)
+        urls = {"AIOPS_PAYMENT_URL": payment.url, "AIOPS_INVENTORY_URL": inventory.url}
+        checkout = start("checkout.app:create_app", {**env, **urls})
+        yield Shop(checkout=checkout, payment=payment, inventory=inventory)
+
+
 @pytest.fixture(scope="session")
 def shop(database_url: str) -> Iterator[Shop]:
     """The three services as separate processes, calling each other over HTTP."""
-    env = service_env(database_url)
-    started: list[ServiceProcess] = []
-    try:
-        payment = ServiceProcess("payment.app:create_app", env).start()
-        started.append(payment)
-        inventory = ServiceProcess("inventory.app:create_app", env).start()
-        started.append(inventory)
-        checkout = ServiceProcess(
-            "checkout.app:create_app",
-            {**env, "AIOPS_PAYMENT_URL": payment.url, "AIOPS_INVENTORY_URL": inventory.url},
-        ).start()
-        started.append(checkout)
-        yield Shop(checkout=checkout, payment=payment, inventory=inventory)
-    finally:
-        for process in reversed(started):
-            process.stop()
+    with running_shop(service_env(database_url)) as shop:
+        yield shop

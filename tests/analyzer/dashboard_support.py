@@ -13,10 +13,13 @@ from redis.asyncio import Redis
 from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
 from aiops_engine.incidents import Incident, IncidentPolicy
 from aiops_engine.incidents.lifecycle import new_incident_id, open_incident
-from aiops_engine.rca import Candidate, Finding, Suspect
-from aiops_telemetry import CLIENT, SpanRow, span_row
+from aiops_engine.rca import Candidate, Suspect
+from aiops_telemetry import CLIENT, SpanRow
 from analyzer.incidents import IncidentStore
 from tests.support.containers import Browser
+from tests.support.telemetry_rows import span
+
+from .incidents.findings import CHECKOUT, finding
 
 # ---- Chromium, and reading what it shows ----------------------------------
 
@@ -140,22 +143,20 @@ def slow_payment_incident(trace_id: str) -> Incident:
         )
 
     payment = Suspect("payment", "/payment")
-    finding = Finding(
-        root_cause=payment,
+    slow_first = finding(
+        payment,
+        latency("payment", "/payment", 612, 9),
+        latency("checkout", "/checkout", 655, 31),
+        confidence=0.87,
+        traces=(trace_id,),
         candidates=(
             Candidate(payment, 0.87, 13, "was slow first in 13/15 traces"),
-            Candidate(Suspect("checkout", "/checkout"), 0.13, 2, "was slow first in 2/15 traces"),
+            Candidate(CHECKOUT, 0.13, 2, "was slow first in 2/15 traces"),
         ),
-        confidence=0.87,
-        anomalies=(
-            latency("payment", "/payment", 612, 9),
-            latency("checkout", "/checkout", 655, 31),
-        ),
-        trace_ids=(trace_id,),
         explanation="payment /payment was slow first in 13/15 traces",
     )
     return open_incident(
-        finding,
+        slow_first,
         incident_id=new_incident_id(now, secrets.token_hex(2)),
         now=now,
         policy=IncidentPolicy(),
@@ -164,21 +165,10 @@ def slow_payment_incident(trace_id: str) -> Incident:
 
 def refused_call(caller: str, callee: str, *, at: datetime) -> SpanRow:
     """A client span of a call the callee refused: a failed call, and no server span."""
-    return span_row(
-        timestamp=at,
-        service_name=caller,
-        endpoint="/charge",
-        method="POST",
-        status_code=None,
-        latency_ms=2.0,
-        error_message="connection refused",
-        trace_id=secrets.token_hex(16),
-        span_id=secrets.token_hex(8),
-        parent_span_id=None,
-        kind=CLIENT,
-        peer_service=callee,
-        error_kind="connection_refused",
-    )
+    return span(
+        caller, at=at, endpoint="/charge", status=None, latency_ms=2.0, kind=CLIENT, peer=callee,
+        error_kind="connection_refused", error_message="connection refused",
+    )  # fmt: skip
 
 
 async def store(redis_url: str, incident: Incident) -> None:

@@ -9,9 +9,9 @@ import asyncpg
 import pytest
 
 from aiops_engine.detection import AnomalyType, DetectionConfig, SeriesKey
-from aiops_telemetry import COLUMNS, apply_migrations
+from aiops_telemetry import COLUMNS
 from analyzer.cycle import AnalysisState, Timing, next_window, restore_state, run_cycle
-from tests.support.telemetry_rows import server_span
+from tests.support.telemetry_rows import span
 
 TIMING = Timing(window_s=5.0, ingest_lag_s=3.0, max_catch_up_s=60.0)
 CONFIG = DetectionConfig(window_seconds=TIMING.window_s)
@@ -20,12 +20,6 @@ T0 = datetime(2021, 6, 1, tzinfo=UTC)
 
 def seconds(n: float) -> timedelta:
     return timedelta(seconds=n)
-
-
-@pytest.fixture
-async def conn(db: asyncpg.Connection) -> asyncpg.Connection:
-    await apply_migrations(db, component="analyzer", package="analyzer")
-    return db
 
 
 @pytest.fixture
@@ -45,9 +39,10 @@ async def write_window(
 ) -> list[str]:
     """`count` payment requests spread over the 5 s from `start`; returns their trace ids."""
     rows = [
-        server_span(
-            start + seconds(i * TIMING.window_s / count),
+        span(
             service,
+            at=start + seconds(i * TIMING.window_s / count),
+            endpoint="/payment",
             status=status,
             latency_ms=latency_ms * (0.9 + 0.2 * (i % 5) / 4),  # some natural jitter
         )

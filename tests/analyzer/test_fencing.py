@@ -27,7 +27,7 @@ from aiops_engine.detection import DetectionConfig
 from aiops_engine.incidents import IncidentPolicy
 from aiops_engine.incidents.lifecycle import acknowledge, new_incident_id, open_incident
 from aiops_engine.rca import RcaConfig
-from aiops_telemetry import COLUMNS, apply_migrations
+from aiops_telemetry import COLUMNS
 from analyzer import metrics
 from analyzer.cycle import AnalysisState, Timing, run_cycle
 from analyzer.housekeeping import Housekeeper
@@ -38,7 +38,7 @@ from analyzer.store.retention import RetentionPolicy
 from tests.support.containers import ContainerRedis
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.tcp_proxy import tcp_proxy
-from tests.support.telemetry_rows import server_span
+from tests.support.telemetry_rows import span
 
 from .incidents.findings import later, payment_errors, shop_graph
 
@@ -50,11 +50,10 @@ QUICK = Timing(window_s=0.1, ingest_lag_s=0.0, max_catch_up_s=60.0)
 
 
 @pytest.fixture
-async def conn(db: asyncpg.Connection) -> asyncpg.Connection:
-    """Analyzer tables, and no fence row left by other tests' leaders."""
-    await apply_migrations(db, component="analyzer", package="analyzer")
-    await db.execute("TRUNCATE analyzer_leader_fence")
-    return db
+async def conn(conn: asyncpg.Connection) -> asyncpg.Connection:
+    """The analyzer's tables, and no fence row left by other tests' leaders."""
+    await conn.execute("TRUNCATE analyzer_leader_fence")
+    return conn
 
 
 @pytest.fixture
@@ -68,24 +67,6 @@ async def other(conn: asyncpg.Connection, database_url: str) -> AsyncIterator[as
 
 
 @pytest.fixture
-async def pool(conn: asyncpg.Connection, database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
 def origin() -> datetime:
     """A stretch of past time no other test writes to."""
     return T0 + timedelta(days=uuid.uuid4().int % 100_000)
@@ -93,7 +74,10 @@ def origin() -> datetime:
 
 async def write_failures(conn: asyncpg.Connection, service: str, start: datetime) -> None:
     """50 failed payment requests over the 5 s from `start`: an error spike."""
-    rows = [server_span(start + timedelta(seconds=i * 0.1), service, status=500) for i in range(50)]
+    rows = [
+        span(service, at=start + timedelta(seconds=i * 0.1), endpoint="/payment", status=500)
+        for i in range(50)
+    ]
     await conn.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from aiops_telemetry import apply_migrations
 from analyzer.roles import READER_ROLE, enable_reader_login
 
 
 async def test_the_reader_can_select_but_never_write(
-    db: asyncpg.Connection, database_url: str
+    conn: asyncpg.Connection, database_url: str
 ) -> None:
-    await apply_migrations(db, component="analyzer", package="analyzer")
-    await enable_reader_login(db, "it's a 'quoted' secret")
+    await enable_reader_login(conn, "it's a 'quoted' secret")
     reader_url = database_url.replace(
         "aiops:aiops@", f"{READER_ROLE}:it%27s%20a%20%27quoted%27%20secret@"
     )
@@ -35,10 +33,9 @@ async def test_the_reader_can_select_but_never_write(
         await reader.close()
 
 
-async def test_the_reader_holds_no_write_privilege_on_any_table(db: asyncpg.Connection) -> None:
+async def test_the_reader_holds_no_write_privilege_on_any_table(conn: asyncpg.Connection) -> None:
     """Checked table by table, for tables created before and after the role."""
-    await apply_migrations(db, component="analyzer", package="analyzer")
-    writable = await db.fetch(
+    writable = await conn.fetch(
         """
         SELECT c.relname, p.privilege
         FROM pg_class AS c
@@ -48,7 +45,7 @@ async def test_the_reader_holds_no_write_privilege_on_any_table(db: asyncpg.Conn
         """,
         READER_ROLE,
     )
-    readable = await db.fetchval(
+    readable = await conn.fetchval(
         "SELECT bool_and(has_table_privilege($1, c.oid, 'SELECT')) FROM pg_class AS c"
         " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v')",
         READER_ROLE,

@@ -6,16 +6,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import asyncpg
 import pytest
 
 from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
-from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
+from aiops_telemetry import CLIENT, COLUMNS, SpanRow, new_span_id
 from analyzer.store.anomalies import save_anomalies
 from analyzer.store.retention import RetentionPolicy, maintain_partitions
 from analyzer.store.rollups import floor_minute, roll_up
 from analyzer.store.traces import trace_spans
+from tests.support.telemetry_rows import schema_connection, span
 
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
@@ -23,41 +25,21 @@ MINUTE = timedelta(minutes=1)
 
 @pytest.fixture
 async def conn(fresh_database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn: asyncpg.Connection = await asyncpg.connect(fresh_database_url)
-    await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
-    await apply_migrations(conn, component="analyzer", package="analyzer")
-    try:
+    """An empty database of its own, with the telemetry and analyzer schemas."""
+    async with schema_connection(fresh_database_url, analyzer=True) as conn:
         yield conn
-    finally:
-        await conn.close()
 
 
 def trace(at: datetime, *, status: int = 200, latency_ms: float = 10.0) -> list[SpanRow]:
     """A checkout: its server span, a client call to payment, and payment's server span."""
-    trace_id, root, call = uuid.uuid4().hex, uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]
-
-    def span(service: str, endpoint: str, kind: str, ids: tuple[str, str | None]) -> SpanRow:
-        return span_row(
-            timestamp=at,
-            service_name=service,
-            endpoint=endpoint,
-            method="POST",
-            status_code=status,
-            latency_ms=latency_ms if ids[1] is None else latency_ms - 1,
-            error_message=None,
-            trace_id=trace_id,
-            span_id=ids[0],
-            parent_span_id=ids[1],
-            kind=kind,
-            peer_service="payment" if kind == CLIENT else None,
-            error_kind=None,
-        )
-
+    root, call = new_span_id(), new_span_id()
+    hop = partial(span, at=at, trace_id=uuid.uuid4().hex, status=status)
     return [
-        span("checkout", "/checkout", SERVER, (root, None)),
-        span("checkout", "/payment", CLIENT, (call, root)),
-        span("payment", "/payment", SERVER, (uuid.uuid4().hex[:16], call)),
-    ]
+        hop("checkout", endpoint="/checkout", span_id=root, latency_ms=latency_ms),
+        hop("checkout", endpoint="/payment", kind=CLIENT, peer="payment", span_id=call,
+            parent=root, latency_ms=latency_ms - 1),
+        hop("payment", endpoint="/payment", parent=call, latency_ms=latency_ms - 1),
+    ]  # fmt: skip
 
 
 def trace_id_of(rows: list[SpanRow]) -> str:

@@ -12,17 +12,18 @@ import random
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import asyncpg
 import pytest
 
 from aiops_engine.detection import Anomaly, AnomalyType, Baseline, SeriesKey, WindowStats
-from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, load_migrations
-from aiops_telemetry import span_row as make_span_row
+from aiops_telemetry import CLIENT, COLUMNS, SpanRow, load_migrations
 from analyzer.store.anomalies import recent_anomalies, save_anomalies
 from analyzer.store.baselines import load_baselines, save_baselines
 from analyzer.store.windows import WINDOW_STATS_SQL, window_stats
+from tests.support import telemetry_rows
 
 from .synthetic import percentile
 
@@ -32,45 +33,12 @@ T1 = T0 + timedelta(seconds=10)
 MS = timedelta(milliseconds=1)
 
 
-@pytest.fixture
-async def store(db: asyncpg.Connection) -> asyncpg.Connection:
-    """The test database with the telemetry and analyzer schemas applied."""
-    await apply_migrations(db, component="analyzer", package="analyzer")
-    return db
-
-
 def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:10]}"
 
 
-def span(
-    service: str,
-    *,
-    kind: str = SERVER,
-    endpoint: str = "/x",
-    method: str = "GET",
-    peer: str | None = None,
-    status: int | None = 200,
-    latency_ms: float = 10.0,
-    at: datetime = T0,
-    trace_id: str | None = None,
-    error_kind: str | None = None,
-) -> SpanRow:
-    return make_span_row(
-        timestamp=at,
-        service_name=service,
-        endpoint=endpoint,
-        method=method,
-        status_code=status,
-        latency_ms=latency_ms,
-        error_message=error_kind,
-        trace_id=trace_id or uuid.uuid4().hex,
-        span_id=uuid.uuid4().hex[:16],
-        parent_span_id=None,
-        kind=kind,
-        peer_service=peer,
-        error_kind=error_kind,
-    )
+# A request to /x at T0 of its own trace, unless told otherwise.
+span = partial(telemetry_rows.span, at=T0)
 
 
 def call(caller: str, peer: str | None, **fields: Any) -> SpanRow:
@@ -96,32 +64,32 @@ async def stats_of(
 # --- window_stats -------------------------------------------------------------------------
 
 
-async def test_window_includes_its_start_and_excludes_its_end(store: asyncpg.Connection) -> None:
+async def test_window_includes_its_start_and_excludes_its_end(conn: asyncpg.Connection) -> None:
     """A span exactly at `start` counts, one exactly at `end` belongs to the next window."""
     svc = unique("bounds")
     tick = timedelta(microseconds=1)
-    await insert(store, [span(svc, at=t) for t in (T0 - tick, T0, T1 - tick, T1)])
+    await insert(conn, [span(svc, at=t) for t in (T0 - tick, T0, T1 - tick, T1)])
 
-    stats = await stats_of(store, svc)
+    stats = await stats_of(conn, svc)
 
     window = stats[SeriesKey.endpoint(svc, "/x")]
     assert window.count == 2
     assert (window.start, window.end) == (T0, T1)
 
 
-async def test_window_without_spans_has_no_keys(store: asyncpg.Connection) -> None:
+async def test_window_without_spans_has_no_keys(conn: asyncpg.Connection) -> None:
     """Keys are found in the window's spans only: an empty window yields an empty list."""
     start = datetime(1990, 1, 1, tzinfo=UTC)
-    assert await window_stats(store, start=start, end=start + timedelta(seconds=10)) == []
+    assert await window_stats(conn, start=start, end=start + timedelta(seconds=10)) == []
 
 
 async def test_server_spans_make_endpoint_keys_and_client_spans_make_edge_keys(
-    store: asyncpg.Connection,
+    conn: asyncpg.Connection,
 ) -> None:
     """Server spans group by (service, endpoint); client spans by (caller, callee), any path."""
     svc = unique("keys")
     await insert(
-        store,
+        conn,
         [
             span(svc, endpoint="/checkout"),
             span(svc, endpoint="/checkout"),
@@ -133,7 +101,7 @@ async def test_server_spans_make_endpoint_keys_and_client_spans_make_edge_keys(
         ],
     )
 
-    stats = await stats_of(store, svc)
+    stats = await stats_of(conn, svc)
 
     assert {key: s.count for key, s in stats.items()} == {
         SeriesKey.endpoint(svc, "/checkout"): 2,
@@ -143,29 +111,29 @@ async def test_server_spans_make_endpoint_keys_and_client_spans_make_edge_keys(
     }
 
 
-async def test_window_stats_come_in_key_order(store: asyncpg.Connection) -> None:
+async def test_window_stats_come_in_key_order(conn: asyncpg.Connection) -> None:
     """The list is sorted by SeriesKey, so cycles see keys in a stable order."""
     svc = unique("order")
-    await insert(store, [span(svc, endpoint="/b"), span(svc, endpoint="/a"), call(svc, "z")])
+    await insert(conn, [span(svc, endpoint="/b"), span(svc, endpoint="/a"), call(svc, "z")])
 
-    found = [s.key for s in await window_stats(store, start=T0, end=T1)]
+    found = [s.key for s in await window_stats(conn, start=T0, end=T1)]
 
     assert found == sorted(found)
 
 
-async def test_endpoint_errors_are_5xx_responses_only(store: asyncpg.Connection) -> None:
+async def test_endpoint_errors_are_5xx_responses_only(conn: asyncpg.Connection) -> None:
     """A server span failed on 5xx; 4xx and a cancelled request (NULL status) did not."""
     svc = unique("server-errors")
     statuses = [200, 201, 404, 499, 500, 503, None]
-    await insert(store, [span(svc, status=s) for s in statuses])
+    await insert(conn, [span(svc, status=s) for s in statuses])
 
-    window = (await stats_of(store, svc))[SeriesKey.endpoint(svc, "/x")]
+    window = (await stats_of(conn, svc))[SeriesKey.endpoint(svc, "/x")]
 
     assert (window.count, window.error_count, window.timeout_count) == (7, 2, 0)
 
 
 async def test_a_server_span_with_a_failure_kind_fails_whatever_its_status(
-    store: asyncpg.Connection,
+    conn: asyncpg.Connection,
 ) -> None:
     """An OTLP span's exception or status ERROR fails it even with HTTP 200 or no status;
     a request the client left ("cancelled") is not the server's failure."""
@@ -177,15 +145,15 @@ async def test_a_server_span_with_a_failure_kind_fails_whatever_its_status(
         span(svc, status=None, error_kind="cancelled"),
         span(svc, status=200),
     ]
-    await insert(store, rows)
+    await insert(conn, rows)
 
-    window = (await stats_of(store, svc))[SeriesKey.endpoint(svc, "/x")]
+    window = (await stats_of(conn, svc))[SeriesKey.endpoint(svc, "/x")]
 
     assert (window.count, window.error_count) == (5, 3)
 
 
 async def test_a_non_http_otlp_call_without_a_status_is_no_failure(
-    store: asyncpg.Connection,
+    conn: asyncpg.Connection,
 ) -> None:
     """A call with method '' (not HTTP, from OTLP) states its failures: NULL status is none."""
     svc = unique("non-http")
@@ -193,18 +161,18 @@ async def test_a_non_http_otlp_call_without_a_status_is_no_failure(
         call(svc, "queue", method="", status=None),
         call(svc, "queue", method="", status=None, error_kind="exception"),
     ]
-    await insert(store, rows)
+    await insert(conn, rows)
 
-    window = (await stats_of(store, svc))[SeriesKey.edge(svc, "queue")]
+    window = (await stats_of(conn, svc))[SeriesKey.edge(svc, "queue")]
 
     assert (window.count, window.error_count) == (2, 1)
 
 
-async def test_edge_errors_are_5xx_and_calls_without_a_response(store: asyncpg.Connection) -> None:
+async def test_edge_errors_are_5xx_and_calls_without_a_response(conn: asyncpg.Connection) -> None:
     """A call failed on 5xx or on no response (NULL status), whatever its failure kind."""
     svc = unique("client-errors")
     await insert(
-        store,
+        conn,
         [
             call(svc, "payment", status=200),
             call(svc, "payment", status=404),
@@ -216,17 +184,17 @@ async def test_edge_errors_are_5xx_and_calls_without_a_response(store: asyncpg.C
         ],
     )
 
-    window = (await stats_of(store, svc))[SeriesKey.edge(svc, "payment")]
+    window = (await stats_of(conn, svc))[SeriesKey.edge(svc, "payment")]
 
     assert (window.count, window.error_count, window.timeout_count) == (7, 5, 1)
 
 
-async def test_queries_fail_only_on_a_failure_kind(store: asyncpg.Connection) -> None:
+async def test_queries_fail_only_on_a_failure_kind(conn: asyncpg.Connection) -> None:
     """Query spans never have a status: NULL is no failure for them, a recorded kind is."""
     svc = unique("queries")
     query = {"endpoint": "SELECT stock", "method": "SQL", "status": None}
     await insert(
-        store,
+        conn,
         [
             *(call(svc, "postgres", **query) for _ in range(5)),
             call(svc, "postgres", **query, error_kind="db_error"),
@@ -234,16 +202,16 @@ async def test_queries_fail_only_on_a_failure_kind(store: asyncpg.Connection) ->
         ],
     )
 
-    window = (await stats_of(store, svc))[SeriesKey.edge(svc, "postgres")]
+    window = (await stats_of(conn, svc))[SeriesKey.edge(svc, "postgres")]
 
     assert (window.count, window.error_count, window.timeout_count) == (7, 2, 1)
 
 
-async def test_timeouts_are_counted_by_failure_kind(store: asyncpg.Connection) -> None:
+async def test_timeouts_are_counted_by_failure_kind(conn: asyncpg.Connection) -> None:
     """timeout_count counts error_kind 'timeout' only; refused calls are errors, not timeouts."""
     svc = unique("timeouts")
     await insert(
-        store,
+        conn,
         [
             *(call(svc, "inventory", status=None, error_kind="timeout") for _ in range(3)),
             call(svc, "inventory", status=None, error_kind="connection_refused"),
@@ -252,22 +220,22 @@ async def test_timeouts_are_counted_by_failure_kind(store: asyncpg.Connection) -
         ],
     )
 
-    window = (await stats_of(store, svc))[SeriesKey.edge(svc, "inventory")]
+    window = (await stats_of(conn, svc))[SeriesKey.edge(svc, "inventory")]
 
     assert (window.count, window.error_count, window.timeout_count) == (6, 4, 3)
     assert window.timeout_rate == pytest.approx(0.5)
 
 
 async def test_mean_and_percentiles_match_linear_interpolation(
-    store: asyncpg.Connection,
+    conn: asyncpg.Connection,
 ) -> None:
     """Mean, p50, p95, p99 equal Python's mean and percentile_cont's linear interpolation."""
     svc = unique("latency")
     rng = random.Random(4)
     latencies = [rng.lognormvariate(math.log(40), 0.6) for _ in range(257)]
-    await insert(store, [span(svc, latency_ms=v, at=T0 + i * MS) for i, v in enumerate(latencies)])
+    await insert(conn, [span(svc, latency_ms=v, at=T0 + i * MS) for i, v in enumerate(latencies)])
 
-    window = (await stats_of(store, svc))[SeriesKey.endpoint(svc, "/x")]
+    window = (await stats_of(conn, svc))[SeriesKey.endpoint(svc, "/x")]
 
     assert window.count == len(latencies)
     assert window.mean_ms == pytest.approx(sum(latencies) / len(latencies), rel=1e-12)
@@ -277,31 +245,31 @@ async def test_mean_and_percentiles_match_linear_interpolation(
     assert window.p50_ms < window.p95_ms < window.p99_ms
 
 
-async def test_sample_traces_are_failures_first_then_slowest(store: asyncpg.Connection) -> None:
+async def test_sample_traces_are_failures_first_then_slowest(conn: asyncpg.Connection) -> None:
     """Sample trace ids list failed requests first (slowest first among them), then the slowest."""
     svc = unique("samples")
     requests = {"ok-slow": (200, 900.0), "fail-fast": (500, 10.0), "ok-mid": (200, 500.0)}
     requests |= {"fail-mid": (503, 50.0), "ok-fast": (200, 5.0)}
     await insert(
-        store,
+        conn,
         [span(svc, status=s, latency_ms=v, trace_id=t) for t, (s, v) in requests.items()],
     )
     key = SeriesKey.endpoint(svc, "/x")
 
-    top3 = (await stats_of(store, svc))[key].sample_trace_ids
-    every = (await stats_of(store, svc, sample_traces=10))[key].sample_trace_ids
-    none = (await stats_of(store, svc, sample_traces=0))[key].sample_trace_ids
+    top3 = (await stats_of(conn, svc))[key].sample_trace_ids
+    every = (await stats_of(conn, svc, sample_traces=10))[key].sample_trace_ids
+    none = (await stats_of(conn, svc, sample_traces=0))[key].sample_trace_ids
 
     assert top3 == ("fail-mid", "fail-fast", "ok-slow")
     assert every == ("fail-mid", "fail-fast", "ok-slow", "ok-mid", "ok-fast")
     assert none == ()
 
 
-async def test_sample_traces_name_each_trace_once(store: asyncpg.Connection) -> None:
+async def test_sample_traces_name_each_trace_once(conn: asyncpg.Connection) -> None:
     """A trace with several slow spans on one key is sampled once, at its worst span."""
     svc = unique("distinct")
     await insert(
-        store,
+        conn,
         [
             call(svc, "postgres", method="SQL", status=None, latency_ms=v, trace_id="busy")
             for v in (300.0, 200.0, 100.0)
@@ -309,15 +277,15 @@ async def test_sample_traces_name_each_trace_once(store: asyncpg.Connection) -> 
         + [call(svc, "postgres", method="SQL", status=None, latency_ms=150.0, trace_id="calm")],
     )
 
-    window = (await stats_of(store, svc))[SeriesKey.edge(svc, "postgres")]
+    window = (await stats_of(conn, svc))[SeriesKey.edge(svc, "postgres")]
 
     assert window.sample_trace_ids == ("busy", "calm")
 
 
-async def test_negative_sample_count_is_refused(store: asyncpg.Connection) -> None:
+async def test_negative_sample_count_is_refused(conn: asyncpg.Connection) -> None:
     """A negative number of sample traces is a caller's mistake, not an empty list."""
     with pytest.raises(ValueError, match="sample_traces"):
-        await window_stats(store, start=T0, end=T1, sample_traces=-1)
+        await window_stats(conn, start=T0, end=T1, sample_traces=-1)
 
 
 def plan_nodes(node: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -327,7 +295,7 @@ def plan_nodes(node: dict[str, Any]) -> Iterable[dict[str, Any]]:
 
 
 async def test_window_query_reads_telemetry_through_a_timestamp_index(
-    store: asyncpg.Connection,
+    conn: asyncpg.Connection,
 ) -> None:
     """The window query's only condition on telemetry is the time range: it prunes the
     partitions, and an index serves the rest.
@@ -338,9 +306,9 @@ async def test_window_query_reads_telemetry_through_a_timestamp_index(
     condition is the "timestamp" range. (At 2M rows, with seq scans allowed,
     the planner picks a bitmap scan on the BRIN index by itself.)
     """
-    async with store.transaction():
-        await store.execute("SET LOCAL enable_seqscan = off")
-        plan_json = await store.fetchval(
+    async with conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan_json = await conn.fetchval(
             "EXPLAIN (FORMAT JSON) " + WINDOW_STATS_SQL,
             T0,
             T1,
@@ -384,7 +352,7 @@ async def stored_baselines(conn: asyncpg.Connection, service: str) -> dict[Serie
     return {k: b for k, b in (await load_baselines(conn)).items() if k.service == service}
 
 
-async def test_baselines_round_trip_exactly(store: asyncpg.Connection) -> None:
+async def test_baselines_round_trip_exactly(conn: asyncpg.Connection) -> None:
     """Saved baselines load back equal, field for field, for endpoint and edge keys alike."""
     svc = unique("baselines")
     saved = {
@@ -392,34 +360,34 @@ async def test_baselines_round_trip_exactly(store: asyncpg.Connection) -> None:
         for key in (SeriesKey.endpoint(svc, "/checkout"), SeriesKey.edge(svc, "payment"))
     }
 
-    await save_baselines(store, saved)
+    await save_baselines(conn, saved)
 
-    assert await stored_baselines(store, svc) == saved
+    assert await stored_baselines(conn, svc) == saved
 
 
 async def test_saving_baselines_overwrites_given_keys_and_keeps_the_others(
-    store: asyncpg.Connection,
+    conn: asyncpg.Connection,
 ) -> None:
     """Saving is an upsert: a key saved again takes the new values; unsaved keys stay."""
     svc = unique("upsert")
     first, second = SeriesKey.endpoint(svc, "/a"), SeriesKey.endpoint(svc, "/b")
-    await save_baselines(store, {first: baseline(first), second: baseline(second)})
+    await save_baselines(conn, {first: baseline(first), second: baseline(second)})
     newer = baseline(first, level_ms=250.5, windows=13, updated_at=T1)
 
-    await save_baselines(store, {first: newer})
-    await save_baselines(store, {})  # nothing to save: no error, nothing changed
+    await save_baselines(conn, {first: newer})
+    await save_baselines(conn, {})  # nothing to save: no error, nothing changed
 
-    assert await stored_baselines(store, svc) == {first: newer, second: baseline(second)}
+    assert await stored_baselines(conn, svc) == {first: newer, second: baseline(second)}
 
 
-async def test_a_baseline_filed_under_another_key_is_refused(store: asyncpg.Connection) -> None:
+async def test_a_baseline_filed_under_another_key_is_refused(conn: asyncpg.Connection) -> None:
     """The mapping's key and the baseline's own key must agree, or loading would differ."""
     svc = unique("misfiled")
     key = SeriesKey.endpoint(svc, "/a")
 
     with pytest.raises(ValueError, match="another key"):
-        await save_baselines(store, {key: baseline(SeriesKey.endpoint(svc, "/b"))})
-    assert await stored_baselines(store, svc) == {}
+        await save_baselines(conn, {key: baseline(SeriesKey.endpoint(svc, "/b"))})
+    assert await stored_baselines(conn, svc) == {}
 
 
 # --- anomalies ----------------------------------------------------------------------------
@@ -447,10 +415,10 @@ def anomaly(key: SeriesKey, score: float, **fields: Any) -> Anomaly:
     return Anomaly(key=key, **(values | fields))
 
 
-async def test_anomalies_round_trip_exactly(store: asyncpg.Connection) -> None:
+async def test_anomalies_round_trip_exactly(conn: asyncpg.Connection) -> None:
     """Every Anomaly field survives, including a missing baseline and no sample traces."""
     svc = unique("anomalies")
-    detected_at = await fresh_time(store)
+    detected_at = await fresh_time(conn)
     found = [
         anomaly(SeriesKey.endpoint(svc, "/payment"), 0.9),
         anomaly(
@@ -462,35 +430,35 @@ async def test_anomalies_round_trip_exactly(store: asyncpg.Connection) -> None:
         ),
     ]
 
-    await save_anomalies(store, found, detected_at=detected_at)
+    await save_anomalies(conn, found, detected_at=detected_at)
 
-    assert await recent_anomalies(store, since=detected_at) == found
+    assert await recent_anomalies(conn, since=detected_at) == found
 
 
 async def test_recent_anomalies_are_newest_first_since_the_given_time(
-    store: asyncpg.Connection,
+    conn: asyncpg.Connection,
 ) -> None:
     """Newest cycle first, each cycle in saved order; `since` is inclusive, `limit` caps."""
     svc = unique("recent")
-    older = await fresh_time(store)
+    older = await fresh_time(conn)
     first, second, third = (SeriesKey.endpoint(svc, p) for p in ("/a", "/b", "/c"))
     stale = [anomaly(first, 0.99)]
     old = [anomaly(first, 0.8), anomaly(second, 0.7)]
     new = [anomaly(third, 0.9), anomaly(first, 0.6)]
-    await save_anomalies(store, stale, detected_at=older - timedelta(microseconds=1))
-    await save_anomalies(store, old, detected_at=older)
-    await save_anomalies(store, new, detected_at=older + timedelta(seconds=5))
-    await save_anomalies(store, [], detected_at=older + timedelta(seconds=10))  # no-op
+    await save_anomalies(conn, stale, detected_at=older - timedelta(microseconds=1))
+    await save_anomalies(conn, old, detected_at=older)
+    await save_anomalies(conn, new, detected_at=older + timedelta(seconds=5))
+    await save_anomalies(conn, [], detected_at=older + timedelta(seconds=10))  # no-op
 
-    assert await recent_anomalies(store, since=older) == new + old
-    assert await recent_anomalies(store, since=older, limit=3) == [*new, old[0]]
-    assert await recent_anomalies(store, since=older + timedelta(seconds=1)) == new
+    assert await recent_anomalies(conn, since=older) == new + old
+    assert await recent_anomalies(conn, since=older, limit=3) == [*new, old[0]]
+    assert await recent_anomalies(conn, since=older + timedelta(seconds=1)) == new
 
 
-async def test_migration_can_be_rerun_by_hand(store: asyncpg.Connection) -> None:
+async def test_migration_can_be_rerun_by_hand(conn: asyncpg.Connection) -> None:
     """The analyzer's migration is idempotent, so `psql -f` on a live database is harmless."""
     for migration in load_migrations("analyzer"):
-        await store.execute(migration.sql)
-        await store.execute(migration.sql)
-    comment = await store.fetchval("SELECT obj_description('analyzer_anomalies'::regclass)")
+        await conn.execute(migration.sql)
+        await conn.execute(migration.sql)
+    comment = await conn.fetchval("SELECT obj_description('analyzer_anomalies'::regclass)")
     assert "anomaly" in comment

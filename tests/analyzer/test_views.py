@@ -5,61 +5,28 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
-import pytest
 
 from aiops_engine.detection import Baseline, DetectionConfig, SeriesKey, latency_threshold
 from aiops_engine.incidents import Incident, IncidentEvent, IncidentPolicy
 from aiops_engine.incidents.lifecycle import acknowledge, changes, open_incident, resolve
-from aiops_telemetry import (
-    CLIENT,
-    COLUMNS,
-    SERVER,
-    SpanRow,
-    apply_migrations,
-    load_migrations,
-    span_row,
-)
+from aiops_telemetry import CLIENT, COLUMNS, SpanRow, load_migrations
 from analyzer.store import incident_history
 from analyzer.store.baselines import save_baselines
+from tests.support import telemetry_rows
 
 from .incidents.findings import later, payment_errors
 
 
-@pytest.fixture
-async def conn(db: asyncpg.Connection) -> asyncpg.Connection:
-    await apply_migrations(db, component="analyzer", package="analyzer")
-    return db
-
-
 def span(
-    trace_id: str,
-    span_id: str,
-    parent: str | None,
-    service: str,
-    at: datetime,
-    *,
-    kind: str = SERVER,
-    endpoint: str = "/checkout",
-    status: int | None = 200,
-    latency_ms: float = 10.0,
-    peer: str | None = None,
+    trace_id: str, span_id: str, parent: str | None, service: str, at: datetime, **fields: Any
 ) -> SpanRow:
-    return span_row(
-        timestamp=at,
-        service_name=service,
-        endpoint=endpoint,
-        method="POST",
-        status_code=status,
-        latency_ms=latency_ms,
-        error_message=None,
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent,
-        kind=kind,
-        peer_service=peer,
-        error_kind=None,
+    """A span of trace `trace_id` under `parent`, on /checkout unless told otherwise."""
+    fields = {"endpoint": "/checkout", **fields}
+    return telemetry_rows.span(
+        service, at=at, trace_id=trace_id, span_id=span_id, parent=parent, **fields
     )
 
 

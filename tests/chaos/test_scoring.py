@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from aiops_api.analyzer import BaselineRecord, Incident
 from aiops_chaos.results import RootCause, ScenarioResult
 from aiops_chaos.scoring import (
     all_named,
@@ -17,6 +17,7 @@ from aiops_chaos.scoring import (
     passed,
     score,
 )
+from aiops_engine.detection import Baseline, SeriesKey
 
 START = datetime(2026, 1, 5, 10, 0, 0, tzinfo=UTC)  # the clean start of the run
 FAULT = START + timedelta(seconds=15)  # after the warm-up
@@ -33,6 +34,18 @@ def stamp(seconds: float) -> str:
     return at(seconds).isoformat().replace("+00:00", "Z")
 
 
+def slow(cause: tuple[str, str | None], *, ended: float) -> dict[str, object]:
+    """An anomaly behind an incident, as its JSON has it."""
+    service, endpoint = cause
+    return {
+        "type": "latency", "key": f"{service} {endpoint}", "kind": "endpoint",
+        "service": service, "target": endpoint or "", "observed": 2900.0, "baseline": 9.0,
+        "threshold": 27.0, "score": 0.99, "sample_count": 40,
+        "window_start": stamp(ended - 1), "window_end": stamp(ended),
+        "explanation": f"{service} p50 2900 ms, baseline 9 ms",
+    }  # fmt: skip
+
+
 def incident(
     ident: str,
     cause: tuple[str, str | None],
@@ -44,32 +57,36 @@ def incident(
     candidates: Sequence[tuple[str, str | None]] = (),
     affected: Sequence[str] = (),
     version: int = 1,
-) -> dict[str, Any]:
+) -> Incident:
+    """An incident as the analyzer's JSON has it, parsed as the chaos tool parses it."""
     ranked = list(candidates) or [cause]
-    return {
-        "id": ident,
-        "title": f"{cause[0]} in trouble",
-        "status": status,
-        "severity": "high",
-        "root_cause": {"service": cause[0], "endpoint": cause[1]},
-        "candidates": [
-            {"service": s, "endpoint": e, "score": 0.5, "traces": 3, "evidence": f"{s} first"}
-            for s, e in ranked
-        ],
-        "confidence": 0.8,
-        "explanation": f"{cause[0]} {cause[1]} failed first in 4/5 traces",
-        "affected_services": list(affected) or [cause[0]],
-        "anomalies": [{"explanation": f"{cause[0]} p50 2900 ms, baseline 9 ms"}],
-        "sample_trace_ids": ["t1"],
-        "opened_at": stamp(opened),
-        "updated_at": stamp(opened if updated is None else updated),
-        # Evidence moves both stamps; a status change only updated_at (pass last_anomaly then).
-        "last_anomaly_at": stamp(
-            last_anomaly if last_anomaly is not None else opened if updated is None else updated
-        ),
-        "reopen_count": 0,
-        "version": version,
-    }
+    return Incident.model_validate(
+        {
+            "id": ident,
+            "title": f"{cause[0]} in trouble",
+            "status": status,
+            "severity": "high",
+            "root_cause": {"service": cause[0], "endpoint": cause[1]},
+            "candidates": [
+                {"service": s, "endpoint": e, "score": 0.5, "traces": 3, "evidence": f"{s} first"}
+                for s, e in ranked
+            ],
+            "confidence": 0.8,
+            "explanation": f"{cause[0]} {cause[1]} failed first in 4/5 traces",
+            "affected_services": list(affected) or [cause[0]],
+            "affected_endpoints": [f"{cause[0]} {cause[1]}"],
+            "anomalies": [slow(cause, ended=opened)],
+            "sample_trace_ids": ["t1"],
+            "opened_at": stamp(opened),
+            "updated_at": stamp(opened if updated is None else updated),
+            # Evidence moves both stamps; a status change only updated_at (pass last_anomaly then).
+            "last_anomaly_at": stamp(
+                last_anomaly if last_anomaly is not None else opened if updated is None else updated
+            ),
+            "reopen_count": 0,
+            "version": version,
+        }
+    )
 
 
 def test_an_incident_naming_the_cause_after_the_fault_is_a_correct_detection() -> None:
@@ -84,7 +101,7 @@ def test_an_incident_naming_the_cause_after_the_fault_is_a_correct_detection() -
     assert result.detected_at == at(25)
     assert result.time_to_detect_s == 10.0
     assert (result.false_positives, result.false_negatives) == (0, 0)
-    assert [i["id"] for i in result.incidents] == ["INC-1"]
+    assert [i.id for i in result.incidents] == ["INC-1"]
 
 
 def test_a_warm_up_false_alarm_resolved_after_the_fault_is_no_detection() -> None:
@@ -218,9 +235,9 @@ def test_merging_keeps_the_latest_version_of_each_incident() -> None:
     final = incident("INC-1", ("payment", "/payment"), opened=20, updated=30, version=3)
     other = incident("INC-2", ("inventory", None), opened=25)
     merged = merge_incidents([polled, other], [final])
-    assert sorted(i["id"] for i in merged) == ["INC-1", "INC-2"]
-    assert next(i for i in merged if i["id"] == "INC-1")["root_cause"]["service"] == "payment"
-    assert merge_incidents([final], [polled])[0]["version"] == 3
+    assert sorted(i.id for i in merged) == ["INC-1", "INC-2"]
+    assert next(i for i in merged if i.id == "INC-1").root_cause.service == "payment"
+    assert merge_incidents([final], [polled])[0].version == 3
 
 
 def test_all_named_needs_every_expected_cause_as_a_root_cause() -> None:
@@ -233,16 +250,21 @@ def test_all_named_needs_every_expected_cause_as_a_root_cause() -> None:
 
 
 def test_baselines_are_ready_once_the_shops_endpoints_are_established() -> None:
-    """`established` decides; without it, ten learned windows do."""
+    """`established` decides, as the analyzer judged it; an established edge is no endpoint."""
 
-    def baseline(service: str, target: str, **extra: Any) -> dict[str, Any]:
-        return {"kind": "endpoint", "service": service, "target": target, **extra}
+    def baseline(key: SeriesKey, *, established: bool, windows: int) -> BaselineRecord:
+        learned = Baseline(key=key, level_ms=9.0, spread_ms=1.0, rate_per_s=10.0,
+                           error_rate=0.0, samples=400, windows=windows,
+                           updated_at=START)  # fmt: skip
+        return BaselineRecord.of(learned, established=established)
 
     baselines = [
-        baseline("checkout", "/checkout", established=True, windows=3),
-        baseline("payment", "/payment", established=False, windows=40),
-        baseline("inventory", "/inventory/reserve", windows=12),
-        {"kind": "edge", "service": "checkout", "target": "payment", "established": True},
+        baseline(SeriesKey.endpoint("checkout", "/checkout"), established=True, windows=3),
+        baseline(SeriesKey.endpoint("payment", "/payment"), established=False, windows=40),
+        baseline(
+            SeriesKey.endpoint("inventory", "/inventory/reserve"), established=True, windows=12
+        ),
+        baseline(SeriesKey.edge("payment", "inventory"), established=True, windows=40),
     ]
     assert missing_baselines(baselines) == ["payment /payment"]
     assert missing_baselines([]) == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -21,6 +22,7 @@ from aiops_telemetry import CLIENT, COLUMNS, SERVER, apply_migrations, span_row
 from analyzer.incidents import IncidentStore
 from analyzer.store import incident_history
 from tests.support.containers import ContainerRedis
+from tests.support.fake_http import fake_server
 from tests.support.processes import ServiceProcess, free_port
 
 PAYMENT = Suspect("payment", "/payment")
@@ -288,6 +290,20 @@ def test_an_analyzer_that_does_not_answer_exits_1_with_the_make_up_hint(
     assert (status, out) == (1, "")
     assert err.startswith(
         f"aiops: the analyzer does not answer at {url}: start the stack with `make up`"
+    )
+
+
+async def test_an_answer_that_is_not_the_analyzers_exits_1_saying_what_it_could_not_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Another service's JSON on --url (its /health has no role): one line, no traceback."""
+    async with fake_server(body={"service": "payment", "status": "ok"}) as server:
+        status = await asyncio.to_thread(main, ["--url", server.url, "health"])
+    out, err = capsys.readouterr()
+    assert (status, out) == (1, "")
+    assert err.startswith(
+        f"aiops: {server.url} answered /health with JSON this aiops does not read "
+        "(role: Field required): is --url (or AIOPS_ANALYZER_URL) the analyzer?"
     )
 
 

@@ -195,7 +195,11 @@ async def test_postgres_stopped_under_traffic_loses_no_telemetry_and_the_analyze
 
         await eventually(analyzing_again, within=60, what="analyzer cycles without error")
 
-    assert all(status == 200 for status in paid.values()), sorted(set(paid.values()))
+    # The traffic ran all along (20 payments and 5 checkouts a second for OUTAGE_S + 4 s): with
+    # none, every check below would pass on nothing.
+    assert len(paid) >= 10 * OUTAGE_S, len(paid)
+    assert len(ordered) >= 2 * OUTAGE_S, len(ordered)
+    assert set(paid.values()) == {200}, sorted(set(paid.values()))
     # Checkout needs inventory, which needs the database: a clean refusal, never a crash.
     assert set(ordered.values()) <= {200, 502, 503, 504}, sorted(set(ordered.values()))
     assert max(h["telemetry"]["buffered"] for h in during.values()) > 0  # it did buffer

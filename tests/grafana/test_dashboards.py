@@ -20,9 +20,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, span_row
+from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations
 from analyzer.roles import READER_ROLE, enable_reader_login
 from analyzer.store.rollups import roll_up_range
+from tests.support.telemetry_rows import schema_connection, span
 
 from .macros import TimeRange, Variable, expand
 
@@ -162,25 +163,18 @@ def checkout_trace(origin: datetime, second: int, tag: str) -> list[SpanRow]:
     ]
     ids = [uuid.uuid4().hex[:16] for _ in shape]
     return [
-        span_row(
-            timestamp=origin + timedelta(seconds=second, milliseconds=offset),
-            service_name=service,
-            endpoint=endpoint,
-            method="SQL" if peer == "postgres" else "POST",
-            status_code=code,
-            latency_ms=latency,
-            error_message="HTTPException: payment declined" if code and code >= 500 else None,
-            trace_id=trace,
-            span_id=span_id,
-            parent_span_id=None if parent is None else ids[parent],
-            kind=kind,
-            peer_service=peer,
+        span(
+            service, at=origin + timedelta(seconds=second, milliseconds=offset), kind=kind,
+            endpoint=endpoint, method="SQL" if peer == "postgres" else "POST", status=code,
+            latency_ms=latency, peer=peer, trace_id=trace, span_id=span_id,
+            parent=None if parent is None else ids[parent],
             error_kind="exception" if code == 500 and kind == CLIENT else None,
+            error_message="HTTPException: payment declined" if code and code >= 500 else None,
         )
         for span_id, (offset, service, kind, endpoint, parent, latency, code, peer) in zip(
             ids, shape, strict=True
         )
-    ]
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -191,10 +185,7 @@ async def scene(database_url: str) -> AsyncIterator[Scene]:
     origin = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(minutes=uuid.uuid4().int % 500_000)
     traces = [checkout_trace(origin, second, tag) for second in range(90)]
     payment, slow_trace = services(tag)[1], traces[65]
-    conn: asyncpg.Connection = await asyncpg.connect(database_url)
-    try:
-        await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
-        await apply_migrations(conn, component="analyzer", package="analyzer")
+    async with schema_connection(database_url, analyzer=True) as conn:
         rows = [row for trace in traces for row in trace]
         await conn.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
         await roll_up_range(conn, origin, origin + timedelta(minutes=2))
@@ -204,8 +195,6 @@ async def scene(database_url: str) -> AsyncIterator[Scene]:
             choices={"service": payment, "endpoint": "/payment", "trace_id": slow_trace[0][7]},
             trace_spans=[row[8] for row in sorted(slow_trace, key=lambda row: (row[0], row[8]))],
         )
-    finally:
-        await conn.close()
 
 
 async def write_analyzer_rows(

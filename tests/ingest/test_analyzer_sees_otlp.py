@@ -10,12 +10,12 @@ import asyncpg
 import httpx
 
 from aiops_engine.detection import SeriesKey
-from aiops_engine.rca import Span
-from aiops_telemetry import CLIENT, COLUMNS, SERVER, span_row
+from aiops_engine.rows import to_span
+from aiops_telemetry import CLIENT, COLUMNS, SERVER
 from analyzer.store.traces import trace_spans, window_dependencies
 from analyzer.store.windows import SPAN_FAILED_SQL, window_stats
 from tests.support.processes import ServiceProcess
-from tests.support.telemetry_rows import wait_for_rows
+from tests.support.telemetry_rows import span, wait_for_rows
 
 from . import otlp_requests as otlp
 
@@ -101,45 +101,18 @@ async def test_the_sql_failure_rule_and_span_failed_agree_on_every_combination(
         )
     )
     rows = [
-        span_row(
-            timestamp=now,
-            service_name=service,
-            endpoint="/x",
-            method=method,
-            status_code=status,
-            latency_ms=1.0,
-            error_message=None,
-            trace_id=uuid.uuid4().hex,
-            span_id=f"{i:016x}",
-            parent_span_id=None,
-            kind=kind,
-            peer_service="peer" if kind == CLIENT else None,
-            error_kind=error_kind,
-        )
+        span(service, at=now, method=method, status=status, kind=kind, error_kind=error_kind,
+             peer="peer" if kind == CLIENT else None, span_id=f"{i:016x}")
         for i, (kind, status, error_kind, method) in enumerate(combos)
-    ]
+    ]  # fmt: skip
     await db.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
     found = await db.fetch(
         f"SELECT span_id, {SPAN_FAILED_SQL} AS failed FROM telemetry WHERE service_name = $1",
         service,
     )
     in_sql = {r["span_id"]: r["failed"] for r in found}
-    in_python = {
-        f"{i:016x}": Span(
-            trace_id="t",
-            span_id=f"{i:016x}",
-            parent_span_id=None,
-            service=service,
-            endpoint="/x",
-            method=method,
-            kind=kind,
-            status_code=status,
-            latency_ms=1.0,
-            start=now,
-            error_kind=error_kind,
-        ).failed
-        for i, (kind, status, error_kind, method) in enumerate(combos)
-    }
+    in_python = {s.span_id: s.failed for s in map(to_span, rows)}
+    assert len(in_sql) == len(in_python) == len(combos)
     assert in_sql == in_python
     # The rules it pins, spot-checked: a server span's failure kind fails it, cancelled not.
     index = combos.index((SERVER, 200, "exception", "GET"))

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Shop, service_env
+from tests.conftest import Shop, running_shop, service_env
 from tests.examples.live_analyzer import (
     analyzer_env,
     established,
@@ -42,29 +42,14 @@ async def live(
 ) -> AsyncIterator[tuple[Shop, ServiceProcess]]:
     """The shop with its chaos API open, and an analyzer with one-second windows."""
     await forget_learned_state(database_url)
-    env = service_env(database_url, AIOPS_CHAOS_TOKEN=TOKEN)
-    started: list[ServiceProcess] = []
-
-    def start(app: str, extra: dict[str, str]) -> ServiceProcess:
-        process = ServiceProcess(app, {**env, **extra}).start()
-        started.append(process)
-        return process
-
-    try:
-        payment = start("payment.app:create_app", {})
-        inventory = start("inventory.app:create_app", {})
-        checkout = start(
-            "checkout.app:create_app",
-            {"AIOPS_PAYMENT_URL": payment.url, "AIOPS_INVENTORY_URL": inventory.url},
-        )
+    with running_shop(service_env(database_url, AIOPS_CHAOS_TOKEN=TOKEN)) as shop:
         analyzer = ServiceProcess(
             "analyzer.app:create_app", analyzer_env(database_url, redis_server.reset())
         ).start()
-        started.append(analyzer)
-        yield Shop(checkout=checkout, payment=payment, inventory=inventory), analyzer
-    finally:
-        for process in reversed(started):
-            process.stop()
+        try:
+            yield shop, analyzer
+        finally:
+            analyzer.stop()
 
 
 async def aiops(*argv: str) -> str:

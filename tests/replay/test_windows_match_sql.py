@@ -125,8 +125,10 @@ error_kinds = st.one_of(
 def test_the_windows_failure_rule_is_the_rca_spans_rule(
     kind: str, status: int | None, method: str, error_kind: str | None
 ) -> None:
-    span = Span("t", "s", None, "svc", "/x", method, kind, status, 1.0, datetime.now(UTC))
-    span = Span(**{**{f: getattr(span, f) for f in Span.__slots__}, "error_kind": error_kind})
+    span = Span(
+        "t", "s", None, "svc", "/x", method, kind, status, 1.0, datetime.now(UTC),
+        error_kind=error_kind,
+    )  # fmt: skip
     assert span_failed(kind, status, method, error_kind) == span.failed
 
 

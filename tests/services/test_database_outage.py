@@ -1,4 +1,5 @@
-"""PostgreSQL stopped under traffic: requests that don't need it succeed, and no row is lost."""
+"""PostgreSQL stopped under traffic: every request that needs it fails with a clean 503 or
+502 that says why, and no telemetry row is lost."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ async def health(client: httpx.AsyncClient, process: ServiceProcess) -> dict[str
     return body
 
 
-async def test_outage_loses_no_telemetry_and_fails_no_request_that_does_not_need_it(
+async def test_outage_loses_no_telemetry_and_fails_every_request_cleanly(
     outage_shop: tuple[ContainerPostgres, Shop],
 ) -> None:
     postgres, shop = outage_shop
@@ -81,38 +82,37 @@ async def test_outage_loses_no_telemetry_and_fails_no_request_that_does_not_need
                 break
             await asyncio.sleep(0.2)
 
-    assert [r.status_code for r in payments] == [200] * PAYMENTS
-    # Checkout needs stock, and stock lives in PostgreSQL: a clean, explained failure.
+    # Payment records its authorizations in PostgreSQL: a clean, explained refusal.
+    assert [r.status_code for r in payments] == [503] * PAYMENTS
+    assert payments[0].json()["detail"].startswith("payment database unavailable")
+    # So checkout fails at payment, before it asks inventory (whose stock is there too).
     assert {r.status_code for r in checkouts} == {502}
-    assert "inventory failed with HTTP 503" in checkouts[0].json()["detail"]
+    assert "payment failed with HTTP 503" in checkouts[0].json()["detail"]
     payment_during = during["payment.app:create_app"]["telemetry"]
     assert payment_during["state"] == "retrying"
     assert payment_during["buffered"] >= PAYMENTS
     assert payment_during["last_flush_error"]
-    assert during["inventory.app:create_app"]["checks"]["database"].startswith("unavailable")
+    for process in services:
+        assert during[process.app]["checks"]["database"].startswith("unavailable")
 
     conn = await asyncpg.connect(postgres.dsn)
     try:
         stored_payments = await conn.fetchval(
             "SELECT count(*) FROM telemetry "
-            "WHERE trace_id LIKE 'outage-pay-%' AND service_name = 'payment'"
+            "WHERE trace_id LIKE 'outage-pay-%' AND service_name = 'payment' AND kind = 'server'"
         )
         per_checkout = await conn.fetch(
             "SELECT trace_id, "
             "array_agg(service_name || ':' || kind ORDER BY service_name, kind) AS spans "
-            "FROM telemetry WHERE trace_id LIKE 'outage-co-%' GROUP BY trace_id"
+            "FROM telemetry WHERE trace_id LIKE 'outage-co-%' AND method <> 'SQL' "
+            "GROUP BY trace_id"
         )
     finally:
         await conn.close()
     assert stored_payments == PAYMENTS
     assert len(per_checkout) == CHECKOUTS
-    # checkout's server span and both client spans, payment's and inventory's server spans
-    expected = [
-        "checkout:client",
-        "checkout:client",
-        "checkout:server",
-        "inventory:server",
-        "payment:server",
-    ]
+    # checkout's server span, its call to payment and payment's server span (queries that
+    # met a dead connection may add SQL spans: left out)
+    expected = ["checkout:client", "checkout:server", "payment:server"]
     assert all(list(row["spans"]) == expected for row in per_checkout)
     assert all(h["telemetry"]["dropped"] == 0 for h in after)

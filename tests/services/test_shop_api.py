@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
+from aiops_api.shop import CheckoutError
 from tests.conftest import Shop, service_env
 from tests.support.fake_http import fake_server
 from tests.support.processes import ServiceProcess, free_port
@@ -44,7 +45,10 @@ async def test_payment_declines_a_declined_card(shop: Shop) -> None:
             json={"amount": 5, "currency": "USD", "card_token": "tok_declined"},
         )
     assert response.status_code == 402
-    assert response.json()["detail"] == "card declined"
+    assert response.json() == {
+        "detail": "card declined",
+        "trace_id": response.headers["x-trace-id"],
+    }
 
 
 async def test_checkout_rejects_an_empty_order(shop: Shop) -> None:
@@ -120,8 +124,12 @@ async def test_checkout_passes_through_stock_errors_with_its_trace_id(shop: Shop
             json={**ORDER, "items": [{"sku": "SKU-NOPE", "quantity": 1}]},
         )
     assert response.status_code == 404
-    assert response.json()["service"] == "inventory"
-    assert response.json()["trace_id"] == response.headers["x-trace-id"]
+    body = CheckoutError.model_validate_json(response.content)
+    assert body.service == "inventory"
+    assert body.trace_id == response.headers["x-trace-id"]
+    # The order failed after payment: its payment is voided, and the answer says so.
+    assert body.payment is not None
+    assert body.payment.status == "voided"
 
 
 @pytest.fixture(scope="module")

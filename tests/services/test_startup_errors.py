@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import redis
 
@@ -20,6 +22,19 @@ def failed_start(app: str, env: dict[str, str]) -> str:
     return str(caught.value)
 
 
+def errors(output: str) -> list[str]:
+    """The message of each ERROR line (a service off a terminal logs JSON lines)."""
+    messages = []
+    for line in output.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # the first line may be cut short; the rest is JSON
+        if record["level"] == "error":
+            messages.append(record["message"])
+    return messages
+
+
 @pytest.mark.parametrize("app", APPS)
 def test_a_wrong_database_password_is_one_clear_line(
     app: str, database_url: str, redis_url: str
@@ -30,9 +45,9 @@ def test_a_wrong_database_password_is_one_clear_line(
         app, service_env(database_url, AIOPS_DATABASE_PASSWORD="wrong", AIOPS_REDIS_URL=redis_url)
     )
     assert "Traceback" not in output
-    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
-    assert errors[-1] == "ERROR:    Application startup failed. Exiting."
-    [reason] = errors[:-1]
+    *reasons, last = errors(output)
+    assert last == "Application startup failed. Exiting."
+    [reason] = reasons
     assert (
         'PostgreSQL refused the login (password authentication failed for user "aiops")' in reason
     )
@@ -58,6 +73,6 @@ def test_a_wrong_redis_password_stops_the_analyzer_with_one_line(
             restore.config_set("requirepass", "")
         admin.close()
     assert "Traceback" not in output
-    [reason] = [line for line in output.splitlines() if "Redis refused" in line]
-    assert reason.startswith("ERROR:    Redis refused the analyzer's login (")
+    [reason] = [message for message in errors(output) if "Redis refused" in message]
+    assert reason.startswith("Redis refused the analyzer's login (")
     assert reason.endswith(REFUSED_REDIS_LOGIN.split("}")[-1])

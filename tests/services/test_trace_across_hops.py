@@ -23,7 +23,7 @@ async def test_checkout_records_server_and_client_spans_for_every_hop(
     assert order["trace_id"] == trace_id
     assert order["status"] == "confirmed"
 
-    rows = await wait_for_rows(db, "trace_id = $1", trace_id, count=7)
+    rows = await wait_for_rows(db, "trace_id = $1", trace_id, count=8)
     spans = {(r["service_name"], r["kind"], r["endpoint"], r["peer_service"]): r for r in rows}
     root = spans[("checkout", "server", "/checkout", None)]
     to_payment = spans[("checkout", "client", "/payment", "payment")]
@@ -31,6 +31,7 @@ async def test_checkout_records_server_and_client_spans_for_every_hop(
     to_inventory = spans[("checkout", "client", "/inventory/reserve", "inventory")]
     inventory = spans[("inventory", "server", "/inventory/reserve", None)]
     queries = [r for r in rows if r["peer_service"] == "postgres"]
+    querier = {"payment": payment, "inventory": inventory}
 
     assert root["parent_span_id"] is None
     assert to_payment["parent_span_id"] == root["span_id"]
@@ -38,11 +39,13 @@ async def test_checkout_records_server_and_client_spans_for_every_hop(
     assert to_inventory["parent_span_id"] == root["span_id"]
     assert inventory["parent_span_id"] == to_inventory["span_id"]
     assert {q["endpoint"] for q in queries} >= {
+        "INSERT payment_authorizations",
         "UPDATE inventory_stock",
         "INSERT inventory_reservations",
     }
     assert all(
-        q["parent_span_id"] == inventory["span_id"] and q["method"] == "SQL" for q in queries
+        q["parent_span_id"] == querier[q["service_name"]]["span_id"] and q["method"] == "SQL"
+        for q in queries
     )
     assert [r["status_code"] for r in (root, to_payment, payment, to_inventory, inventory)] == [
         200, 200, 200, 201, 201,
@@ -94,7 +97,7 @@ async def test_direct_calls_to_payment_and_inventory_are_traced(
     assert pay.json()["status"] == "authorized"
     assert stock.status_code == 200
     assert stock.json()["sku"] == "SKU-001"
-    [pay_row] = await wait_for_rows(db, "trace_id = $1", pay.headers["x-trace-id"], count=1)
-    assert pay_row["endpoint"] == "/payment"
+    pay_rows = await wait_for_rows(db, "trace_id = $1", pay.headers["x-trace-id"], count=2)
+    assert {r["endpoint"] for r in pay_rows} == {"/payment", "INSERT payment_authorizations"}
     stock_rows = await wait_for_rows(db, "trace_id = $1", stock.headers["x-trace-id"], count=2)
     assert {r["endpoint"] for r in stock_rows} == {"/inventory/{sku}", "SELECT inventory_stock"}

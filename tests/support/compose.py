@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import asyncpg
 import pytest
@@ -180,6 +180,13 @@ class ComposeProject:
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Leaving a `with` block takes the project down, with its volumes."""
+        self.down()
+
 
 class ComposeStack(ComposeProject):
     """The real stack (docker-compose.yml) with free host ports and generated secrets.
@@ -247,14 +254,11 @@ _TAKEN = re.compile(
 def running_stack(*, two_analyzers: bool = False, **env: str) -> Iterator[ComposeStack]:
     """The tested services up and healthy under a fresh project, torn down afterwards."""
     require_compose()
-    stack = ComposeStack()
-    stack.env.update(env)
-    if two_analyzers:
-        stack.publish_two_analyzers()
-    try:
+    with ComposeStack() as stack:
+        stack.env.update(env)
+        if two_analyzers:
+            stack.publish_two_analyzers()
         stack.up(*TESTED_SERVICES)
         if two_analyzers:
             stack.up("analyzer", build=False, scale={"analyzer": 2})
         yield stack
-    finally:
-        stack.down()

@@ -6,8 +6,13 @@ from __future__ import annotations
 import secrets
 import subprocess
 import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Self
 
+import asyncpg
 import redis
 
 from tests.support.compose import ComposeProject
@@ -65,6 +70,12 @@ class Containers:
         if self.started:
             self.project.down()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
 
 class Service:
     """A service of the project, published on 127.0.0.1:`port`, that tests may stop."""
@@ -94,6 +105,21 @@ class ContainerPostgres(Service):
     @property
     def dsn(self) -> str:
         return f"postgresql://aiops:aiops@127.0.0.1:{self.port}/aiops"
+
+    @asynccontextmanager
+    async def fresh_database(self, prefix: str = "fresh") -> AsyncIterator[str]:
+        """The URL of an empty database of its own (`<prefix>_<random>`), dropped afterwards
+        with any connection still open to it."""
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        admin: asyncpg.Connection = await asyncpg.connect(self.dsn)
+        try:
+            await admin.execute(f"CREATE DATABASE {name}")
+            try:
+                yield self.dsn.rsplit("/", 1)[0] + f"/{name}"
+            finally:
+                await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        finally:
+            await admin.close()
 
 
 class ContainerRedis(Service):

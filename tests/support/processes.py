@@ -90,5 +90,7 @@ class ServiceProcess:
         assert self._process is not None
         return self._process.pid
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
+    def output(self, tail: int | None = 4000) -> str:
+        """What the process printed (stdout and stderr): the last `tail` characters, or all."""
+        text = self.log.read_text(errors="replace")
+        return text if tail is None else text[-tail:]

@@ -1,4 +1,5 @@
-"""The chaos API on a real service process: auth, validation, each fault kind, expiry."""
+"""The chaos API on a real service process: auth, validation, each fault kind, expiry; whether
+it is enabled at all, on the app in-process."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import asyncpg
 import httpx
 import pytest
 
+from payment.app import create_app
+from payment.settings import PaymentSettings
 from tests.conftest import service_env
+from tests.support.asgi import lifespan_client
 from tests.support.processes import ServiceProcess
 from tests.support.telemetry_rows import wait_for_rows
 
@@ -43,16 +47,13 @@ async def client(payment: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_without_a_configured_token_chaos_is_disabled_and_says_how_to_enable(
-    shop: object, database_url: str
+    database_url: str,
 ) -> None:
-    process = ServiceProcess("payment.app:create_app", service_env(database_url)).start()
-    try:
-        async with httpx.AsyncClient(base_url=process.url) as client:
-            response = await client.post(
-                "/simulate/error", params={"endpoint": "/payment"}, headers=AUTH
-            )
-    finally:
-        process.stop()
+    settings = PaymentSettings(database_url=database_url, chaos_token=None)
+    async with lifespan_client(create_app(settings)) as client:
+        response = await client.post(
+            "/simulate/error", params={"endpoint": "/payment"}, headers=AUTH
+        )
     assert response.status_code == 403
     assert "AIOPS_CHAOS_TOKEN" in response.json()["detail"]
 
@@ -124,7 +125,7 @@ async def test_the_seed_delay_call_slows_requests_by_the_duration(
     response = await client.post("/payment", json=PAYMENT)
     assert response.status_code == 200
     [row] = await wait_for_rows(
-        db, "trace_id = $1", response.headers["x-trace-id"], count=1, timeout=10
+        db, "trace_id = $1 AND kind = 'server'", response.headers["x-trace-id"], count=1, timeout=10
     )
     assert row["latency_ms"] >= 300  # recorded inside the span, as a real slowdown would be
 
@@ -205,14 +206,12 @@ async def test_clearing_a_hang_frees_the_requests_it_holds(client: httpx.AsyncCl
     assert "chaos fault" in response.json()["detail"]
 
 
-async def test_an_empty_token_disables_chaos_like_no_token(database_url: str) -> None:
+async def test_an_empty_token_disables_chaos_like_no_token(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Compose passes AIOPS_CHAOS_TOKEN= when .env has none: that must not open the API."""
-    env = service_env(database_url, AIOPS_CHAOS_TOKEN="")
-    process = ServiceProcess("payment.app:create_app", env).start()
-    try:
-        async with httpx.AsyncClient(base_url=process.url) as client:
-            response = await client.get("/simulate", headers={"X-Chaos-Token": ""})
-    finally:
-        process.stop()
+    monkeypatch.setenv("AIOPS_CHAOS_TOKEN", "")
+    async with lifespan_client(create_app(PaymentSettings(database_url=database_url))) as client:
+        response = await client.get("/simulate", headers={"X-Chaos-Token": ""})
     assert response.status_code == 403
     assert "disabled" in response.json()["detail"]

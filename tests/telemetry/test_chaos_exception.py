@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from analyzer.store.windows import SPAN_FAILED_SQL
-from tests.conftest import Shop, service_env
-from tests.support.processes import ServiceProcess
+from tests.conftest import Shop, running_shop, service_env
 from tests.support.telemetry_rows import wait_for_rows
 
 TOKEN = "test-chaos-token"
@@ -27,20 +26,8 @@ FROM telemetry WHERE trace_id = $1 AND method <> 'SQL' ORDER BY "timestamp"
 @pytest.fixture(scope="module")
 def chaos_shop(database_url: str) -> Iterator[Shop]:
     """checkout → payment and inventory as processes over HTTP, with the chaos API enabled."""
-    env = service_env(database_url, AIOPS_CHAOS_TOKEN=TOKEN)
-    started: list[ServiceProcess] = []
-    try:
-        payment = ServiceProcess("payment.app:create_app", env).start()
-        started.append(payment)
-        inventory = ServiceProcess("inventory.app:create_app", env).start()
-        started.append(inventory)
-        urls = {"AIOPS_PAYMENT_URL": payment.url, "AIOPS_INVENTORY_URL": inventory.url}
-        checkout = ServiceProcess("checkout.app:create_app", {**env, **urls}).start()
-        started.append(checkout)
-        yield Shop(checkout=checkout, payment=payment, inventory=inventory)
-    finally:
-        for process in reversed(started):
-            process.stop()
+    with running_shop(service_env(database_url, AIOPS_CHAOS_TOKEN=TOKEN)) as shop:
+        yield shop
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import httpx
 import pytest
 import uvicorn
 
-from aiops_telemetry import TelemetrySink, apply_migrations, current_span
+from aiops_telemetry import TelemetrySink, current_span
 from aiops_telemetry.context import SpanContext, parse_traceparent
 from aiops_telemetry.http_client import KEEPALIVE_EXPIRY, Transport, create_http_client
-from tests.support.fake_http import FakeServer, fake_server
+from tests.support.fake_http import FakeServer, Mode, fake_server
 from tests.support.processes import free_port
-from tests.support.telemetry_rows import wait_for_rows
+from tests.support.telemetry_rows import database_sink, wait_for_rows
 
 TRANSPORTS = get_args(Transport)
 
@@ -40,12 +40,7 @@ async def server() -> AsyncIterator[FakeServer]:
 
 @pytest.fixture
 async def sink(database_url: str) -> AsyncIterator[TelemetrySink]:
-    async def connect() -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(database_url)
-        await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
-        return conn
-
-    async with TelemetrySink(connect, flush_interval=0.05) as sink:
+    async with database_sink(database_url) as sink:
         yield sink
 
 
@@ -83,31 +78,38 @@ async def test_calls_carry_trace_headers_and_become_child_spans(
     assert span["status_code"] == 200
 
 
+# How a callee fails to answer: its FakeServer mode (None: nothing listens on the port), the
+# client's timeout in seconds, what the call raises, and the failure kind its span records.
+NO_ANSWER: dict[str, tuple[Mode | None, float, type[httpx.HTTPError], str]] = {
+    "refused": (None, 5.0, httpx.HTTPError, "connection_refused"),
+    "never-answers": ("hang", 0.2, httpx.TimeoutException, "timeout"),
+    # A crashing callee must not read as a slow one: that would mislead root-cause analysis.
+    "hangs-up": ("close", 5.0, httpx.HTTPError, "connection_reset"),
+}
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_refused_connection_is_recorded_as_such(
-    transport: Transport, sink: TelemetrySink, db: asyncpg.Connection
+@pytest.mark.parametrize("failure", NO_ANSWER)
+async def test_a_call_without_an_answer_is_a_client_span_that_says_why(
+    transport: Transport,
+    failure: str,
+    server: FakeServer,
+    sink: TelemetrySink,
+    db: asyncpg.Connection,
 ) -> None:
-    with in_span(f"refused-{transport}"):
-        async with client(sink, free_port(), transport) as http:
-            with pytest.raises(httpx.HTTPError):
+    """Refused, timed out after the client's timeout, or reset: no status, and the kind."""
+    mode, timeout, raised, error_kind = NO_ANSWER[failure]
+    trace_id = f"{failure}-{transport}"
+    if mode is not None:
+        server.mode = mode
+    with in_span(trace_id):
+        async with client(sink, server.port if mode else free_port(), transport, timeout) as http:
+            with pytest.raises(raised):
                 await http.get("/ping")
-    [span] = await wait_for_rows(db, "trace_id = $1", f"refused-{transport}", count=1)
-    assert (span["status_code"], span["error_kind"]) == (None, "connection_refused")
+    [span] = await wait_for_rows(db, "trace_id = $1", trace_id, count=1)
+    assert (span["kind"], span["status_code"], span["error_kind"]) == ("client", None, error_kind)
     assert span["error_message"]
-
-
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_a_callee_that_never_answers_is_a_timeout(
-    transport: Transport, server: FakeServer, sink: TelemetrySink, db: asyncpg.Connection
-) -> None:
-    server.mode = "hang"
-    with in_span(f"hang-{transport}"):
-        async with client(sink, server.port, transport, timeout=0.2) as http:
-            with pytest.raises(httpx.TimeoutException):
-                await http.get("/ping")
-    [span] = await wait_for_rows(db, "trace_id = $1", f"hang-{transport}", count=1)
-    assert (span["status_code"], span["error_kind"]) == (None, "timeout")
-    assert span["latency_ms"] >= 200
+    assert span["latency_ms"] >= (timeout * 1000 if mode == "hang" else 0)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -127,17 +129,3 @@ async def test_idle_connections_expire_before_uvicorn_closes_them(
         await asyncio.sleep(KEEPALIVE_EXPIRY + 0.6)
         await http.get("/c")
     assert server.connections == 2
-
-
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_a_callee_that_hangs_up_is_a_reset_not_a_timeout(
-    transport: Transport, server: FakeServer, sink: TelemetrySink, db: asyncpg.Connection
-) -> None:
-    """A crashing callee must not read as a slow one: that would mislead root-cause analysis."""
-    server.mode = "close"
-    with in_span(f"reset-{transport}"):
-        async with client(sink, server.port, transport) as http:
-            with pytest.raises(httpx.HTTPError):
-                await http.get("/ping")
-    [span] = await wait_for_rows(db, "trace_id = $1", f"reset-{transport}", count=1)
-    assert (span["status_code"], span["error_kind"]) == (None, "connection_reset")

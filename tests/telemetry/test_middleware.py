@@ -11,12 +11,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from aiops_telemetry import TelemetrySink
-from aiops_telemetry.middleware import UNMATCHED, TelemetryMiddleware
+from aiops_telemetry.middleware import UNMATCHED
 from tests.support.telemetry_rows import recorded_client, wait_for_rows
 
 
-def build_app(sink: TelemetrySink) -> FastAPI:
+def routes() -> FastAPI:
     app = FastAPI()
 
     @app.get("/items/{item_id}")
@@ -31,13 +30,12 @@ def build_app(sink: TelemetrySink) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(TelemetryMiddleware, sink=sink, service_name="mw-test")
     return app
 
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with recorded_client(database_url, build_app, "mw-test") as client:
+    async with recorded_client(database_url, routes(), "mw-test") as client:
         yield client
 
 

@@ -18,13 +18,13 @@ from aiops_telemetry import (
     apply_migrations,
     load_migrations,
 )
-from tests.support.telemetry_rows import server_span
+from tests.support.telemetry_rows import connector, span
 
 DAY = timedelta(days=1)
 
 
 def spans(at: datetime, n: int = 1, *, service: str = "partition-test") -> list[SpanRow]:
-    return [server_span(at, service, endpoint="/x", latency_ms=1.0) for _ in range(n)]
+    return [span(service, at=at, latency_ms=1.0) for _ in range(n)]
 
 
 @pytest.fixture
@@ -76,11 +76,10 @@ async def test_converting_a_table_with_rows_under_writes_keeps_every_row_once(
     await fresh.copy_records_to_table("telemetry", records=before, columns=COLUMNS)
     old_max_id = await fresh.fetchval("SELECT max(id) FROM telemetry")
 
-    async def connect() -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(fresh_database_url, timeout=2)
-        return conn
-
-    sinks = [TelemetrySink(connect, flush_interval=0.02) for _ in range(2)]
+    sinks = [
+        TelemetrySink(connector(fresh_database_url, timeout=2), flush_interval=0.02)
+        for _ in range(2)
+    ]
     stop = asyncio.Event()
 
     async def write(sink: TelemetrySink) -> int:

@@ -9,8 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from aiops_telemetry import TelemetrySink, record_exception
-from aiops_telemetry.middleware import TelemetryMiddleware
+from aiops_telemetry import record_exception
 from tests.support.telemetry_rows import recorded_client, wait_for_rows
 
 
@@ -18,7 +17,7 @@ class CardRejected(Exception):
     pass
 
 
-def build_app(sink: TelemetrySink) -> FastAPI:
+def routes() -> FastAPI:
     app = FastAPI()
 
     @app.get("/fallback")
@@ -44,13 +43,12 @@ def build_app(sink: TelemetrySink) -> FastAPI:
         record_exception(ValueError("handled"))
         raise RuntimeError("then unhandled")
 
-    app.add_middleware(TelemetryMiddleware, sink=sink, service_name="record-test")
     return app
 
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with recorded_client(database_url, build_app, "record-test") as client:
+    async with recorded_client(database_url, routes(), "record-test") as client:
         yield client
 
 

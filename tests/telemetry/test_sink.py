@@ -5,44 +5,21 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
 
-from aiops_telemetry import SERVER, SpanRow, TelemetrySink, apply_migrations, new_span_id, span_row
+from aiops_telemetry import SERVER, TelemetrySink
 from aiops_telemetry._span import error_text
 from tests.support.processes import free_port
-
-
-def row(trace_id: str, *, kind: str = SERVER) -> SpanRow:
-    return span_row(
-        timestamp=datetime.now(UTC),
-        service_name="sink-test",
-        endpoint="/x",
-        method="GET",
-        status_code=200,
-        latency_ms=1.5,
-        error_message=None,
-        trace_id=trace_id,
-        span_id=new_span_id(),
-        parent_span_id=None,
-        kind=kind,
-        peer_service=None,
-        error_kind=None,
-    )
-
-
-def connector(dsn: str) -> Callable[[], Awaitable[asyncpg.Connection]]:
-    async def connect() -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=2)
-        return conn
-
-    return connect
-
-
-async def migrate(conn: asyncpg.Connection) -> None:
-    await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
+from tests.support.telemetry_rows import (
+    connector,
+    database_sink,
+    fill,
+    migrate,
+    span,
+    wait_for_rows,
+)
 
 
 async def count(db: asyncpg.Connection, trace_id: str) -> int:
@@ -55,10 +32,8 @@ async def test_rows_are_written_and_flushed_on_close(
 ) -> None:
     """Every recorded row reaches the table, the last ones by the flush on close."""
     trace_id = uuid.uuid4().hex
-    sink = TelemetrySink(connector(database_url), on_connect=migrate, flush_interval=30)
-    async with sink:
-        for _ in range(12_345):
-            sink.record(row(trace_id))
+    async with database_sink(database_url, flush_interval=30) as sink:
+        fill(sink, trace_id, 12_345)
     assert await count(db, trace_id) == 12_345
     stats = sink.stats()
     assert (stats.written, stats.dropped, stats.buffered, stats.state) == (12_345, 0, 0, "closed")
@@ -68,38 +43,43 @@ async def test_a_full_batch_flushes_before_the_interval(
     database_url: str, db: asyncpg.Connection
 ) -> None:
     trace_id = uuid.uuid4().hex
-    async with TelemetrySink(connector(database_url), batch_size=100, flush_interval=60) as sink:
-        for _ in range(100):
-            sink.record(row(trace_id))
-        deadline = time.monotonic() + 10
-        while await count(db, trace_id) < 100 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert await count(db, trace_id) == 100
+    async with database_sink(database_url, batch_size=100, flush_interval=60) as sink:
+        fill(sink, trace_id, 100)
+        rows = await wait_for_rows(db, "trace_id = $1", trace_id, count=100, timeout=10)
+        assert len(rows) == 100
 
 
 async def test_unreachable_database_keeps_rows_and_drops_only_beyond_the_bound() -> None:
-    """With nowhere to write, the sink holds `max_buffered` rows, counts the rest, reports why."""
+    """With nowhere to write, the sink holds `max_buffered` rows, counts the rest, reports why.
+    Its room (what a batch may take with no row dropped, for ingest's all-or-nothing) shrinks
+    with every row it holds, and is none once it is full or closed."""
     dead = f"postgresql://aiops@127.0.0.1:{free_port()}/aiops"
     sink = TelemetrySink(connector(dead), max_buffered=500, flush_interval=0.05, max_backoff=0.1)
     await sink.start()
-    for _ in range(800):
-        sink.record(row("unreachable"))
+    assert sink.room() == 500
+    fill(sink, "unreachable", 200)
+    assert sink.room() == 300
+    fill(sink, "unreachable", 600)
+    assert sink.room() == 0
     await asyncio.sleep(0.5)
     stats = sink.stats()
     assert stats.state == "retrying"
     assert stats.buffered == 500
     assert stats.dropped == 300
+    assert sink.room() == 0
     assert stats.failed_flushes >= 2
     assert stats.last_flush_error is not None
     assert "Connect" in stats.last_flush_error or "refused" in stats.last_flush_error.lower()
     await sink.close(timeout=3)
     assert sink.stats().dropped == 800, "rows still unwritten at shutdown are counted as dropped"
+    assert sink.room() == 0
 
 
-async def test_rows_buffered_during_an_outage_are_written_when_it_ends(
+async def test_rows_buffered_during_an_outage_are_written_when_it_ends_and_free_their_room(
     database_url: str, db: asyncpg.Connection
 ) -> None:
-    """The sink reconnects by itself; nothing recorded while PostgreSQL was away is lost."""
+    """The sink reconnects by itself; nothing recorded while PostgreSQL was away is lost, and
+    the room those rows took comes back once they are written."""
     trace_id = uuid.uuid4().hex
     outage = {"on": True}
 
@@ -109,15 +89,17 @@ async def test_rows_buffered_during_an_outage_are_written_when_it_ends(
         conn: asyncpg.Connection = await asyncpg.connect(database_url)
         return conn
 
-    async with TelemetrySink(flaky_connect, flush_interval=0.05, max_backoff=0.2) as sink:
-        for _ in range(1_000):
-            sink.record(row(trace_id))
+    sink = TelemetrySink(flaky_connect, max_buffered=2_000, flush_interval=0.05, max_backoff=0.2)
+    async with sink:
+        fill(sink, trace_id, 1_000)
         await asyncio.sleep(0.3)
         assert sink.stats().state == "retrying"
+        assert sink.room() == 1_000  # nothing written yet: nothing freed
         outage["on"] = False
         deadline = time.monotonic() + 10
         while sink.stats().buffered and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+        assert sink.room() == 2_000
     assert await count(db, trace_id) == 1_000
     assert sink.stats().dropped == 0
 
@@ -127,9 +109,10 @@ async def test_only_the_rows_the_table_rejects_are_dropped(
 ) -> None:
     """A row that violates a CHECK costs only itself, not its chunk, and never wedges the sink."""
     good = uuid.uuid4().hex
-    async with TelemetrySink(connector(database_url), flush_interval=60, copy_chunk=1_000) as sink:
+    async with database_sink(database_url, flush_interval=60, copy_chunk=1_000) as sink:
         for i in range(500):
-            sink.record(row(good, kind="not-a-kind" if i == 250 else SERVER))
+            kind = "not-a-kind" if i == 250 else SERVER
+            sink.record(span("sink-test", at=datetime.now(UTC), trace_id=good, kind=kind))
     stats = sink.stats()
     assert (stats.written, stats.dropped) == (499, 1)
     assert stats.last_flush_error is not None
@@ -146,8 +129,7 @@ async def test_rows_cut_off_by_a_hung_database_at_shutdown_are_counted() -> None
 
     sink = TelemetrySink(hang, flush_interval=0.05)
     await sink.start(connect_timeout=0.05)
-    for _ in range(300):
-        sink.record(row("hung"))
+    fill(sink, "hung", 300)
     await asyncio.sleep(0.2)  # the writer is now stuck connecting, holding the rows
     await sink.close(timeout=0.3)
     stats = sink.stats()
@@ -163,25 +145,19 @@ def test_error_text_is_storable() -> None:
 def test_record_never_raises_after_close() -> None:
     sink = TelemetrySink(connector("postgresql://unused"))
     asyncio.run(sink.close())
-    sink.record(row("late"))
+    fill(sink, "late", 1)
     assert sink.stats().dropped == 1
 
 
-async def test_start_creates_the_schema_before_any_row(
-    db: asyncpg.Connection, database_url: str
-) -> None:
+async def test_start_creates_the_schema_before_any_row(fresh_database_url: str) -> None:
     """Right after a service starts, psql already finds the `telemetry` table."""
-    name = f"fresh_{uuid.uuid4().hex[:8]}"
-    await db.execute(f"CREATE DATABASE {name}")
-    fresh = database_url.rsplit("/", 1)[0] + f"/{name}"
-    sink = TelemetrySink(connector(fresh), on_connect=migrate, flush_interval=60)
+    sink = TelemetrySink(connector(fresh_database_url), on_connect=migrate, flush_interval=60)
     await sink.start()
     try:
-        conn = await asyncpg.connect(fresh)
+        conn = await asyncpg.connect(fresh_database_url)
         try:
             assert await conn.fetchval("SELECT to_regclass('telemetry')::text") == "telemetry"
         finally:
             await conn.close()
     finally:
         await sink.close()
-        await db.execute(f"DROP DATABASE {name}")

@@ -14,10 +14,12 @@ from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, RedisError
 
 from aiops_telemetry import (
+    AccessLogMiddleware,
     BodyLimitMiddleware,
     StartupError,
     StartupErrorReporter,
     apply_migrations,
+    configure_logging,
     package_version,
     wait_for_pool,
 )
@@ -61,6 +63,12 @@ async def check_redis_login(redis: Redis) -> None:
 
 def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
     settings = settings or AnalyzerSettings()
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        service="analyzer",
+        secrets=settings.secret_values(),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
@@ -132,5 +140,7 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
     app = FastAPI(title="analyzer", version=package_version("aiops-analyzer"), lifespan=lifespan)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(StartupErrorReporter)
+    # Probes and scrapes every few seconds: at DEBUG, so the log shows what people did.
+    app.add_middleware(AccessLogMiddleware, quiet_paths=("/health", "/metrics"))
     app.include_router(router)
     return app

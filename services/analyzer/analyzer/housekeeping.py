@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from .store.retention import RetentionPolicy, maintain_partitions
+from .store.retention import RetentionPolicy, RetentionReport, maintain_partitions
 from .store.rollups import CHUNK_MINUTES, roll_up
 
 logger = logging.getLogger("analyzer.housekeeping")
@@ -58,17 +58,36 @@ class Housekeeper:
         Rollups first: retention drops no raw day the rollups have not passed.
         """
         now = now or datetime.now(UTC)
+        minutes = 0
+        report = RetentionReport()
         async with self._pool.acquire() as conn:
             for _ in range(_CATCH_UP_CHUNKS):
                 rolled = await roll_up(conn, now=now, first=self._policy.telemetry)
+                minutes += rolled
                 self.stats.minutes_rolled_up += rolled
                 if rolled < CHUNK_MINUTES:  # caught up (or another replica is at it)
                     break
             if partitions:
                 report = await maintain_partitions(conn, self._policy, now=now)
-                self.stats.partitions_created += report.created
-                self.stats.partitions_dropped += len(report.dropped)
-                self.stats.evidence_spans_kept += report.evidence_spans
+        self.stats.partitions_created += report.created
+        self.stats.partitions_dropped += len(report.dropped)
+        self.stats.evidence_spans_kept += report.evidence_spans
+        did_something = minutes or report.created or report.dropped or report.evidence_spans
+        logger.log(
+            logging.INFO if did_something else logging.DEBUG,
+            "housekeeping: %d minutes rolled up, %d partitions created, %d dropped, "
+            "%d evidence spans kept",
+            minutes,
+            report.created,
+            len(report.dropped),
+            report.evidence_spans,
+            extra={
+                "minutes_rolled_up": minutes,
+                "partitions_created": report.created,
+                "partitions_dropped": len(report.dropped),
+                "evidence_spans_kept": report.evidence_spans,
+            },
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until stopped; a failed round is logged and retried, never fatal."""

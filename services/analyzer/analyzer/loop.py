@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,6 +15,7 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from aiops_engine.detection import DetectionConfig
+from aiops_engine.incidents.model import EventKind, IncidentEvent
 from aiops_engine.rca import RcaConfig
 from aiops_telemetry import Connection
 
@@ -21,6 +24,17 @@ from .incidents import IncidentDesk
 from .leader import Fence, FencedOut, LeaderLock, claim_fence
 
 logger = logging.getLogger("analyzer.loop")
+
+# How the cycle line counts an incident event (one incident counts once per column).
+_CHANGES = {
+    EventKind.OPENED: "opened",
+    EventKind.REOPENED: "opened",
+    EventKind.UPDATED: "updated",
+    EventKind.SEVERITY_CHANGED: "updated",
+    EventKind.ROOT_CAUSE_CHANGED: "updated",
+    EventKind.ACKNOWLEDGED: "updated",
+    EventKind.RESOLVED: "resolved",
+}
 
 
 @dataclass
@@ -182,6 +196,7 @@ class AnalysisLoop:
 
     async def _cycle(self, state: AnalysisState) -> CycleReport | None:
         now = datetime.now(UTC)
+        began = time.perf_counter()
         try:
             async with self._pool.acquire() as conn:
                 report = await run_cycle(
@@ -204,7 +219,10 @@ class AnalysisLoop:
             self._record(report)
             # The window is persisted as analysed, so no other replica will
             # find these again: the desk writes them while our fence holds.
-            await self._desk.process(report.findings, now=now, graph=state.graph, fence=self.fence)
+            events = await self._desk.process(
+                report.findings, now=now, graph=state.graph, fence=self.fence
+            )
+            _log_cycle(report, events, milliseconds=(time.perf_counter() - began) * 1000.0)
         return report
 
     def _fenced_out(self, exc: FencedOut) -> None:
@@ -268,6 +286,41 @@ class AnalysisLoop:
                     await self.heartbeat()
                 except Exception:  # never let the lock lapse over a surprise
                     logger.exception("leader heartbeat failed; retrying")
+
+
+def _log_cycle(
+    report: CycleReport, events: Sequence[IncidentEvent], *, milliseconds: float
+) -> None:
+    """The cycle's one INFO line: its window, what it read and found, and what it changed."""
+    incidents = {
+        change: len({e.incident.id for e in events if _CHANGES[e.kind] == change})
+        for change in ("opened", "updated", "resolved")
+    }
+    fields = {
+        "window_start": report.start.isoformat(),
+        "window_end": report.end.isoformat(),
+        "rows": report.rows,
+        "keys": len(report.windows),
+        "anomalies": len(report.anomalies),
+        "incidents_opened": incidents["opened"],
+        "incidents_updated": incidents["updated"],
+        "incidents_resolved": incidents["resolved"],
+        "milliseconds": round(milliseconds, 1),
+    }
+    logger.info(
+        "cycle %s..%s: %d rows, %d keys, %d anomalies; incidents %d opened, %d updated, "
+        "%d resolved; %.0f ms",
+        report.start.strftime("%H:%M:%S"),
+        report.end.strftime("%H:%M:%S"),
+        report.rows,
+        len(report.windows),
+        len(report.anomalies),
+        incidents["opened"],
+        incidents["updated"],
+        incidents["resolved"],
+        milliseconds,
+        extra=fields,
+    )
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

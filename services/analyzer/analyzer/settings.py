@@ -127,5 +127,9 @@ class AnalyzerSettings(AiopsSettings):
     def retention(self) -> RetentionPolicy:
         return RetentionPolicy(telemetry=self.telemetry_retention, rollups=self.rollup_retention)
 
+    def secret_values(self) -> list[str]:
+        """The passwords and also the webhook URLs: their paths are tokens (Slack's are)."""
+        return [*super().secret_values(), *self.webhook_urls, *self.slack_webhook_urls]
+
     def webhook_targets(self) -> list[WebhookTarget]:
         return parse_targets(self.webhook_urls, self.slack_webhook_urls)

@@ -8,19 +8,28 @@ from typing import TypedDict
 
 from fastapi import FastAPI
 
-from aiops_telemetry import SimulatedWork, Telemetry, package_version
+from aiops_telemetry import SimulatedWork, Telemetry, configure_logging, package_version
 
-from .routes import Downstream, register_error_handlers, router
+from .compensation import Compensator, RetryPolicy
+from .routes import HEALTH_CHECKS, Downstream, register_error_handlers, router
 from .settings import CheckoutSettings
+from .voids import open_ledger
 
 
 class State(TypedDict):
     downstream: Downstream
+    compensator: Compensator
     work: SimulatedWork
 
 
 def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     settings = settings or CheckoutSettings()
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        service=settings.service_name,
+        secrets=settings.secret_values(),
+    )
     telemetry = Telemetry(settings, version=package_version("aiops-checkout"))
 
     @asynccontextmanager
@@ -38,13 +47,21 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                     ("inventory", settings.inventory_url),
                 )
             }
+            ledger = await stack.enter_async_context(
+                open_ledger(telemetry, pool_size=settings.db_pool_size, timeout=settings.db_timeout)
+            )
+            compensator = Compensator(
+                payment=clients["payment"], ledger=ledger, policy=RetryPolicy.of(settings)
+            )
+            await stack.enter_async_context(compensator.retrying())
             yield {
                 "downstream": Downstream(**clients),
+                "compensator": compensator,
                 "work": SimulatedWork(settings.work_ms, settings.work_jitter),
             }
 
     app = FastAPI(title="checkout", version=telemetry.version, lifespan=lifespan)
-    telemetry.instrument(app)
+    telemetry.instrument(app, checks=HEALTH_CHECKS)
     register_error_handlers(app)
     app.include_router(router)
     return app

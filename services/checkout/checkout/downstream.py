@@ -9,38 +9,47 @@ import httpx
 from fastapi import status
 from pydantic import BaseModel, ValidationError
 
+from aiops_api.shop import OrderPayment
 from aiops_telemetry import failure_kind
+from aiops_telemetry.http_client import ENDPOINT
 
 Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class DownstreamError(Exception):
-    """A downstream call failed; `status_code` and `detail` are what checkout answers."""
+    """A downstream call failed; `status_code` and `detail` are what checkout answers.
+
+    `payment` is what became of the order's payment, when it had been authorized.
+    """
 
     def __init__(self, service: str, status_code: int, detail: str) -> None:
         super().__init__(detail)
         self.service = service
         self.status_code = status_code
         self.detail = detail
+        self.payment: OrderPayment | None = None
 
 
 async def post_json(
     client: httpx.AsyncClient,
     service: str,
     path: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | None,
     *,
     answer: type[Answer],
     passed_through: Collection[int] = (),
+    endpoint: str | None = None,
 ) -> Answer:
     """POST `body` to `service` and return its answer as `answer`, or raise `DownstreamError`.
 
     Statuses in `passed_through` are the caller's own fault (a declined card,
     an unknown SKU) and reach the caller as they are; any other failure is
-    the downstream's, answered 502, 503 or 504.
+    the downstream's, answered 502, 503 or 504. `endpoint` names the callee's
+    route template for a path with parameters, so its client spans share one label.
     """
+    extensions = {ENDPOINT: endpoint} if endpoint else None
     try:
-        response = await client.post(path, json=body)
+        response = await client.post(path, json=body, extensions=extensions)
     except httpx.HTTPError as exc:
         kind = failure_kind(exc)
         if kind == "timeout":

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
-from aiops_telemetry import StartupErrorReporter, Telemetry, package_version
+from aiops_api.common import SinkStatus
+from aiops_api.ingest import IngestHealth, SpanCounts
+from aiops_telemetry import (
+    AccessLogMiddleware,
+    StartupErrorReporter,
+    Telemetry,
+    configure_logging,
+    package_version,
+)
 
 from .body import WireLimit
 from .receiver import Receiver, traces_router
@@ -21,6 +28,12 @@ from .settings import IngestSettings
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        service=settings.service_name,
+        secrets=settings.secret_values(),
+    )
     # The telemetry sink, connection and migrations exactly as the services have them; the
     # receiver's own requests are not traced (they would double every span it stores).
     telemetry = Telemetry(settings, version=package_version("aiops-ingest"))
@@ -33,20 +46,23 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="ingest", version=telemetry.version, lifespan=lifespan)
     app.add_middleware(StartupErrorReporter)
-    app.add_middleware(WireLimit, max_bytes=settings.otlp_max_body_bytes)
+    app.add_middleware(
+        WireLimit, max_bytes=settings.otlp_max_body_bytes, on_refuse=receiver.note_refusal
+    )
+    app.add_middleware(AccessLogMiddleware, quiet_paths=settings.telemetry_exclude_paths)
     app.include_router(traces_router(receiver))
 
     @app.get("/health", tags=["health"])
-    async def health() -> dict[str, Any]:
+    async def health() -> IngestHealth:
         """Liveness, the sink's state, and what the receiver took and refused."""
         stats = telemetry.sink.stats()
-        return {
-            "service": telemetry.service_name,
-            "version": telemetry.version,
-            "status": "ok" if stats.state == "ok" else "degraded",
-            "telemetry": stats,
-            "spans": {"accepted": receiver.accepted_spans, "rejected": receiver.rejected_spans},
-            "refused_requests": {str(k): v for k, v in sorted(receiver.refused.items())},
-        }
+        return IngestHealth(
+            service=telemetry.service_name,
+            version=telemetry.version,
+            status="ok" if stats.state == "ok" else "degraded",
+            telemetry=SinkStatus.model_validate(stats, from_attributes=True),
+            spans=SpanCounts(accepted=receiver.accepted_spans, rejected=receiver.rejected_spans),
+            refused_requests={str(k): v for k, v in sorted(receiver.refused.items())},
+        )
 
     return app

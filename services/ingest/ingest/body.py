@@ -14,14 +14,16 @@ from starlette.requests import Request
 from starlette.types import ASGIApp
 
 from aiops_telemetry import BodyLimitMiddleware
-from aiops_telemetry.limits import DISCARD_BYTES
+from aiops_telemetry.limits import DISCARD_BYTES, RefusalHook
 
 
 class WireLimit(BodyLimitMiddleware):
     """The body limit on the bytes as sent, naming the receiver's own setting."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        super().__init__(app, max_bytes=max_bytes)
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, on_refuse: RefusalHook | None = None
+    ) -> None:
+        super().__init__(app, max_bytes=max_bytes, on_refuse=on_refuse)
         self.detail = too_large(max_bytes)
 
 

@@ -17,6 +17,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from aiops_api.common import error
+from aiops_api.ingest import ExportTraceAnswer
 from aiops_telemetry import TelemetrySink
 from aiops_telemetry.otlp import (
     OtlpDecodeError,
@@ -69,16 +71,27 @@ class Receiver:
     def refuse(
         self, status: int, detail: str, headers: Mapping[str, str] | None = None
     ) -> NoReturn:
+        self.note_refusal(status, detail)
+        raise HTTPException(status, detail, headers)
+
+    def note_refusal(self, status: int, detail: str) -> None:
+        """Count a refusal and log it with its reason; within a second of the last line of
+        that status, only count it (the next line says how many went unlogged)."""
         self.refused[status] += 1
         now = time.monotonic()
         if now - self._logged_at.get(status, -1.0) >= 1.0:
             more = self._unlogged.pop(status, 0)
             also = f" (and {more} more since the last line)" if more else ""
-            logger.warning("refused a request with %d: %s%s", status, detail, also)
+            logger.warning(
+                "refused a request with %d: %s%s",
+                status,
+                detail,
+                also,
+                extra={"status": status, "reason": detail, "unlogged_before": more},
+            )
             self._logged_at[status] = now
         else:
             self._unlogged[status] += 1
-        raise HTTPException(status, detail, headers)
 
     async def export(self, request: Request) -> Response:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -152,10 +165,15 @@ def traces_router(receiver: Receiver) -> APIRouter:
         tags=["otlp"],
         openapi_extra={"requestBody": _REQUEST_BODY},
         responses={
-            400: {"description": "malformed body"},
-            413: {"description": "body (decompressed) or span count over the limit"},
-            415: {"description": "unsupported Content-Type or Content-Encoding"},
-            503: {"description": "buffer full: retry after Retry-After seconds"},
+            200: {
+                "model": ExportTraceAnswer,
+                "description": "ExportTraceServiceResponse, in the request's encoding",
+                "content": {PROTOBUF: {"schema": {"type": "string", "format": "binary"}}},
+            },
+            **error(400, "malformed body"),
+            **error(413, "body (decompressed) or span count over the limit"),
+            **error(415, "unsupported Content-Type or Content-Encoding"),
+            **error(503, "buffer full: retry after Retry-After seconds"),
         },
     )
     async def export(request: Request) -> Response:

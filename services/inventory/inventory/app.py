@@ -9,7 +9,13 @@ from typing import TypedDict
 
 from fastapi import FastAPI, Request
 
-from aiops_telemetry import SimulatedWork, Telemetry, apply_migrations, package_version
+from aiops_telemetry import (
+    SimulatedWork,
+    Telemetry,
+    apply_migrations,
+    configure_logging,
+    package_version,
+)
 
 from .repository import StockDatabase
 from .routes import register_error_handlers, router
@@ -32,6 +38,12 @@ async def database_check(request: Request) -> str:
 
 def create_app(settings: InventorySettings | None = None) -> FastAPI:
     settings = settings or InventorySettings()
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        service=settings.service_name,
+        secrets=settings.secret_values(),
+    )
     telemetry = Telemetry(settings, version=package_version("aiops-inventory"))
 
     @asynccontextmanager

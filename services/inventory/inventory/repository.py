@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import asyncpg
 from asyncpg.pool import PoolAcquireContext
 
-from .schemas import ReservedLine, ReserveLine, StockItem
+from aiops_api.shop import OrderLine, ReservedLine, StockItem
 
 
 class UnknownSku(LookupError):
@@ -62,7 +62,7 @@ async def get_stock(db: StockDatabase, sku: str) -> StockItem:
 
 
 async def reserve(
-    db: StockDatabase, lines: Iterable[ReserveLine], *, trace_id: str | None
+    db: StockDatabase, lines: Iterable[OrderLine], *, trace_id: str | None
 ) -> tuple[str, list[ReservedLine]]:
     """Take every line's quantity from stock, all or nothing.
 

@@ -1,18 +1,31 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from aiops_telemetry import WorkDep, current_trace_id
+from aiops_api.shop import (
+    ErrorBody,
+    InsufficientStockError,
+    Reservation,
+    ReserveRequest,
+    Sku,
+    StockItem,
+    UnknownSkuError,
+)
+from aiops_telemetry import DATABASE_UNAVAILABLE, WorkDep, current_trace_id
 
 from . import repository
 from .repository import InsufficientStock, StockDatabase, UnknownSku
-from .schemas import Reservation, ReserveRequest, Sku, StockItem
 
 router = APIRouter()
+
+Responses = dict[int | str, dict[str, Any]]
+UNAVAILABLE: Responses = {
+    503: {"model": ErrorBody, "description": "inventory's database is unavailable; retry shortly"}
+}
+UNKNOWN_SKU: Responses = {404: {"model": UnknownSkuError, "description": "unknown SKU"}}
 
 
 # async: a plain `def` dependency runs in the threadpool on every request
@@ -24,7 +37,7 @@ async def get_stock_db(request: Request) -> StockDatabase:
 DbDep = Annotated[StockDatabase, Depends(get_stock_db)]
 
 
-@router.get("/inventory")
+@router.get("/inventory", responses=UNAVAILABLE)
 async def list_stock(db: DbDep, work: WorkDep) -> list[StockItem]:
     """Every SKU with its stock level."""
     await work()
@@ -35,7 +48,12 @@ async def list_stock(db: DbDep, work: WorkDep) -> list[StockItem]:
 @router.post(
     "/inventory/reserve",
     status_code=status.HTTP_201_CREATED,
-    responses={404: {"description": "unknown SKU"}, 409: {"description": "insufficient stock"}},
+    responses={
+        **UNKNOWN_SKU,
+        409: {"model": InsufficientStockError, "description": "insufficient stock"},
+        413: {"model": ErrorBody, "description": "request body too large"},
+        **UNAVAILABLE,
+    },
 )
 async def reserve(body: ReserveRequest, db: DbDep, work: WorkDep) -> Reservation:
     """Reserve every line's quantity atomically, or none of them."""
@@ -44,48 +62,39 @@ async def reserve(body: ReserveRequest, db: DbDep, work: WorkDep) -> Reservation
     return Reservation(reservation_id=reservation_id, items=lines)
 
 
-@router.get("/inventory/{sku}", responses={404: {"description": "unknown SKU"}})
+@router.get("/inventory/{sku}", responses={**UNKNOWN_SKU, **UNAVAILABLE})
 async def get_stock(sku: Sku, db: DbDep, work: WorkDep) -> StockItem:
     """One SKU's stock level."""
     await work()
     return await repository.get_stock(db, sku)
 
 
-# Failures of the database itself, as opposed to a query's own error.
-DATABASE_UNAVAILABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.OperatorInterventionError,
-)
-
-
-def _error(status_code: int, detail: str, **extra: object) -> JSONResponse:
-    return JSONResponse(
-        {"detail": detail, "trace_id": current_trace_id(), **extra}, status_code=status_code
-    )
+def _error(status_code: int, body: ErrorBody) -> JSONResponse:
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code)
 
 
 def register_error_handlers(app: FastAPI) -> None:
     async def unknown_sku(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, UnknownSku)
-        return _error(status.HTTP_404_NOT_FOUND, str(exc), sku=exc.sku)
+        body = UnknownSkuError(detail=str(exc), sku=exc.sku, trace_id=current_trace_id())
+        return _error(status.HTTP_404_NOT_FOUND, body)
 
     async def insufficient(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, InsufficientStock)
-        return _error(
-            status.HTTP_409_CONFLICT,
-            str(exc),
+        body = InsufficientStockError(
+            detail=str(exc),
             sku=exc.sku,
             requested=exc.requested,
             available=exc.available,
+            trace_id=current_trace_id(),
         )
+        return _error(status.HTTP_409_CONFLICT, body)
 
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        detail = f"inventory database unavailable ({type(exc).__name__}); retry shortly"
         return _error(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"inventory database unavailable ({type(exc).__name__}); retry shortly",
+            ErrorBody(detail=detail, trace_id=current_trace_id()),
         )
 
     app.add_exception_handler(UnknownSku, unknown_sku)

@@ -2,32 +2,71 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
-from aiops_telemetry import SimulatedWork, Telemetry, package_version
+from aiops_telemetry import (
+    SimulatedWork,
+    Telemetry,
+    apply_migrations,
+    configure_logging,
+    package_version,
+)
 
-from .routes import router
+from .repository import PaymentDatabase
+from .routes import register_error_handlers, router
 from .settings import PaymentSettings
 
 
 class State(TypedDict):
+    db: PaymentDatabase
     work: SimulatedWork
+
+
+async def database_check(request: Request) -> str:
+    db: PaymentDatabase = request.state.db
+    try:
+        await asyncio.wait_for(db.pool.fetchval("SELECT 1"), 1.0)
+    except Exception as exc:  # health reports every failure rather than raising it
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
 
 
 def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        service=settings.service_name,
+        secrets=settings.secret_values(),
+    )
     telemetry = Telemetry(settings, version=package_version("aiops-payment"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         async with telemetry:
-            yield {"work": SimulatedWork(settings.work_ms, settings.work_jitter)}
+            pool = await telemetry.create_pool(
+                min_size=1,
+                max_size=settings.db_pool_size,
+                command_timeout=settings.db_timeout,
+                timeout=settings.db_timeout,
+            )
+            try:
+                async with pool.acquire() as conn:
+                    await apply_migrations(conn, component="payment", package="payment")
+                yield {
+                    "db": PaymentDatabase(pool, acquire_timeout=settings.db_timeout),
+                    "work": SimulatedWork(settings.work_ms, settings.work_jitter),
+                }
+            finally:
+                await asyncio.wait_for(pool.close(), 10)
 
     app = FastAPI(title="payment", version=telemetry.version, lifespan=lifespan)
-    telemetry.instrument(app)
+    telemetry.instrument(app, checks={"database": database_check})
+    register_error_handlers(app)
     app.include_router(router)
     return app

@@ -43,15 +43,23 @@ def anomaly(
 
 
 def finding(
-    root: Suspect, *anomalies: Anomaly, confidence: float = 1.0, traces: tuple[str, ...] = ("t1",)
+    root: Suspect,
+    *anomalies: Anomaly,
+    confidence: float = 1.0,
+    traces: tuple[str, ...] = ("t1",),
+    candidates: tuple[Candidate, ...] = (),
+    explanation: str | None = None,
 ) -> Finding:
+    """A finding naming `root` from `anomalies`, its ranking `candidates`: by default `root`
+    alone, failed first in every trace."""
+    alone = Candidate(root, confidence, len(traces), "failed first in 2/2 traces")
     return Finding(
         root_cause=root,
-        candidates=(Candidate(root, confidence, len(traces), "failed first in 2/2 traces"),),
+        candidates=candidates or (alone,),
         confidence=confidence,
         anomalies=anomalies,
         trace_ids=traces,
-        explanation=f"{root} failed first in {len(traces)}/{len(traces)} traces",
+        explanation=explanation or f"{root} failed first in {len(traces)}/{len(traces)} traces",
     )
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
 from redis.asyncio import Redis
 
 from aiops_engine.incidents import EventKind, IncidentPolicy, Status
-from aiops_telemetry import apply_migrations
 from analyzer.incidents import IncidentDesk, IncidentStore, Notifier
 from tests.support.containers import ContainerRedis
 
@@ -21,28 +21,9 @@ GRAPH = shop_graph()
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+def pool_options() -> dict[str, Any]:
     # A short lock timeout: a test holding a table lock makes writes fail fast.
-    pool = await asyncpg.create_pool(
-        database_url, min_size=1, max_size=2, server_settings={"lock_timeout": "500ms"}
-    )
-    async with pool.acquire() as conn:
-        await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
-        await apply_migrations(conn, component="analyzer", package="analyzer")
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    # Short timeouts, as the analyzer's: a stopped Redis fails fast.
-    client = Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+    return {"min_size": 1, "max_size": 2, "server_settings": {"lock_timeout": "500ms"}}
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -17,15 +16,6 @@ from analyzer.leader import LOCK_KEY, LeaderLock
 from .findings import T0, later, payment_errors
 
 TTL_S = 3600.0
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def incident(token: str = "0001", at: float = 0.0) -> Incident:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiops_engine.detection import Anomaly, AnomalyType, SeriesKey
 from aiops_engine.rca import DATABASE, Dependency, DependencyGraph, Span
+from aiops_engine.rows import to_span
+from aiops_telemetry import CLIENT
+from tests.support import telemetry_rows
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -24,88 +28,49 @@ CHECKOUT_TO_INVENTORY = SeriesKey.edge("checkout", "inventory")
 INVENTORY_TO_DATABASE = SeriesKey.edge("inventory", DATABASE)
 
 
-def server(
-    trace_id: str,
-    span_id: str,
-    service: str,
-    endpoint: str,
-    *,
-    parent: str | None = None,
-    status: int = 200,
-    latency_ms: float = 10.0,
-    at_ms: float = 0.0,
+def span(
+    trace_id: str, span_id: str, service: str, endpoint: str, at_ms: float, **fields: Any
 ) -> Span:
-    """A server span: a request `service` served on `endpoint`."""
-    return Span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent,
-        service=service,
-        endpoint=endpoint,
-        method="POST",
-        kind="server",
-        status_code=status,
-        latency_ms=latency_ms,
-        start=T0 + timedelta(milliseconds=at_ms),
+    """A span of trace `trace_id` started `at_ms` after T0, as the store reads it back."""
+    at = T0 + timedelta(milliseconds=at_ms)
+    row = telemetry_rows.span(
+        service, at=at, endpoint=endpoint, trace_id=trace_id, span_id=span_id, **fields
     )
+    return to_span(row)
+
+
+def server(
+    trace_id: str, span_id: str, service: str, endpoint: str, *, parent: str | None = None,
+    status: int = 200, latency_ms: float = 10.0, at_ms: float = 0.0,
+) -> Span:  # fmt: skip
+    """A server span: a request `service` served on `endpoint`."""
+    return span(
+        trace_id, span_id, service, endpoint, at_ms, parent=parent, status=status,
+        latency_ms=latency_ms,
+    )  # fmt: skip
 
 
 def client(
-    trace_id: str,
-    span_id: str,
-    service: str,
-    peer: str,
-    endpoint: str,
-    *,
-    parent: str | None,
-    status: int | None = 200,
-    latency_ms: float = 10.0,
-    at_ms: float = 0.0,
+    trace_id: str, span_id: str, service: str, peer: str, endpoint: str, *, parent: str | None,
+    status: int | None = 200, latency_ms: float = 10.0, at_ms: float = 0.0,
     error_kind: str | None = None,
-) -> Span:
+) -> Span:  # fmt: skip
     """A client span: a call `service` made to `peer`'s `endpoint`."""
-    return Span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent,
-        service=service,
-        endpoint=endpoint,
-        method="POST",
-        kind="client",
-        status_code=status,
-        latency_ms=latency_ms,
-        start=T0 + timedelta(milliseconds=at_ms),
-        peer_service=peer,
-        error_kind=error_kind,
-        error_message=error_kind,
-    )
+    return span(
+        trace_id, span_id, service, endpoint, at_ms, kind=CLIENT, peer=peer, parent=parent,
+        status=status, latency_ms=latency_ms, error_kind=error_kind, error_message=error_kind,
+    )  # fmt: skip
 
 
 def query(
-    trace_id: str,
-    span_id: str,
-    service: str,
-    *,
-    parent: str,
-    latency_ms: float = 1.0,
-    at_ms: float = 0.0,
-    error_kind: str | None = None,
-) -> Span:
+    trace_id: str, span_id: str, service: str, *, parent: str, latency_ms: float = 1.0,
+    at_ms: float = 0.0, error_kind: str | None = None,
+) -> Span:  # fmt: skip
     """A database query `service` ran, as the telemetry library records it."""
-    return Span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent,
-        service=service,
-        endpoint="UPDATE inventory_stock",
-        method="SQL",
-        kind="client",
-        status_code=None,
-        latency_ms=latency_ms,
-        start=T0 + timedelta(milliseconds=at_ms),
-        peer_service=DATABASE,
-        error_kind=error_kind,
-    )
+    return span(
+        trace_id, span_id, service, "UPDATE inventory_stock", at_ms, method="SQL", kind=CLIENT,
+        status=None, peer=DATABASE, parent=parent, latency_ms=latency_ms, error_kind=error_kind,
+    )  # fmt: skip
 
 
 def shop_trace(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from aiops_engine.detection import AnomalyType
+from aiops_engine.detection import AnomalyType, SeriesKey
 from aiops_engine.rca import (
     DATABASE,
     DependencyGraph,
@@ -97,8 +97,20 @@ def test_a_slow_payment_is_the_root_not_the_slow_checkout_above_it() -> None:
     ]
 
 
-def test_a_stopped_payment_is_one_finding_with_its_silence() -> None:
-    """Calls to payment refused, no payment spans, payment silent: all of it is payment."""
+# What falls silent when payment stops answering: payment itself, and below it what checkout
+# no longer reaches once it gives up at payment (inventory and its database).
+SILENT = {
+    "payment": [PAYMENT],
+    "below-payment": [INVENTORY, CHECKOUT_TO_INVENTORY, INVENTORY_TO_DATABASE],
+}
+
+
+@pytest.mark.parametrize("silent", SILENT.values(), ids=SILENT)
+def test_a_stopped_payment_is_one_finding_and_what_falls_silent_is_its_symptom(
+    silent: list[SeriesKey],
+) -> None:
+    """Calls to payment refused, no payment spans, silences: all of it is payment's, with
+    full confidence, never a cause of its own."""
     ids = [f"t{i}" for i in range(4)]
     traces = traces_of(
         *(shop_trace(t, payment_down="connection_refused", calls_inventory=False) for t in ids)
@@ -106,33 +118,15 @@ def test_a_stopped_payment_is_one_finding_with_its_silence() -> None:
     anomalies = [
         anomaly(CHECKOUT_TO_PAYMENT, traces=ids, score=0.9),
         anomaly(CHECKOUT, traces=ids),
-        anomaly(PAYMENT, AnomalyType.SILENCE, score=0.99),
+        *(anomaly(key, AnomalyType.SILENCE, score=0.99) for key in silent),
     ]
     [finding] = analyse(anomalies, traces, SHOP, SLOW_MS)
     assert finding.root_cause == PAYMENT_SUSPECT
     assert finding.confidence == 1.0
-    assert len(finding.anomalies) == 3
+    assert len(finding.anomalies) == len(anomalies)
     assert finding.explanation == (
         "payment /payment did not answer in 4/4 traces (connection_refused)"
     )
-
-
-def test_what_falls_silent_below_a_failing_payment_is_its_symptom_not_a_cause() -> None:
-    """Checkout gives up at payment, so inventory and its database go quiet: still payment."""
-    ids = [f"t{i}" for i in range(4)]
-    traces = traces_of(
-        *(shop_trace(t, payment_down="connection_refused", calls_inventory=False) for t in ids)
-    )
-    anomalies = [
-        anomaly(CHECKOUT_TO_PAYMENT, traces=ids, score=0.9),
-        anomaly(CHECKOUT, traces=ids),
-        anomaly(INVENTORY, AnomalyType.SILENCE, score=0.99),
-        anomaly(CHECKOUT_TO_INVENTORY, AnomalyType.SILENCE, score=0.99),
-        anomaly(INVENTORY_TO_DATABASE, AnomalyType.SILENCE, score=0.99),
-    ]
-    [finding] = analyse(anomalies, traces, SHOP, SLOW_MS)
-    assert finding.root_cause == PAYMENT_SUSPECT
-    assert len(finding.anomalies) == 5
 
 
 def test_traffic_that_stopped_at_the_entry_is_blamed_on_the_entry() -> None:

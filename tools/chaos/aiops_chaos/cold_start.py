@@ -160,12 +160,12 @@ async def _await_leader(stack: Stack, notes: list[str], log: Log) -> None:
     """Until the restarted analyzer leads, with no baseline; a note if it does not in time."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LEADER_TIMEOUT_S
-    while (health := await stack.analyzer_health()).get("role") != "leader":
+    while (health := await stack.analyzer_health()).role != "leader":
         if loop.time() >= deadline:  # another replica may lead: cycles run there
             notes.append(f"the analyzer at {stack.settings.url(ANALYZER)} is not leading")
             log(notes[-1])
             return
         await asyncio.sleep(0.5)
-    if health.get("baselines"):
-        notes.append(f"not a cold start: the analyzer leads with {health['baselines']} baselines")
+    if health.baselines:
+        notes.append(f"not a cold start: the analyzer leads with {health.baselines} baselines")
         log(notes[-1])

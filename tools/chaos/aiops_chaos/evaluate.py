@@ -15,12 +15,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 from ._types import Log, Subparsers, stamped_log
-from .report import FAILED_NOTE, evaluation_json, markdown, summarize, table
+from .report import FAILED_NOTE, StackInfo, evaluation_json, markdown, summarize, table
 from .results import ScenarioResult
 from .runner import run_scenario
 from .scenarios import Scenario, ScenarioError, load_all
@@ -97,7 +94,7 @@ def write_reports(
     pngs: Mapping[str, str],
     started_at: datetime,
     finished_at: datetime,
-    stack_info: Mapping[str, Any],
+    stack_info: StackInfo,
 ) -> None:
     """evaluation.json and evaluation.md, each replaced whole (never left half-written)."""
     report = evaluation_json(
@@ -114,20 +111,20 @@ def _write(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-async def _stack_info(stack: Stack) -> dict[str, Any]:
+async def _stack_info(stack: Stack) -> StackInfo:
     """Where the evaluation ran, and the analyzer's own account of itself at the start."""
     settings = stack.settings
-    info: dict[str, Any] = {
+    info: StackInfo = {
         "urls": {service: settings.url(service) for service in SERVICES},
         "compose_project": settings.compose_project,
     }
     try:
-        response = await stack.http.get(f"{settings.url('analyzer')}/health", timeout=5.0)
-        health = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        info["analyzer_health_error"] = f"{type(exc).__name__}: {exc}"
+        health = await stack.analyzer_health()
+    except StackError as exc:
+        info["analyzer_health_error"] = str(exc)
     else:
-        info["analyzer"] = {k: health.get(k) for k in ("status", "role", "cycles", "baselines")}
+        info["analyzer"] = {"status": health.status, "role": health.role,
+                            "cycles": health.cycles, "baselines": health.baselines}  # fmt: skip
     return info
 
 

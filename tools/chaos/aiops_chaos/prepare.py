@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+from aiops_api.analyzer import AnomalyRecord
 
 from ._types import Log
 from .load import LoadStats
@@ -75,10 +76,10 @@ async def quiet_start(
     return datetime.now(UTC)
 
 
-def _recent(anomalies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _recent(anomalies: list[AnomalyRecord]) -> list[AnomalyRecord]:
     """Anomalies whose window ended within the last QUIET_S seconds."""
     since = datetime.now(UTC) - timedelta(seconds=QUIET_S)
-    return [a for a in anomalies if datetime.fromisoformat(a["window_end"]) >= since]
+    return [a for a in anomalies if a.window_end >= since]
 
 
 async def resolve_all(stack: Stack, log: Log) -> None:
@@ -86,8 +87,8 @@ async def resolve_all(stack: Stack, log: Log) -> None:
     for status in ("open", "acknowledged"):
         for incident in await stack.incidents(status):
             try:
-                await stack.resolve_incident(incident["id"])
-                cause = incident["root_cause"]["service"]
-                log(f"resolved {incident['id']} ({status}, {cause}): what opens next is ours")
+                await stack.resolve_incident(incident.id)
+                cause = incident.root_cause.service
+                log(f"resolved {incident.id} ({status}, {cause}): what opens next is ours")
             except StackError as exc:  # resolved meanwhile, automatically
-                log(f"could not resolve {incident['id']}: {exc}")
+                log(f"could not resolve {incident.id}: {exc}")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final, TypedDict
+
+from aiops_api.analyzer import Incident
 
 from .results import RootCause, ScenarioResult
 
@@ -33,6 +35,86 @@ COLUMNS: Final = (
 )
 
 
+# evaluation.json, as `json.dumps` takes it.
+
+
+class Cause(TypedDict):
+    service: str
+    endpoint: str | None
+
+
+class IncidentSummary(TypedDict):
+    id: str
+    root_cause: Cause
+    confidence: float
+
+
+class ScenarioJson(TypedDict):
+    name: str
+    description: str
+    fault: str
+    expected_root_cause: list[Cause]
+    detected: bool
+    detected_at: str | None
+    time_to_detect_s: float | None
+    rca_top1_correct: bool | None
+    rca_top3_correct: bool | None
+    false_positives: int
+    false_negatives: int
+    incidents: list[IncidentSummary]
+    notes: list[str]
+
+
+class Target(TypedDict):
+    target: str
+    value: str
+    verdict: str  # MET, MISSED or NOT_APPLICABLE
+
+
+class Summary(TypedDict):
+    fault_scenarios: int
+    controls: int
+    failed: int
+    detected: int
+    rca_top1_correct: int
+    rca_top3_correct: int
+    time_to_detect_median_s: float | None
+    time_to_detect_worst_s: float | None
+    time_to_detect_count: int
+    false_positives: int
+    false_positives_control: int
+    false_negatives: int
+    targets: list[Target]
+    all_targets_met: bool
+
+
+class AnalyzerAtStart(TypedDict):
+    """The analyzer's own account of itself as the evaluation began (its /health)."""
+
+    status: str
+    role: str
+    cycles: int
+    baselines: int | None
+
+
+class StackInfo(TypedDict, total=False):
+    """Where the evaluation ran; `analyzer`, or why it could not be asked."""
+
+    urls: dict[str, str]
+    compose_project: str | None
+    analyzer: AnalyzerAtStart
+    analyzer_health_error: str
+
+
+class Evaluation(TypedDict):
+    started_at: str
+    finished_at: str
+    duration_s: float | None
+    stack: StackInfo
+    scenarios: list[ScenarioJson]
+    summary: Summary
+
+
 def is_control(result: ScenarioResult) -> bool:
     """A no-fault control expects no root cause: any incident during it is a false positive."""
     return not result.expected_root_cause
@@ -43,7 +125,7 @@ def failed(result: ScenarioResult) -> bool:
     return any(note.startswith(FAILED_NOTE) for note in result.notes)
 
 
-def summarize(results: Sequence[ScenarioResult]) -> dict[str, Any]:
+def summarize(results: Sequence[ScenarioResult]) -> Summary:
     """Aggregates over the fault scenarios and the controls, and a verdict per target."""
     faults = [r for r in results if not is_control(r)]
     controls = [r for r in results if is_control(r)]
@@ -98,7 +180,7 @@ def summarize(results: Sequence[ScenarioResult]) -> dict[str, Any]:
     }
 
 
-def all_targets_met(targets: Sequence[Mapping[str, Any]]) -> bool:
+def all_targets_met(targets: Sequence[Target]) -> bool:
     """No target missed; one that could not be judged (n/a) does not fail the run."""
     return all(t["verdict"] != MISSED for t in targets)
 
@@ -137,21 +219,21 @@ def evaluation_json(
     *,
     started_at: datetime,
     finished_at: datetime,
-    stack_info: Mapping[str, Any],
-) -> dict[str, Any]:
+    stack_info: StackInfo,
+) -> Evaluation:
     """The machine-readable report; only JSON types, so `json.dumps` takes it as is."""
     return {
         "started_at": started_at.isoformat(),
         "finished_at": finished_at.isoformat(),
         "duration_s": _round((finished_at - started_at).total_seconds()),
-        "stack": dict(stack_info),
+        "stack": stack_info,
         "scenarios": [_scenario_json(r) for r in results],
         "summary": summarize(results),
     }
 
 
 def markdown(
-    results: Sequence[ScenarioResult], summary: Mapping[str, Any], png_names: Mapping[str, str]
+    results: Sequence[ScenarioResult], summary: Summary, png_names: Mapping[str, str]
 ) -> str:
     """A readable summary: the table, the targets, then a paragraph and a timeline per scenario.
 
@@ -185,7 +267,7 @@ def _row(r: ScenarioResult) -> list[str]:
     ]
 
 
-def _scenario_json(r: ScenarioResult) -> dict[str, Any]:
+def _scenario_json(r: ScenarioResult) -> ScenarioJson:
     return {
         "name": r.name,
         "description": r.description,
@@ -199,11 +281,7 @@ def _scenario_json(r: ScenarioResult) -> dict[str, Any]:
         "false_positives": r.false_positives,
         "false_negatives": r.false_negatives,
         "incidents": [
-            {
-                "id": i.get("id"),
-                "root_cause": _incident_cause(i),
-                "confidence": i.get("confidence"),
-            }
+            {"id": i.id, "root_cause": _incident_cause(i), "confidence": i.confidence}
             for i in r.incidents
         ],
         "notes": list(r.notes),
@@ -229,30 +307,24 @@ def _paragraph(r: ScenarioResult) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _incident_sentence(incident: Mapping[str, Any], expected: Sequence[RootCause]) -> str:
-    cause = _incident_cause(incident)
-    named = RootCause(cause["service"], cause["endpoint"]) if cause else None
-    confidence = incident.get("confidence")
-    conf = f"{confidence:.0%}" if isinstance(confidence, int | float) else NA
-    right = named is not None and any(c.matches(named.service, named.endpoint) for c in expected)
+def _incident_sentence(incident: Incident, expected: Sequence[RootCause]) -> str:
+    named = RootCause(incident.root_cause.service, incident.root_cause.endpoint)
+    right = any(c.matches(named.service, named.endpoint) for c in expected)
     # Whether it counts as a false positive is the runner's call (it may involve a cause).
     verdict = "an expected cause" if right else "not an expected cause"
-    explanation = str(incident.get("explanation") or "").strip().rstrip(".")
+    explanation = incident.explanation.strip().rstrip(".")
     why = f": {explanation}" if explanation else ""
     return (
-        f"Incident `{incident.get('id', '?')}` names **{named or NA}** "
-        f"(confidence {conf}, {verdict}){why}."
+        f"Incident `{incident.id}` names **{named}** "
+        f"(confidence {incident.confidence:.0%}, {verdict}){why}."
     )
 
 
-def _incident_cause(incident: Mapping[str, Any]) -> dict[str, Any] | None:
-    cause = incident.get("root_cause")
-    if not isinstance(cause, Mapping) or "service" not in cause:
-        return None
-    return {"service": cause["service"], "endpoint": cause.get("endpoint")}
+def _incident_cause(incident: Incident) -> Cause:
+    return {"service": incident.root_cause.service, "endpoint": incident.root_cause.endpoint}
 
 
-def _cause_json(cause: RootCause) -> dict[str, Any]:
+def _cause_json(cause: RootCause) -> Cause:
     return {"service": cause.service, "endpoint": cause.endpoint}
 
 
@@ -262,12 +334,12 @@ def _control_incidents(r: ScenarioResult) -> int:
     return max(r.false_positives, int(r.detected))
 
 
-def _target(name: str, value: str, applicable: bool, met: bool) -> dict[str, Any]:
+def _target(name: str, value: str, applicable: bool, met: bool) -> Target:
     verdict = (MET if met else MISSED) if applicable else NOT_APPLICABLE
     return {"target": name, "value": value, "verdict": verdict}
 
 
-def _ttd_line(summary: Mapping[str, Any]) -> str:
+def _ttd_line(summary: Summary) -> str:
     median = _seconds(summary["time_to_detect_median_s"])
     worst = _seconds(summary["time_to_detect_worst_s"])
     return f"median {median}, worst {worst} (over {summary['time_to_detect_count']} detected)"

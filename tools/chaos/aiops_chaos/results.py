@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from aiops_api.analyzer import Incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,6 @@ class ScenarioResult:
     rca_top3_correct: bool | None  # ... or among its top three candidates
     false_positives: int  # incidents during the run naming no expected cause
     false_negatives: int  # expected causes no incident named
-    incidents: list[dict[str, Any]] = field(default_factory=list)  # as the analyzer returned them
+    incidents: list[Incident] = field(default_factory=list)  # as the analyzer returned them
     samples: list[Sample] = field(default_factory=list)  # the timeline's data
     notes: list[str] = field(default_factory=list)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+
+from aiops_api.analyzer import Incident
 
 from ._types import Log
 from .cold_start import LearnedState, restore_learned_state, start_cold
@@ -51,7 +52,7 @@ class _Observed:
 
     fault_at: datetime | None = None
     first_seen: dict[str, datetime] = field(default_factory=dict)
-    incidents: list[dict[str, Any]] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)  # containers to start again
     notes: list[str] = field(default_factory=list)
 
@@ -194,10 +195,9 @@ async def _fault_phase(
         if observed.fault_at or not scenario.faults:
             seen = note_sightings(seen, incidents, since=since, now=datetime.now(UTC))
         for incident in incidents:
-            if incident["id"] in seen.keys() - observed.first_seen.keys():
-                cause = incident["root_cause"]
-                where = f"{cause['service']} {cause.get('endpoint') or ''}".rstrip()
-                log(f"+{elapsed:.1f} s: incident {incident['id']} open, root cause {where}")
+            if incident.id in seen.keys() - observed.first_seen.keys():
+                cause = incident.root_cause
+                log(f"+{elapsed:.1f} s: incident {incident.id} open, root cause {cause}")
         observed.first_seen = seen
         observed.incidents = merge_incidents(observed.incidents, incidents)
         named = not pending and all_named(scenario.expected, incidents, since=since)

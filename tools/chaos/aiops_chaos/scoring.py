@@ -1,10 +1,10 @@
 """Judging the analyzer's incidents against a scenario's ground truth: pure functions.
 
-Incidents arrive as the analyzer's JSON. One that was opened at or after a
-moment, or took in an anomaly from a window ending at or after it
-(`last_anomaly_at`: the analyzer reopens an incident whose cause returns
-within its correlation window, so a new id is not the only sign of a new
-detection), "happened since" it. Status changes (acknowledged, resolved)
+Incidents arrive parsed from the analyzer's API (`Incident`). One that was
+opened at or after a moment, or took in an anomaly from a window ending at or
+after it (`last_anomaly_at`: the analyzer reopens an incident whose cause
+returns within its correlation window, so a new id is not the only sign of a
+new detection), "happened since" it. Status changes (acknowledged, resolved)
 move `updated_at` but detect nothing, so they do not count.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+
+from aiops_api.analyzer import BaselineRecord, Incident
 
 from .results import RootCause, ScenarioResult
 
@@ -24,7 +25,6 @@ REQUIRED_BASELINES = (
     ("payment", "/payment"),
     ("inventory", "/inventory/reserve"),
 )
-MIN_WINDOWS = 10  # the analyzer's default, for baselines that do not say `established`
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +41,17 @@ class IncidentView:
     last_anomaly_at: datetime
 
     @classmethod
-    def of(cls, raw: Mapping[str, Any]) -> IncidentView:
-        cause = raw["root_cause"]
+    def of(cls, incident: Incident) -> IncidentView:
+        cause = incident.root_cause
         return cls(
-            id=str(raw["id"]),
-            status=str(raw.get("status", "")),
-            root_cause=RootCause(cause["service"], cause.get("endpoint")),
-            candidates=tuple(
-                RootCause(c["service"], c.get("endpoint")) for c in raw.get("candidates", [])
-            ),
-            affected_services=frozenset(raw.get("affected_services", [])),
-            opened_at=parse_time(raw["opened_at"]),
-            updated_at=parse_time(raw["updated_at"]),
-            last_anomaly_at=parse_time(raw.get("last_anomaly_at", raw["opened_at"])),
+            id=incident.id,
+            status=incident.status,
+            root_cause=RootCause(cause.service, cause.endpoint),
+            candidates=tuple(RootCause(c.service, c.endpoint) for c in incident.candidates),
+            affected_services=frozenset(incident.affected_services),
+            opened_at=incident.opened_at,
+            updated_at=incident.updated_at,
+            last_anomaly_at=incident.last_anomaly_at,
         )
 
     def changed_since(self, moment: datetime) -> bool:
@@ -86,18 +84,12 @@ class Score:
     rca_top3_correct: bool | None
     false_positives: int
     false_negatives: int
-    incidents: list[dict[str, Any]]  # those of the run, oldest first
-
-
-def parse_time(value: Any) -> datetime:
-    """An ISO 8601 timestamp as the analyzer writes it; naive ones are UTC."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    incidents: list[Incident]  # those of the run, oldest first
 
 
 def score(
     expected: Sequence[RootCause],
-    incidents: Iterable[Mapping[str, Any]],
+    incidents: Iterable[Incident],
     *,
     started_at: datetime,
     fault_at: datetime | None,
@@ -111,11 +103,11 @@ def score(
     every incident of the run is one. `first_seen` (id → when a poll first
     saw it open) times the detection; without it, the incident's own stamps do.
     """
-    raws = sorted(incidents, key=lambda raw: parse_time(raw["opened_at"]))
-    run = [(raw, IncidentView.of(raw)) for raw in raws]
-    run = [(raw, view) for raw, view in run if view.changed_since(started_at)]
+    ordered = sorted(incidents, key=lambda incident: incident.opened_at)
+    run = [(incident, IncidentView.of(incident)) for incident in ordered]
+    run = [(incident, view) for incident, view in run if view.changed_since(started_at)]
     views = [view for _, view in run]
-    kept = [dict(raw) for raw, _ in run]
+    kept = [incident for incident, _ in run]
     seen = first_seen or {}
     if not expected:
         first = min((_seen_at(v, started_at, seen) for v in views), default=None)
@@ -152,51 +144,47 @@ def score(
 
 
 def all_named(
-    expected: Sequence[RootCause], incidents: Iterable[Mapping[str, Any]], *, since: datetime
+    expected: Sequence[RootCause], incidents: Iterable[Incident], *, since: datetime
 ) -> bool:
     """Every expected cause is the root cause of an incident changed since `since`."""
-    views = [IncidentView.of(raw) for raw in incidents]
+    views = [IncidentView.of(incident) for incident in incidents]
     fresh = [v for v in views if v.changed_since(since)]
     return bool(expected) and all(any(v.names(c) for v in fresh) for c in expected)
 
 
 def note_sightings(
     first_seen: Mapping[str, datetime],
-    incidents: Iterable[Mapping[str, Any]],
+    incidents: Iterable[Incident],
     *,
     since: datetime,
     now: datetime,
 ) -> dict[str, datetime]:
     """`first_seen` plus, at `now`, every open incident changed since `since` not seen before."""
     noted = dict(first_seen)
-    for raw in incidents:
-        view = IncidentView.of(raw)
+    for incident in incidents:
+        view = IncidentView.of(incident)
         if view.status == "open" and view.changed_since(since) and view.id not in noted:
             noted[view.id] = now
     return noted
 
 
-def merge_incidents(*batches: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def merge_incidents(*batches: Iterable[Incident]) -> list[Incident]:
     """One entry per id, the latest version of it (by `updated_at`, then `version`)."""
-    latest: dict[str, Mapping[str, Any]] = {}
+    latest: dict[str, Incident] = {}
     for batch in batches:
-        for raw in batch:
-            known = latest.get(str(raw["id"]))
-            if known is None or _version(raw) >= _version(known):
-                latest[str(raw["id"])] = raw
-    return [dict(raw) for raw in latest.values()]
+        for incident in batch:
+            known = latest.get(incident.id)
+            if known is None or _version(incident) >= _version(known):
+                latest[incident.id] = incident
+    return list(latest.values())
 
 
 def missing_baselines(
-    baselines: Iterable[Mapping[str, Any]], required: Iterable[tuple[str, str]] = REQUIRED_BASELINES
+    baselines: Iterable[BaselineRecord],
+    required: Iterable[tuple[str, str]] = REQUIRED_BASELINES,
 ) -> list[str]:
     """The required endpoint baselines not established yet, as "payment /payment"."""
-    ready = {
-        (b.get("service"), b.get("target"))
-        for b in baselines
-        if b.get("kind") == "endpoint"
-        and b.get("established", int(b.get("windows", 0)) >= MIN_WINDOWS)
-    }
+    ready = {(b.service, b.target) for b in baselines if b.kind == "endpoint" and b.established}
     return [f"{service} {target}" for service, target in required if (service, target) not in ready]
 
 
@@ -221,7 +209,7 @@ def summary_line(result: ScenarioResult) -> str:
 
 
 def verdict_notes(
-    expect_within_s: float, has_faults: bool, ttd: float | None, incidents: Sequence[Any]
+    expect_within_s: float, has_faults: bool, ttd: float | None, incidents: Sequence[object]
 ) -> list[str]:
     """Notes for the report: a detection beyond the target, or no incident at all."""
     if ttd is not None and ttd > expect_within_s:
@@ -231,26 +219,21 @@ def verdict_notes(
     return []
 
 
-def describe_incident(raw: Mapping[str, Any]) -> str:
+def describe_incident(incident: Incident) -> str:
     """An incident in a few readable lines: cause, confidence, why, candidates, anomalies."""
-    view = IncidentView.of(raw)
-    confidence = raw.get("confidence")
-    conf = f"{confidence:.0%}" if isinstance(confidence, int | float) else "?"
-    reopened = raw.get("reopen_count") or 0
+    reopened = incident.reopen_count
     lines = [
-        f"{view.id} [{view.status}, {raw.get('severity', '?')}"
+        f"{incident.id} [{incident.status}, {incident.severity}"
         + (f", reopened {reopened} times" if reopened else "")
-        + f"] root cause {view.root_cause} (confidence {conf})",
-        f"  {raw.get('title', '')}".rstrip(),
-        f"  why: {raw.get('explanation', '')}",
+        + f"] root cause {incident.root_cause} (confidence {incident.confidence:.0%})",
+        f"  {incident.title}".rstrip(),
+        f"  why: {incident.explanation}",
     ]
-    for rank, candidate in enumerate(raw.get("candidates", [])[:TOP_K], start=1):
-        cause = RootCause(candidate["service"], candidate.get("endpoint"))
-        share = candidate.get("score")
-        pct = f"{share:.0%}" if isinstance(share, int | float) else "?"
-        lines.append(f"  candidate {rank}: {cause} {pct} — {candidate.get('evidence', '')}")
-    for anomaly in raw.get("anomalies", []):
-        lines.append(f"  anomaly: {anomaly.get('explanation', anomaly)}")
+    for rank, candidate in enumerate(incident.candidates[:TOP_K], start=1):
+        cause = RootCause(candidate.service, candidate.endpoint)
+        lines.append(f"  candidate {rank}: {cause} {candidate.score:.0%} — {candidate.evidence}")
+    for anomaly in incident.anomalies:
+        lines.append(f"  anomaly: {anomaly.explanation}")
     return "\n".join(line for line in lines if line.strip())
 
 
@@ -261,8 +244,8 @@ def _seen_at(view: IncidentView, reference: datetime, seen: Mapping[str, datetim
     return view.opened_at if view.opened_at >= reference else view.last_anomaly_at
 
 
-def _version(raw: Mapping[str, Any]) -> tuple[datetime, int]:
-    return parse_time(raw["updated_at"]), int(raw.get("version", 0))
+def _version(incident: Incident) -> tuple[datetime, int]:
+    return incident.updated_at, incident.version
 
 
 def _yes_no(value: bool | None) -> str:

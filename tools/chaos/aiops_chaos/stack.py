@@ -12,16 +12,29 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import asyncpg
 import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from aiops_api.analyzer import (
+    BASELINES,
+    INCIDENTS,
+    AnalyzerHealth,
+    Anomalies,
+    AnomalyRecord,
+    BaselineRecord,
+    Incident,
+)
 
 from .results import Sample
 from .scenarios import Fault
 from .stack_settings import HOST, NOT_RUNNING, StackError, StackSettings
 
 __all__ = ["SERVICES", "SHOP", "Stack", "StackError", "StackSettings"]
+
+T = TypeVar("T")
 
 SHOP: tuple[str, ...] = ("checkout", "payment", "inventory")  # the services with a chaos API
 SERVICES: tuple[str, ...] = (*SHOP, "analyzer")
@@ -133,7 +146,7 @@ class Stack:
         method: str,
         service: str,
         path: str,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, str | int | float] | None = None,
         *,
         missing_ok: bool = False,
     ) -> httpx.Response:
@@ -196,28 +209,33 @@ class Stack:
 
     # The analyzer.
 
-    async def incidents(self, status: str | None = None) -> list[dict[str, Any]]:
+    async def incidents(self, status: str | None = None) -> list[Incident]:
         params = {"limit": 1000} | ({"status": status} if status else {})
-        return list(await self._analyzer("GET", "/incidents", params))
+        return await self._analyzer("GET", "/incidents", INCIDENTS, params)
 
-    async def open_incidents(self) -> list[dict[str, Any]]:
+    async def open_incidents(self) -> list[Incident]:
         return await self.incidents("open")
 
-    async def resolve_incident(self, incident_id: str) -> dict[str, Any]:
-        return dict(await self._analyzer("POST", f"/incidents/{incident_id}/resolve"))
+    async def resolve_incident(self, incident_id: str) -> Incident:
+        return await self._analyzer("POST", f"/incidents/{incident_id}/resolve", Incident)
 
-    async def baselines(self) -> list[dict[str, Any]]:
-        return list(await self._analyzer("GET", "/baselines"))
+    async def baselines(self) -> list[BaselineRecord]:
+        return await self._analyzer("GET", "/baselines", BASELINES)
 
-    async def analyzer_health(self) -> dict[str, Any]:
-        return dict(await self._analyzer("GET", "/health"))
+    async def analyzer_health(self) -> AnalyzerHealth:
+        return await self._analyzer("GET", "/health", AnalyzerHealth)
 
-    async def active_anomalies(self) -> list[dict[str, Any]]:
-        return list((await self._analyzer("GET", "/anomalies", {"minutes": 5}))["active"])
+    async def active_anomalies(self) -> list[AnomalyRecord]:
+        return (await self._analyzer("GET", "/anomalies", Anomalies, {"minutes": 5})).active
 
     async def _analyzer(
-        self, method: str, path: str, params: Mapping[str, Any] | None = None
-    ) -> Any:
+        self,
+        method: str,
+        path: str,
+        shape: type[T] | TypeAdapter[T],
+        params: Mapping[str, str | int] | None = None,
+    ) -> T:
+        """The analyzer's answer to `method path`, parsed as `shape`; StackError otherwise."""
         url = f"{self.settings.url('analyzer')}{path}"
         try:
             response = await self.http.request(method, url, params=params)
@@ -230,7 +248,14 @@ class Stack:
             raise StackError(
                 f"the analyzer answered {method} {path} with {status}: {_detail(response)}"
             )
-        return response.json()
+        adapter = shape if isinstance(shape, TypeAdapter) else TypeAdapter(shape)
+        try:
+            return adapter.validate_json(response.content)
+        except ValidationError as exc:
+            raise StackError(
+                f"the analyzer's answer to {method} {path} is not what this tool reads ({exc}); "
+                "is the stack of the same version (`make up` rebuilds it)?"
+            ) from exc
 
     # Telemetry.
 

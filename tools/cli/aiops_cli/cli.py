@@ -13,8 +13,17 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
+
+from aiops_api.analyzer import (
+    INCIDENTS,
+    AnalyzerHealth,
+    Anomalies,
+    Dependencies,
+    Incident,
+    IncidentDetail,
+    Trace,
+)
 
 from . import export, replay, simulate, views
 from .client import Analyzer, CliError
@@ -25,9 +34,10 @@ STATUSES = ("open", "acknowledged", "resolved")
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """What a command got from the API, how to show it, and its exit status."""
+    """What a command got (the API's JSON as it came, or a report), how to show it, and its
+    exit status."""
 
-    data: Any
+    data: object
     text: str
     status: int = 0
 
@@ -36,42 +46,42 @@ Handler = Callable[[argparse.Namespace, Analyzer], Output]
 
 
 def _incidents(args: argparse.Namespace, api: Analyzer) -> Output:
-    data = api.get("/incidents", status=args.status, limit=args.limit)
-    return Output(data, views.incidents(data, args.status))
+    answer = api.get("/incidents", INCIDENTS, status=args.status, limit=args.limit)
+    return Output(answer.json, views.incidents(answer.value, args.status))
 
 
 def _incident(args: argparse.Namespace, api: Analyzer) -> Output:
-    data = api.get(f"/incidents/{_segment(args.id)}")
-    return Output(data, views.incident(data))
+    answer = api.get(f"/incidents/{_segment(args.id)}", IncidentDetail)
+    return Output(answer.json, views.incident(answer.value))
 
 
 def _transition(action: str) -> Handler:
     def handler(args: argparse.Namespace, api: Analyzer) -> Output:
-        data = api.post(f"/incidents/{_segment(args.id)}/{action}")
-        return Output(data, views.transition(data))
+        answer = api.post(f"/incidents/{_segment(args.id)}/{action}", Incident)
+        return Output(answer.json, views.transition(answer.value))
 
     return handler
 
 
 def _trace(args: argparse.Namespace, api: Analyzer) -> Output:
-    data = api.get(f"/traces/{_segment(args.trace_id)}")
-    return Output(data, views.trace(data))
+    answer = api.get(f"/traces/{_segment(args.trace_id)}", Trace)
+    return Output(answer.json, views.trace(answer.value))
 
 
 def _anomalies(args: argparse.Namespace, api: Analyzer) -> Output:
-    data = api.get("/anomalies", minutes=args.minutes, limit=args.limit)
-    return Output(data, views.anomalies(data, active_only=args.active))
+    answer = api.get("/anomalies", Anomalies, minutes=args.minutes, limit=args.limit)
+    return Output(answer.json, views.anomalies(answer.value, active_only=args.active))
 
 
 def _deps(args: argparse.Namespace, api: Analyzer) -> Output:
-    data = api.get("/dependencies")
-    return Output(data, views.dependencies(data))
+    answer = api.get("/dependencies", Dependencies)
+    return Output(answer.json, views.dependencies(answer.value))
 
 
 def _health(args: argparse.Namespace, api: Analyzer) -> Output:
-    data = api.get("/health")
+    answer = api.get("/health", AnalyzerHealth)
     # Scripts can `aiops health && ...`: a degraded analyzer exits 1, like a failed probe.
-    return Output(data, views.health(data), 0 if data.get("status") == "ok" else 1)
+    return Output(answer.json, views.health(answer.value), 0 if answer.value.status == "ok" else 1)
 
 
 def _export(args: argparse.Namespace, api: Analyzer) -> Output:
@@ -139,7 +149,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
 
 
 def _common_options(
-    parser: argparse.ArgumentParser, *, url: str, flag_default: Any = False
+    parser: argparse.ArgumentParser, *, url: str, flag_default: object = False
 ) -> None:
     parser.add_argument(
         "--url",

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Generic, TypeVar
 
 import httpx
+from pydantic import TypeAdapter, ValidationError
 
 TIMEOUT_S = 10.0  # a cycle or a Redis call takes well under this; longer means something's wrong
 
 
+T = TypeVar("T")
+# URL query parameters; None leaves one out.
+Param = str | int | float | None
+
+
 class CliError(Exception):
     """A failure to report on stderr, without a traceback; the command exits 1."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[T]):
+    """An answer of the API: parsed into its model, and the JSON as it came (for `--json`)."""
+
+    value: T
+    json: object
 
 
 class Analyzer:
@@ -32,14 +48,27 @@ class Analyzer:
     ) -> None:
         self._http.close()
 
-    def get(self, path: str, **params: str | int | float | None) -> Any:
+    def get(self, path: str, shape: type[T] | TypeAdapter[T], **params: Param) -> Answer[T]:
+        """GET `path`, its answer parsed as `shape` (a response model, or an adapter of one)."""
         query = {name: value for name, value in params.items() if value is not None}
-        return self._call("GET", path, query)
+        return self._parse(path, shape, self._call("GET", path, query))
 
-    def post(self, path: str) -> Any:
-        return self._call("POST", path, {})
+    def post(self, path: str, shape: type[T] | TypeAdapter[T]) -> Answer[T]:
+        return self._parse(path, shape, self._call("POST", path, {}))
 
-    def _call(self, method: str, path: str, params: dict[str, Any]) -> Any:
+    def _parse(self, path: str, shape: type[T] | TypeAdapter[T], json: object) -> Answer[T]:
+        adapter = shape if isinstance(shape, TypeAdapter) else TypeAdapter(shape)
+        try:
+            return Answer(adapter.validate_python(json), json)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the body"
+            raise CliError(
+                f"{self.url} answered {path} with JSON this aiops does not read ({where}: "
+                f"{first['msg']}): {_WRONG_URL} Of the same version as this aiops?"
+            ) from exc
+
+    def _call(self, method: str, path: str, params: Mapping[str, Param]) -> object:
         try:
             response = self._http.request(method, path, params=params)
         except httpx.TransportError as exc:
@@ -51,9 +80,10 @@ class Analyzer:
         if not response.is_success:
             raise CliError(_failure(response, self.url))
         try:
-            return response.json()
+            json: object = response.json()
         except ValueError as exc:
             raise CliError(f"{self.url} answered {path} with no JSON: {_WRONG_URL}") from exc
+        return json
 
 
 _WRONG_URL = "is --url (or AIOPS_ANALYZER_URL) the analyzer?"

@@ -21,10 +21,10 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict
 
 import asyncpg
 
@@ -72,7 +72,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+class ExportSummary(TypedDict):
+    """What `aiops export --json` prints."""
+
+    path: str
+    spans: int
+    lines: int
+    since: str
+    until: str
+
+
+def run(args: argparse.Namespace) -> tuple[ExportSummary, str]:
     """The `export` command: what it wrote, as data and as one line of text."""
     now = datetime.now(UTC)
     since = parse_time(args.since, now)
@@ -87,7 +97,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         f"exported {done.spans} spans in {done.lines} lines to {done.path} "
         f"({since.isoformat(timespec='seconds')} .. {until.isoformat(timespec='seconds')})"
     )
-    return {**asdict(done), "since": since.isoformat(), "until": until.isoformat()}, text
+    written: ExportSummary = {"path": done.path, "spans": done.spans, "lines": done.lines,
+                              "since": since.isoformat(), "until": until.isoformat()}  # fmt: skip
+    return written, text
 
 
 def parse_time(text: str, now: datetime) -> datetime:

@@ -40,18 +40,18 @@ def fields(pairs: Iterable[tuple[str, object]], *, indent: str = "") -> str:
     )
 
 
-def when(value: str | None) -> str:
+def when(value: datetime | None) -> str:
     """An API timestamp as `YYYY-MM-DD HH:MM:SS` in UTC, the analyzer's and the logs' zone."""
-    if not value:
+    if value is None:
         return "-"
-    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def ago(value: str | None, now: datetime | None = None) -> str:
+def ago(value: datetime | None, now: datetime | None = None) -> str:
     """`when(value)` and how long ago it was, e.g. `2026-11-27 10:00:00 UTC (42 s ago)`."""
-    if not value:
+    if value is None:
         return "never"
-    seconds = ((now or datetime.now(UTC)) - datetime.fromisoformat(value)).total_seconds()
+    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
     if seconds < 120:
         span = f"{seconds:.0f} s"
     elif seconds < 7200:

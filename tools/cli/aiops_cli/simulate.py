@@ -13,9 +13,9 @@ import argparse
 import dataclasses
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TypedDict
 
 from aiops_engine.rows import FIELDS, SpanRecord
 from aiops_simulate import TOPOLOGIES, FaultKind, Scenario, generate, plan_case, plan_fault_free
@@ -58,7 +58,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list topologies and fault kinds")
 
 
-def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+class Recording(TypedDict):
+    """What `aiops simulate --json` prints: the files written and what they hold."""
+
+    spans_file: str
+    truth_file: str
+    topology: str
+    seed: int
+    traffic: str
+    start: str
+    duration_s: float
+    services: list[str]
+    spans: int
+    faults: Sequence[Mapping[str, object]]  # the truth file's entries
+    wall_s: float
+
+
+class TopologyInfo(TypedDict):
+    services: int
+    description: str
+
+
+class Listing(TypedDict):
+    """`aiops simulate --list --json`: topologies, and fault kinds with their magnitudes."""
+
+    topologies: dict[str, TopologyInfo]
+    kinds: dict[str, str]
+
+
+def run(args: argparse.Namespace) -> tuple[Recording | Listing, str]:
     """The `simulate` command: what it wrote, as data and as a paragraph."""
     if args.list:
         return listing()
@@ -69,7 +97,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     spans = write_recording(scenario, args.out_dir)
     wall_s = time.perf_counter() - began
     services = scenario.services()
-    data = {
+    data: Recording = {
         "spans_file": str(args.out_dir / SPANS_FILE),
         "truth_file": str(args.out_dir / TRUTH_FILE),
         "topology": scenario.topology,
@@ -154,9 +182,9 @@ def _rebatch(batches: Iterable[list[SpanRecord]]) -> Iterator[list[SpanRecord]]:
         yield held
 
 
-def listing() -> tuple[dict[str, Any], str]:
+def listing() -> tuple[Listing, str]:
     """--list: the topologies and the fault kinds, as data and as text."""
-    topologies = {
+    topologies: dict[str, TopologyInfo] = {
         name: {"services": len(t.services), "description": t.description}
         for name, t in TOPOLOGIES.items()
     }

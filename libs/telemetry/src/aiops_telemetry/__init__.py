@@ -10,36 +10,45 @@ What a service needs to be instrumented is exported here:
 - `record_exception(exc)` marks the request being served as failed by an
   exception it handled; `current_trace_id()` / `current_span()` read the
   trace context.
-- `configure_logging(...)`: the one structured logging setup every service uses.
+- `configure_logging(...)`: the one structured logging setup every service uses
+  (`aiops_telemetry.logs`; docs/logging.md), and `AccessLogMiddleware`, its
+  access line per request (`instrument(app)` adds it; apps without tracing add
+  it themselves).
 - Span rows (`SpanRow`, `span_row`, `COLUMNS`, kinds) and the `TelemetrySink`
   that writes them, for ingest paths that are not a FastAPI request.
-- Migrations (`apply_migrations`) and the `Connection` type for storage code.
+- Migrations (`apply_migrations`), the `Connection` type and `DATABASE_UNAVAILABLE` (the
+  errors of a database that is down, not of a query) for storage code.
 
 The building blocks have their own public modules: `aiops_telemetry.context`
-(W3C trace context), `.middleware` (the ASGI tracing middleware), `.http_client`
+(W3C trace context), `.middleware` (the ASGI tracing middleware), `.logs` (the
+logging setup and its processors), `.access_log`, `.http_client`
 (the tracing httpx transport), `.limits` (request body limits), `.chaos` (fault
 injection) and `.chaos_api` (its HTTP API), `.otlp` (OTLP/JSON to span rows)
 and `.stack_secrets`.
 """
 
-from ._db import Connection, wait_for_pool
+from ._db import DATABASE_UNAVAILABLE, Connection, wait_for_pool
 from ._migrations import Migration, apply_migrations, load_migrations
 from ._settings import AiopsSettings, ServiceSettings
 from ._sink import SinkStats, TelemetrySink
 from ._span import CLIENT, COLUMNS, INTERNAL, SERVER, SpanRow, span_row
 from ._startup import StartupError, StartupErrorReporter
 from ._work import SimulatedWork, WorkDep
+from .access_log import AccessLogMiddleware
 from .context import TRACE_ID_HEADER, current_span, current_trace_id, new_span_id, record_exception
 from .http_client import failure_kind
 from .limits import BodyLimitMiddleware
+from .logs import configure_logging
 from .service import Telemetry, package_version
 
 __all__ = [
     "CLIENT",
     "COLUMNS",
+    "DATABASE_UNAVAILABLE",
     "INTERNAL",
     "SERVER",
     "TRACE_ID_HEADER",
+    "AccessLogMiddleware",
     "AiopsSettings",
     "BodyLimitMiddleware",
     "Connection",
@@ -54,6 +63,7 @@ __all__ = [
     "TelemetrySink",
     "WorkDep",
     "apply_migrations",
+    "configure_logging",
     "current_span",
     "current_trace_id",
     "failure_kind",

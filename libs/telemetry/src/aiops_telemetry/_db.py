@@ -25,6 +25,16 @@ PEER = "postgres"
 # A connection of its own, or one checked out of a pool.
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
+# Failures of the database itself (down, unreachable, too slow), as opposed to a
+# query's own error: a service answers them 503, "retry shortly".
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
+
 # Transaction control is bookkeeping, not work worth a span of its own.
 _SKIPPED_VERBS = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END"})
 _VERB_RE = re.compile(r"\s*(?:WITH\b.*?\)\s*)?([A-Za-z]+)", re.DOTALL)

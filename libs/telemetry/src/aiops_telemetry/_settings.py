@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from .limits import DEFAULT_MAX_BODY_BYTES
+from .logs import LogFormat, LogLevel, parse_format, parse_level
 
 
 class FileVariables(PydanticBaseSettingsSource):
@@ -59,6 +60,20 @@ class AiopsSettings(BaseSettings):
     max_body_bytes: int = Field(
         DEFAULT_MAX_BODY_BYTES, ge=1024, description="largest request body; larger ones get 413"
     )
+    log_level: LogLevel = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: LogFormat | None = Field(
+        None, description="console or json; unset, console on a terminal and json otherwise"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        return parse_level(value)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return parse_format(value)
 
     @classmethod
     def settings_customise_sources(
@@ -74,6 +89,16 @@ class AiopsSettings(BaseSettings):
     def database_password_value(self) -> str | None:
         """The password to log in with; None (also when set empty) leaves the URL's."""
         return self.database_password.get_secret_value() or None if self.database_password else None
+
+    def secret_values(self) -> list[str]:
+        """Every secret configured (the `SecretStr` fields), for the log redaction to mask."""
+        values: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            for item in value if isinstance(value, list | tuple) else [value]:
+                if isinstance(item, SecretStr) and item.get_secret_value():
+                    values.append(item.get_secret_value())
+        return values
 
 
 class ServiceSettings(AiopsSettings):

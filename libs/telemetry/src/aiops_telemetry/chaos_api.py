@@ -9,12 +9,13 @@ listing and clearing.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, status
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
-from .chaos import CHAOS_PREFIX, FaultBook, FaultKind
+from .chaos import CHAOS_PREFIX, Fault, FaultBook, FaultKind
 
 # A path or route template (letters, digits, / _ - . { }), or `*` for every endpoint.
 ENDPOINT_PATTERN = r"^(\*|/[A-Za-z0-9_./{}-]{0,200})$"
@@ -29,6 +30,51 @@ Ttl = Annotated[
     float | None,
     Query(gt=0, description="seconds until the fault removes itself (default and cap: the max)"),
 ]
+
+
+class FaultView(BaseModel):
+    """An active fault, as the chaos API shows it."""
+
+    id: str
+    kind: FaultKind
+    endpoint: str
+    rate: float
+    duration_ms: float
+    jitter_ms: float
+    status: int
+    created_at: datetime
+    expires_at: datetime
+
+
+class FaultCreated(BaseModel):
+    service: str
+    fault: FaultView
+
+
+class FaultList(BaseModel):
+    service: str
+    max_ttl_s: float
+    faults: list[FaultView]
+
+
+class FaultsRemoved(BaseModel):
+    service: str
+    removed: int
+
+
+class ChaosError(BaseModel):
+    detail: str
+
+
+# Every chaos call may be refused; the 422 of a bad parameter FastAPI documents itself.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ChaosError, "description": "no X-Chaos-Token header"},
+    403: {"model": ChaosError, "description": "a wrong token, or chaos is disabled"},
+}
+
+
+def _view(fault: Fault) -> FaultView:
+    return FaultView.model_validate(fault, from_attributes=True)
 
 
 def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None) -> APIRouter:
@@ -53,10 +99,12 @@ def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None)
         if not secrets.compare_digest(x_chaos_token.encode(), token.get_secret_value().encode()):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong X-Chaos-Token")
 
-    router = APIRouter(prefix=CHAOS_PREFIX, tags=["chaos"], dependencies=[Depends(authorized)])
+    router = APIRouter(
+        prefix=CHAOS_PREFIX, tags=["chaos"], dependencies=[Depends(authorized)], responses=REFUSALS
+    )
 
-    def created(fault: Any) -> dict[str, Any]:
-        return {"service": service_name, "fault": fault.as_json()}
+    def created(fault: Fault) -> FaultCreated:
+        return FaultCreated(service=service_name, fault=_view(fault))
 
     @router.post("/delay", status_code=status.HTTP_201_CREATED)
     async def delay(
@@ -65,7 +113,7 @@ def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None)
         jitter: Annotated[float, Query(ge=0, le=MAX_DELAY_MS, description="± ms")] = 0.0,
         rate: Rate = 1.0,
         ttl: Ttl = None,
-    ) -> dict[str, Any]:
+    ) -> FaultCreated:
         """Delay matching requests by `duration` ms (± `jitter`)."""
         fault = book.add(
             FaultKind.DELAY, endpoint, ttl_s=ttl, rate=rate, duration_ms=duration, jitter_ms=jitter
@@ -80,43 +128,46 @@ def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None)
             int, Query(alias="status", ge=400, le=599, description="HTTP status answered")
         ] = 500,
         ttl: Ttl = None,
-    ) -> dict[str, Any]:
+    ) -> FaultCreated:
         """Answer `rate` of matching requests with `status` instead of serving them."""
         return created(
             book.add(FaultKind.ERROR, endpoint, ttl_s=ttl, rate=rate, status=status_code)
         )
 
     @router.post("/hang", status_code=status.HTTP_201_CREATED)
-    async def hang(endpoint: Endpoint, rate: Rate = 1.0, ttl: Ttl = None) -> dict[str, Any]:
+    async def hang(endpoint: Endpoint, rate: Rate = 1.0, ttl: Ttl = None) -> FaultCreated:
         """Hold matching requests unanswered until the fault expires (callers time out)."""
         return created(book.add(FaultKind.HANG, endpoint, ttl_s=ttl, rate=rate))
 
     @router.post("/exception", status_code=status.HTTP_201_CREATED)
-    async def exception(endpoint: Endpoint, rate: Rate = 1.0, ttl: Ttl = None) -> dict[str, Any]:
+    async def exception(endpoint: Endpoint, rate: Rate = 1.0, ttl: Ttl = None) -> FaultCreated:
         """Serve matching requests as usual, but record an exception on their spans: the
         request counts as failed (error_kind `exception`) while its status stays what it is."""
         return created(book.add(FaultKind.EXCEPTION, endpoint, ttl_s=ttl, rate=rate))
 
     @router.get("")
-    async def list_faults() -> dict[str, Any]:
+    async def list_faults() -> FaultList:
         """The active faults, with when each expires."""
-        return {
-            "service": service_name,
-            "max_ttl_s": book.max_ttl_s,
-            "faults": [f.as_json() for f in book.active()],
-        }
+        return FaultList(
+            service=service_name,
+            max_ttl_s=book.max_ttl_s,
+            faults=[_view(f) for f in book.active()],
+        )
 
     @router.delete("")
     async def clear(
         endpoint: Annotated[str | None, Query(pattern=ENDPOINT_PATTERN)] = None,
-    ) -> dict[str, Any]:
+    ) -> FaultsRemoved:
         """Remove every fault, or those set on `endpoint`."""
-        return {"service": service_name, "removed": book.clear(endpoint)}
+        return FaultsRemoved(service=service_name, removed=book.clear(endpoint))
 
-    @router.delete("/{fault_id}")
-    async def remove(fault_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    @router.delete(
+        "/{fault_id}", responses={404: {"model": ChaosError, "description": "no such fault"}}
+    )
+    async def remove(fault_id: Annotated[str, Path(max_length=64)]) -> FaultsRemoved:
+        """Remove one fault."""
         if not book.remove(fault_id):
             raise HTTPException(404, f"no active fault {fault_id}; GET {CHAOS_PREFIX} lists them")
-        return {"service": service_name, "removed": 1}
+        return FaultsRemoved(service=service_name, removed=1)
 
     return router

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -16,6 +18,9 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024  # the largest valid checkout is about 4 kB
 DISCARD_BYTES = 16 * 1024 * 1024
 _CLOSE = {"connection": "close"}
 
+# Told of each body refused before the app runs: `(status, reason)`.
+RefusalHook = Callable[[int, str], None]
+
 
 class BodyLimitMiddleware:
     """Refuse request bodies over `max_bytes` with a 413 that says why.
@@ -24,11 +29,19 @@ class BodyLimitMiddleware:
     runs, so an endpoint never acts on a request it would not read in full.
     A streamed body is counted as it arrives; once over the limit, `receive`
     raises an `HTTPException`, which FastAPI turns into the same JSON 413.
+    `on_refuse`, if given, is told of each refusal made before the app runs.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        on_refuse: RefusalHook | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.on_refuse = on_refuse
         self.detail = (
             f"request body is larger than the {max_bytes} bytes this service accepts "
             "(AIOPS_MAX_BODY_BYTES)"
@@ -44,6 +57,8 @@ class BodyLimitMiddleware:
             self._routes.name_endpoint(scope)  # its span keeps the route's label
             read_all = declared <= DISCARD_BYTES and await _discard(receive, DISCARD_BYTES)
             refusal = JSONResponse({"detail": self.detail}, 413, None if read_all else _CLOSE)
+            if self.on_refuse is not None:
+                self.on_refuse(413, self.detail)
             await refusal(scope, receive, send)
             return
         if declared is not None:  # the server delivers no more than declared: nothing to count

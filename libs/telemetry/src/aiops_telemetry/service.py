@@ -5,17 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import httpx
 from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel, Field
 
 from ._db import create_pool
 from ._migrations import apply_migrations
 from ._settings import ServiceSettings
-from ._sink import TelemetrySink
+from ._sink import SinkStats, TelemetrySink
 from ._startup import StartupErrorReporter, database_login_error
+from .access_log import AccessLogMiddleware
 from .chaos import CHAOS_PREFIX, ChaosMiddleware, FaultBook
 from .chaos_api import chaos_router
 from .http_client import create_http_client
@@ -25,6 +27,16 @@ from .middleware import TelemetryMiddleware
 logger = logging.getLogger("aiops_telemetry.service")
 
 HealthCheck = Callable[[Request], Awaitable[str]]
+
+
+class Health(BaseModel):
+    """What `GET /health` answers (always 200: `status` says whether all is well)."""
+
+    service: str
+    version: str
+    status: Literal["ok", "degraded"]
+    checks: dict[str, str] = Field(description='each check\'s result: "ok", or what is wrong')
+    telemetry: SinkStats
 
 
 def package_version(distribution: str) -> str:
@@ -78,7 +90,7 @@ class Telemetry:
         await apply_migrations(conn, component="telemetry", package="aiops_telemetry")
 
     def instrument(self, app: FastAPI, *, checks: Mapping[str, HealthCheck] | None = None) -> None:
-        """Add the tracing and chaos middleware, `GET /health` and the chaos API to `app`.
+        """Add the tracing, access log and chaos middleware, `GET /health` and the chaos API.
 
         Chaos is added first so that it runs inside the tracing middleware:
         an injected fault is recorded like a real one, and so is a body refused
@@ -87,6 +99,8 @@ class Telemetry:
         app.add_middleware(ChaosMiddleware, book=self.chaos)
         app.add_middleware(StartupErrorReporter)
         app.add_middleware(BodyLimitMiddleware, max_bytes=self._settings.max_body_bytes)
+        # Just inside the tracing: its line carries the trace id, and a 413 or a fault is in it.
+        app.add_middleware(AccessLogMiddleware, quiet_paths=self._settings.telemetry_exclude_paths)
         app.add_middleware(
             TelemetryMiddleware,
             sink=self.sink,
@@ -105,18 +119,18 @@ class Telemetry:
         router = APIRouter()
 
         @router.get("/health", tags=["health"])
-        async def health(request: Request) -> dict[str, Any]:
+        async def health(request: Request) -> Health:
             """Liveness, version, and the state of the telemetry pipeline."""
             results = {name: await check(request) for name, check in checks.items()}
             stats = self.sink.stats()
             healthy = stats.state == "ok" and all(r == "ok" for r in results.values())
-            return {
-                "service": self.service_name,
-                "version": self.version,
-                "status": "ok" if healthy else "degraded",
-                "checks": results,
-                "telemetry": stats,
-            }
+            return Health(
+                service=self.service_name,
+                version=self.version,
+                status="ok" if healthy else "degraded",
+                checks=results,
+                telemetry=stats,
+            )
 
         return router
 

@@ -1,12 +1,14 @@
-"""The analyzer's HTTP API: one router per concern."""
+"""The analyzer's HTTP API: one router per thing it serves."""
 
 from fastapi import APIRouter
 
-from . import dashboard, detection, incidents
+from . import anomalies, dashboard, health, incidents, traces
 
 router = APIRouter()
-router.include_router(detection.router)
+router.include_router(health.router, tags=["health"])
+router.include_router(anomalies.router, tags=["anomalies"])
 router.include_router(incidents.router, tags=["incidents"])
+router.include_router(traces.router, tags=["traces"])
 router.include_router(dashboard.router, tags=["dashboard"])
 
 __all__ = ["router"]

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
+from aiops_api.analyzer import EndpointLatency, Latency, LatencyBaseline, LatencyPoint
 from aiops_engine.detection import Baseline, DetectionConfig, is_established, latency_threshold
 from analyzer import store
 
@@ -65,7 +66,7 @@ async def latency(
     pool: PoolDep,
     settings: SettingsDep,
     minutes: Annotated[float, Query(gt=0, le=90 * 24 * 60)] = 15,
-) -> dict[str, Any]:
+) -> Latency:
     """Per endpoint (server spans): the p50 of each analysis-window-long bucket of the last
     `minutes`, with its baseline level and, once established, the threshold it is judged by.
 
@@ -84,34 +85,34 @@ async def latency(
         )
         baselines = await store.baselines.load_baselines(conn)
     config = settings.detection()
-    return {
-        "since": since,
-        "until": until,
-        "bucket_s": bucket_s,
-        "endpoints": [
-            {
-                "key": str(key),
-                "service": key.service,
-                "endpoint": key.target,
-                "points": [
-                    {"start": p.start, "count": p.count, "p50_ms": p.p50_ms} for p in points
+    return Latency(
+        since=since,
+        until=until,
+        bucket_s=bucket_s,
+        endpoints=[
+            EndpointLatency(
+                key=str(key),
+                service=key.service,
+                endpoint=key.target,
+                points=[
+                    LatencyPoint(start=p.start, count=p.count, p50_ms=p.p50_ms) for p in points
                 ],
-                "baseline": _baseline_json(baselines.get(key), config),
-            }
+                baseline=_baseline(baselines.get(key), config),
+            )
             for key, points in sorted(series.items())
         ],
-    }
+    )
 
 
-def _baseline_json(baseline: Baseline | None, config: DetectionConfig) -> dict[str, Any] | None:
+def _baseline(baseline: Baseline | None, config: DetectionConfig) -> LatencyBaseline | None:
     """The level always; the threshold once established, as detection only judges from then."""
     if baseline is None:
         return None
     established = is_established(baseline, config)
-    return {
-        "level_ms": baseline.level_ms,
-        "spread_ms": baseline.spread_ms,
-        "windows": baseline.windows,
-        "established": established,
-        "threshold_ms": latency_threshold(baseline, config) if established else None,
-    }
+    return LatencyBaseline(
+        level_ms=baseline.level_ms,
+        spread_ms=baseline.spread_ms,
+        windows=baseline.windows,
+        established=established,
+        threshold_ms=latency_threshold(baseline, config) if established else None,
+    )

@@ -30,7 +30,7 @@ from aiops_engine.incidents.lifecycle import (
     open_incident,
     resolve,
 )
-from aiops_engine.incidents.model import Incident, IncidentEvent
+from aiops_engine.incidents.model import EventKind, Incident, IncidentEvent
 from aiops_engine.rca import DependencyGraph, Finding
 from analyzer.leader import Fence, FencedOut
 from analyzer.store import incident_history
@@ -41,6 +41,8 @@ from .redis_store import IncidentStore
 logger = logging.getLogger("analyzer.incidents")
 
 Change = Callable[[Incident], Incident]
+# A new or returning incident is what an operator must see; the rest is its story.
+_EVENT_LEVELS = {EventKind.OPENED: logging.WARNING, EventKind.REOPENED: logging.WARNING}
 MAX_HISTORY_BACKLOG = 10_000
 
 
@@ -121,7 +123,7 @@ class IncidentDesk:
             self.redis_ok()
         self.stats.pending_findings = len(self._pending)
         # Events are changes Redis accepted, under a token that was current then.
-        self._notify(events)
+        self._publish(events)
         await self.flush_history(events)
         if fenced is not None:
             raise fenced
@@ -177,7 +179,7 @@ class IncidentDesk:
             return None
         before, after = result
         events = changes(before, after, now=now) if after != before else []
-        self._notify(events)
+        self._publish(events)
         await self.flush_history(events)
         return after
 
@@ -232,7 +234,6 @@ class IncidentDesk:
                 break
         incidents.insert(0, incident)
         self.stats.opened += 1
-        logger.warning("incident %s opened: %s", incident.id, incident.title)
         return changes(None, incident, now=now)
 
     async def _change(
@@ -248,8 +249,10 @@ class IncidentDesk:
         incidents[position] = after
         return changes(before, after, now=after.updated_at) if after != before else []
 
-    def _notify(self, events: Iterable[IncidentEvent]) -> None:
+    def _publish(self, events: Iterable[IncidentEvent]) -> None:
+        """Log each change with its incident's id, and send it to the webhooks."""
         for event in events:
+            _log_event(event)
             self._notifier.notify(event)
 
     async def flush_history(self, events: Iterable[IncidentEvent] = ()) -> None:
@@ -273,3 +276,21 @@ class IncidentDesk:
                 del self._history[:excess]
                 self.stats.dropped_history += excess
         self.stats.pending_history = len(self._history)
+
+
+def _log_event(event: IncidentEvent) -> None:
+    incident = event.incident
+    logger.log(
+        _EVENT_LEVELS.get(event.kind, logging.INFO),
+        "incident %s %s: %s",
+        incident.id,
+        event.kind.value,
+        event.detail,
+        extra={
+            "incident_id": incident.id,
+            "change": event.kind.value,
+            "incident_status": incident.status.value,
+            "severity": str(incident.severity),
+            "root_cause": str(incident.root_cause),
+        },
+    )

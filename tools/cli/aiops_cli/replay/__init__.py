@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from aiops_cli.client import CliError
 
 from .csv_spans import FIELDS, UNITS
+from .document import report_json
 from .options import add_engine_options, load_truth, non_negative, positive, replay_config
 from .report import build_report, summary, write_report
 from .run import detect_format, run_replay
@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_options(parser)
 
 
-def replay(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+def replay(args: argparse.Namespace) -> tuple[object, str]:
     """Run it: the report (for --json) and the summary to print."""
     config = replay_config(args)
     faults = load_truth(args.truth) if args.truth else None
@@ -88,4 +88,4 @@ def replay(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
             notes = write_report(report, run, args.report)
         except OSError as exc:
             raise CliError(f"cannot write {args.report}: {exc.strerror or exc}") from None
-    return report, summary(report, args.report, notes)
+    return report_json(report), summary(report, args.report, notes)

@@ -15,7 +15,7 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from aiops_cli.client import CliError
 from aiops_engine.detection import DetectionConfig
@@ -89,7 +89,19 @@ def replay_config(args: argparse.Namespace) -> ReplayConfig:
         raise CliError(f"settings: {exc}") from None
 
 
-def settings_json(config: ReplayConfig) -> dict[str, Any]:
+class Settings(TypedDict):
+    """What a report was made with (engine settings by their field names)."""
+
+    window_s: float
+    ingest_lag_s: float
+    clock_slack_s: float
+    max_disorder_s: float
+    detection: dict[str, object]
+    rca: dict[str, object]
+    incidents: dict[str, object]
+
+
+def settings_json(config: ReplayConfig) -> Settings:
     """The settings a report was made with, so it can be reproduced."""
     return {
         "window_s": config.window_s,

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+
+from pydantic import TypeAdapter
 
 from aiops_engine.detection import Anomaly
-from aiops_engine.incidents import Incident
 from aiops_engine.replay import Fault, Scorecard, score
 
+from .document import AnomalyJson, ReplayReport, ScorecardJson, report_json
 from .options import settings_json
 from .run import ReplayRun
 
@@ -21,11 +21,14 @@ TIMELINE_ENDPOINTS = 8  # the busiest endpoints (and every faulty service's) get
 MAX_MARKS = 12  # incident openings marked on the timeline
 
 
+_MOMENT = TypeAdapter(datetime)
+
+
 def build_report(
     run: ReplayRun, *, source: Path, fmt: str, faults: Sequence[Fault] | None, grace_s: float
-) -> dict[str, Any]:
+) -> ReplayReport:
     replay, counts = run.replay, run.replay.counts
-    report: dict[str, Any] = {
+    report: ReplayReport = {
         "source": str(source),
         "format": fmt,
         "spans": counts.spans,
@@ -43,7 +46,7 @@ def build_report(
         "windows": counts.windows,
         "settings": settings_json(replay.config),
         "anomalies": [_anomaly(a) for a in run.collected.anomalies],
-        "incidents": [_incident(i) for i in replay.incidents],
+        "incidents": list(replay.incidents),
     }
     if faults is not None:
         card = score(faults, run.collected.touches, duration_s=counts.duration_s, grace_s=grace_s)
@@ -51,7 +54,7 @@ def build_report(
     return report
 
 
-def _anomaly(a: Anomaly) -> dict[str, Any]:
+def _anomaly(a: Anomaly) -> AnomalyJson:
     return {
         "type": a.type.value,
         "kind": a.key.kind.value,
@@ -69,46 +72,51 @@ def _anomaly(a: Anomaly) -> dict[str, Any]:
     }
 
 
-def _incident(incident: Incident) -> dict[str, Any]:
-    document: dict[str, Any] = incident.model_dump(mode="json")
-    return document
+def _scorecard(card: Scorecard) -> ScorecardJson:
+    per_hour = card.false_incidents_per_hour
+    return {
+        "faults": card.faults,
+        "detected": card.detected,
+        "ac_at_1": round(card.ac_at_1, 4),
+        "ac_at_3": round(card.ac_at_3, 4),
+        "avg_at_5": round(card.avg_at_5, 4),
+        "ttd_median_s": card.ttd_median_s,
+        "false_incidents": card.false_incidents,
+        "false_incidents_per_hour": None if per_hour is None else round(per_hour, 4),
+        "grace_s": card.grace_s,
+        "per_fault": [
+            {
+                "start": s.fault.start.isoformat(),
+                "end": s.fault.end.isoformat(),
+                "service": s.fault.service,
+                "endpoint": s.fault.endpoint,
+                "kind": s.fault.kind,
+                "detected_at": _iso(s.detected_at),
+                "ttd_s": s.ttd_s,
+                "rank": s.rank,
+                "incidents": list(s.incident_ids),
+            }
+            for s in card.per_fault
+        ],
+    }
 
 
-def _scorecard(card: Scorecard) -> dict[str, Any]:
-    document = dataclasses.asdict(card)
-    document["per_fault"] = [
-        {
-            "start": _iso(s.fault.start),
-            "end": _iso(s.fault.end),
-            "service": s.fault.service,
-            "endpoint": s.fault.endpoint,
-            "kind": s.fault.kind,
-            "detected_at": _iso(s.detected_at),
-            "ttd_s": s.ttd_s,
-            "rank": s.rank,
-            "incidents": list(s.incident_ids),
-        }
-        for s in card.per_fault
-    ]
-    for key in ("ac_at_1", "ac_at_3", "avg_at_5", "false_incidents_per_hour"):
-        if document[key] is not None:
-            document[key] = round(document[key], 4)
-    return document
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+def _stamp(moment: datetime) -> str:
+    """A time as the report's JSON writes an incident's (pydantic's ISO 8601, `Z` for UTC)."""
+    text: str = _MOMENT.dump_python(moment, mode="json")
+    return text
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def write_report(report: dict[str, Any], run: ReplayRun, path: Path) -> list[str]:
+def write_report(report: ReplayReport, run: ReplayRun, path: Path) -> list[str]:
     """JSON at `path`, Markdown and PNG beside it; notes on what could not be written."""
     notes = []
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(report_json(report), indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
     png = path.with_suffix(".png")
     try:
         draw_png(report, run, png)
@@ -121,7 +129,7 @@ def write_report(report: dict[str, Any], run: ReplayRun, path: Path) -> list[str
     return notes
 
 
-def draw_png(report: dict[str, Any], run: ReplayRun, path: Path) -> None:
+def draw_png(report: ReplayReport, run: ReplayRun, path: Path) -> None:
     from aiops_chaos.timeline import Timeline, draw  # matplotlib is imported on use only
 
     counts = run.replay.counts
@@ -132,7 +140,8 @@ def draw_png(report: dict[str, Any], run: ReplayRun, path: Path) -> None:
     for sample in samples:
         busiest[sample.endpoint] += sample.requests
     shown = {name for name, _ in busiest.most_common(TIMELINE_ENDPOINTS)}
-    faults = report.get("scorecard", {}).get("per_fault", [])
+    card = report.get("scorecard")
+    faults = card["per_fault"] if card else []
     faulty = {f["service"] for f in faults}
     shown |= {name for name in busiest if name.split(" ", 1)[0] in faulty}
     opened = [t for t in run.collected.touches if t.opened][:MAX_MARKS]
@@ -140,14 +149,16 @@ def draw_png(report: dict[str, Any], run: ReplayRun, path: Path) -> None:
         title=f"replay of {Path(report['source']).name}",
         started_at=counts.first_at,
         samples=[s for s in samples if s.endpoint in shown],
-        faults=[(_moment(f["start"]), _moment(f["end"])) for f in faults],
+        faults=[
+            (datetime.fromisoformat(f["start"]), datetime.fromisoformat(f["end"])) for f in faults
+        ],
         detections=[(t.at, f"{t.incident.id[-4:]}: {t.incident.root_cause}") for t in opened],
         gap_s=1.5 * run.replay.config.window_s,
     )
     draw(timeline, path)
 
 
-def markdown(report: dict[str, Any], png: str | None) -> str:
+def markdown(report: ReplayReport, png: str | None) -> str:
     lines = [f"# Replay of `{Path(report['source']).name}`", ""]
     lines += _table(
         ["spans", "rejected", "late", "simulated", "wall", "spans/s", "anomalies", "incidents"],
@@ -202,11 +213,11 @@ def markdown(report: dict[str, Any], png: str | None) -> str:
     lines += ["", "## Incidents", ""]
     rows = [
         [
-            i["id"],
-            i["opened_at"],
-            i["status"],
-            f"{i['root_cause']['service']} {i['root_cause']['endpoint'] or ''}".strip(),
-            ", ".join(f"{c['service']} ({c['score']:.2f})" for c in i["candidates"][:3]),
+            i.id,
+            _stamp(i.opened_at),
+            str(i.status),
+            f"{i.root_cause.service} {i.root_cause.endpoint or ''}".strip(),
+            ", ".join(f"{c.service} ({c.score:.2f})" for c in i.candidates[:3]),
         ]
         for i in report["incidents"]
     ]
@@ -217,7 +228,7 @@ def markdown(report: dict[str, Any], png: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(report: dict[str, Any], written: Path | None, notes: Sequence[str]) -> str:
+def summary(report: ReplayReport, written: Path | None, notes: Sequence[str]) -> str:
     """What the terminal shows."""
     lines = [
         f"replayed {report['spans']} spans ({report['duration_s']:.0f} s simulated) in "
@@ -228,8 +239,8 @@ def summary(report: dict[str, Any], written: Path | None, notes: Sequence[str]) 
         lines.append(f"rejected {report['rejected']}, late {report['late_spans']} (not analysed)")
     lines += [f"  rejected at {reason}" for reason in report["rejections"][:3]]
     for i in report["incidents"]:
-        cause = f"{i['root_cause']['service']} {i['root_cause']['endpoint'] or ''}".strip()
-        lines.append(f"  {i['id']}  {i['opened_at']}  {i['status']:<8}  root cause {cause}")
+        cause = f"{i.root_cause.service} {i.root_cause.endpoint or ''}".strip()
+        lines.append(f"  {i.id}  {_stamp(i.opened_at)}  {i.status:<8}  root cause {cause}")
     if card := report.get("scorecard"):
         lines.append(
             f"scorecard: {card['detected']}/{card['faults']} detected, AC@1 {card['ac_at_1']:.2f}, "
