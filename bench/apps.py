@@ -18,7 +18,14 @@ from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.types import Lifespan
 
-from aiops_telemetry import ServiceSettings, Telemetry, current_span, new_span_id, package_version
+from aiops_telemetry import (
+    ServiceSettings,
+    Telemetry,
+    configure_logging,
+    current_span,
+    new_span_id,
+    package_version,
+)
 from aiops_telemetry.context import outgoing_headers
 
 
@@ -69,7 +76,14 @@ def create_basehttp_app() -> FastAPI:
 
 
 def _telemetry() -> tuple[BenchSettings, Telemetry]:
+    """The kit as a service sets it up, logging included: its access line is part of the cost."""
     settings = BenchSettings()
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        service=settings.service_name,
+        secrets=settings.secret_values(),
+    )
     return settings, Telemetry(settings, version=package_version("aiops-telemetry"))
 
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
-import io
-import pstats
 import random
 import statistics
 import sys
@@ -36,6 +34,7 @@ from aiops_telemetry import CLIENT, COLUMNS, SERVER, SpanRow, apply_migrations, 
 from analyzer.cycle import AnalysisState, Timing, run_cycle
 from analyzer.store import SESSION_SETTINGS
 
+from .cycle_profile import profile_lines
 from .fleet import Context
 from .ingest_sustained import OTHER_CORES, machine_cpu
 from .report import Check, Goal, Section, count, p95, ratio
@@ -63,8 +62,6 @@ _STATEMENTS = (
     ("analyzer_dependencies", "save_dependencies"),
     ("analyzer_progress", "save_progress"),
 )
-# Python entry points whose cumulative time the profile reports (coroutines only while running).
-_PROFILED = ("judge_window", "conclude_window", "count_bars", "window_stats", "learn", "detect")
 
 
 @dataclass(slots=True)
@@ -145,27 +142,6 @@ def _label(query: str) -> str:
     return next((name for words, name in _STATEMENTS if words in query), query.split()[0])
 
 
-def _top(profiler: cProfile.Profile, n: int = 8) -> list[str]:
-    """The engine's entry points (cumulative), then where Python spent its own time."""
-    stats = pstats.Stats(profiler, stream=io.StringIO())
-    entries = stats.stats  # type: ignore[attr-defined]  # pstats keeps them untyped
-    lines = [
-        f"{file.rsplit('/', 1)[-1]} {name}: {cum * 1000:.0f} ms cumulative"
-        for (file, _, name), (_, _, _, cum, _) in entries.items()
-        if name in _PROFILED
-    ]
-    mine = sorted(entries.items(), key=lambda item: -item[1][2])[:n]
-    lines += [
-        f"{_where(file, line)}{name}: {own * 1000:.0f} ms own, {calls} calls"
-        for (file, line, name), (_, calls, own, _, _) in mine
-    ]
-    return lines
-
-
-def _where(file: str, line: int) -> str:
-    return "" if file == "~" else f"{file.rsplit('/', 1)[-1]}:{line} "  # "~": a built-in
-
-
 async def _size(ctx: Context, conn: asyncpg.Connection, keys: int, profile: bool) -> Size:
     """Load the windows, warm up, then time `cycle_rounds` cycles (and profile one more)."""
     timing = Timing()
@@ -201,7 +177,10 @@ async def _size(ctx: Context, conn: asyncpg.Connection, keys: int, profile: bool
             wall = (time.perf_counter() - began) * 1000
             if profiler:
                 profiler.disable()
-                size.profile = [f"one cycle under cProfile: {wall:.0f} ms", *_top(profiler)]
+                size.profile = [
+                    f"one cycle under cProfile: {wall:.0f} ms",
+                    *profile_lines(profiler),
+                ]
                 break
             cpu, pg = (time.process_time() - cpu) * 1000, (ctx.postgres_cpu() - pg) * 1000
             busy = (machine_cpu()["busy"] - busy) * 1000

@@ -114,13 +114,15 @@ class Reports:
 
     @cached_property
     def rca_block(self) -> str:
-        from .rca.report import load, readme_block  # the simulator's imports, only when needed
+        from .rca.headline import readme_block  # the simulator's imports, only when needed
+        from .rca.report import load
 
         return readme_block(*load(self.root / RCA))
 
     @cached_property
     def rca_headline(self) -> str:
-        from .rca.report import headline, load
+        from .rca.headline import headline
+        from .rca.report import load
 
         return headline(*load(self.root / RCA))
 

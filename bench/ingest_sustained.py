@@ -1,9 +1,8 @@
 """J. Sustained ingest: the spans/s one PostgreSQL takes from the sinks with nothing dropped.
 
 Several sinks write at once, as several services do, each in a process of its
-own (`python -m bench.ingest_sustained RATE SECONDS`: uvloop and a
-`TelemetrySink` as a service builds it), offered shop-like spans at a steady
-rate in steps that double until one falls behind; REFINE steps then bisect.
+own (`bench.sink_producer`), offered shop-like spans at a steady rate in
+steps that double until one falls behind; REFINE steps then bisect.
 A step keeps up when the producers offered what was asked, nothing was
 dropped and the backlog did not grow (a sink that falls behind piles rows up,
 then drops them past `max_buffered`). What ran out is read from where the
@@ -24,22 +23,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import asyncpg
-import uvloop
 
-from aiops_telemetry import SpanRow, Telemetry
-
-from .apps import BenchSettings
 from .fleet import Context
 from .ingest import make_rows, raw_copy_seconds
 from .report import Check, Goal, Section, count, ratio
+from .sink_producer import Producer, stamped
 
 # A healthy sink's backlog is a saw tooth of one flush interval: the means of a step's halves
 # differ by a few percent of the rate at most; a sink 5% short falls behind by 5%.
 GROWTH_SHARE = 0.05
 MAX_LAG_S = 1.0  # backlog left at the step's end, in seconds of the asked rate
 OFFERED_SHARE = 0.98  # below this share of the asked rate, the producers themselves fell short
-TICK_S = 0.005  # how often a producer hands its sink the spans now due
-TEMPLATE = 20_000  # rows a producer cycles through, stamped with the time it records them
 RAW_ROUNDS = 3
 OTHER_CORES = 0.3  # more, and someone else's load shared the machine: the figures are low
 REFINE = 2
@@ -55,19 +49,6 @@ END
 FROM pg_stat_activity
 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database()
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Producer:
-    """What one producer process reports of one step; counts at the step's end."""
-
-    recorded: int  # spans it handed to `record`
-    written: int
-    backlog: int  # buffered and in flight
-    mean_backlog: tuple[float, float]  # over the step's first half, and its second
-    cpu_s: float  # the whole process: recording, encoding COPY data, the event loop
-    final_written: int  # once `close()` flushed the rest
-    final_dropped: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,37 +100,6 @@ HEADERS = [
 ]  # fmt: skip
 
 
-def _stamped(row: SpanRow, at: datetime) -> SpanRow:
-    # Spans of now, as a service records them (the table may be partitioned by time).
-    return (at, *row[1:])
-
-
-async def _produce(rate: float, seconds: float) -> Producer:
-    """One service's sink, fed `rate` spans/s for `seconds` from the start time on stdin."""
-    sink = Telemetry(BenchSettings(), version="bench").sink  # AIOPS_DATABASE_URL from the env
-    template = make_rows(TEMPLATE, seed=os.getpid())
-    await sink.start()
-    print("ready", flush=True)
-    start_at = float(await asyncio.to_thread(sys.stdin.readline))
-    await asyncio.sleep(max(0.0, start_at - time.time()))
-    cpu, began = time.process_time(), time.monotonic()
-    sent, backlog, ticks = 0, [0, 0], [0, 0]
-    while (now := time.monotonic()) < began + seconds:
-        at, due = datetime.now(UTC), int((now - began) * rate)
-        for i in range(sent, due):
-            sink.record(_stamped(template[i % TEMPLATE], at))
-        sent, half = max(sent, due), int(now - began >= seconds / 2)
-        backlog[half] += sink.stats().buffered
-        ticks[half] += 1
-        await asyncio.sleep(TICK_S)
-    stats, cpu_s = sink.stats(), time.process_time() - cpu
-    await sink.close(timeout=120)
-    final = sink.stats()
-    means = (backlog[0] / max(ticks[0], 1), backlog[1] / max(ticks[1], 1))
-    return Producer(sent, stats.written, stats.buffered, means, cpu_s, final.written,
-                    final.dropped)  # fmt: skip
-
-
 def machine_cpu() -> dict[str, float]:
     """CPU seconds of the whole machine so far (/proc/stat): busy, waiting for I/O, stolen."""
     with open("/proc/stat") as stat:
@@ -181,7 +131,7 @@ async def _step(ctx: Context, conn: asyncpg.Connection, rate: int) -> Step:
     sinks, seconds = ctx.config.sustained_sinks, ctx.config.sustained_seconds
     print(f"J: {count(rate)} spans/s for {seconds} s", file=sys.stderr, flush=True)
     await conn.execute("TRUNCATE telemetry")
-    command = (sys.executable, "-m", "bench.ingest_sustained", str(rate / sinks), str(seconds))
+    command = (sys.executable, "-m", "bench.sink_producer", str(rate / sinks), str(seconds))
     pipe, env = asyncio.subprocess.PIPE, {**os.environ, **ctx.env}
     procs = [
         await asyncio.create_subprocess_exec(*command, stdin=pipe, stdout=pipe, env=env)
@@ -227,7 +177,7 @@ async def _step(ctx: Context, conn: asyncpg.Connection, rate: int) -> Step:
 
 async def _measure(ctx: Context) -> tuple[list[float], list[Step]]:
     cfg = ctx.config
-    rows = [_stamped(row, datetime.now(UTC)) for row in make_rows(cfg.ingest_rows)]
+    rows = [stamped(row, datetime.now(UTC)) for row in make_rows(cfg.ingest_rows)]
     conn: asyncpg.Connection = await asyncpg.connect(ctx.db.dsn, timeout=10)
     try:
         raw_s = []
@@ -323,8 +273,3 @@ def run(ctx: Context) -> Section:
         "steps": [{**asdict(s), "kept_up": s.kept_up} for s in steps],
     }  # fmt: skip
     return section
-
-
-if __name__ == "__main__":  # one producer: RATE spans/s for SECONDS, a JSON report on stdout
-    report = uvloop.run(_produce(float(sys.argv[1]), float(sys.argv[2])))
-    print(json.dumps(asdict(report)), flush=True)

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import redis
+from tests.support.redis_server import RedisAtPort
 
 MISSING = (
     "The redis-server binary was not found. Install it "
@@ -28,7 +28,7 @@ def find_server() -> Path:
     raise RuntimeError(MISSING)
 
 
-class LocalRedis:
+class LocalRedis(RedisAtPort):
     """`redis-server` on 127.0.0.1:`port`, in the foreground, with nothing persisted.
 
     `stop` then `start` simulates an outage: the server comes back on the same
@@ -43,25 +43,11 @@ class LocalRedis:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def _client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
-
     def _log_tail(self) -> str:
         return self.logfile.read_text(errors="replace")[-2000:] if self.logfile.exists() else ""
-
-    def _answers_ping(self) -> bool:
-        try:
-            with self._client() as client:
-                return bool(client.ping())
-        except redis.RedisError:
-            return False
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the server (a no-op when it runs) and return once it answers PING."""
@@ -97,13 +83,6 @@ class LocalRedis:
             self._process.kill()
             self._process.wait()
         self._process = None
-
-    def reset(self) -> str:
-        """Make sure the server runs and holds no data; returns its URL."""
-        self.start()
-        with self._client() as client:
-            client.flushall()
-        return self.url
 
     def destroy(self) -> None:
         self.stop()

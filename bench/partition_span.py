@@ -23,8 +23,9 @@ from analyzer.store import SESSION_SETTINGS
 from analyzer.store.traces import trace_spans
 
 from .fleet import Context
-from .month import load_partition, panel_sql
+from .month import panel_sql
 from .report import Goal, Section, count, ratio
+from .shop_days import load_partition
 
 DAYS = 7
 SPANS = {"day": timedelta(days=1), "hour": timedelta(hours=1)}

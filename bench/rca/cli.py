@@ -14,10 +14,11 @@ from aiops_simulate import TOPOLOGIES
 from bench import figures
 from bench.config import REPO_ROOT, RESULTS_DIR
 
-from . import plot, report, seasonal
+from . import plot, seasonal
 from .corpus import CORPUS, CorpusError, FaultFree, Item, Seasonal, Selection, by_id, load, select
+from .markdown import goal_text, markdown
 from .metrics import summarise
-from .report import Meta, goal_text
+from .report import Meta, report_json, write_json
 from .results import CaseResult
 from .run import Result, failed, run
 from .seasonal import SeasonalResult
@@ -93,8 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = summarise(results)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    text = report.markdown(summary, results, meta, habitual)
-    report.write_json(out / "rca.json", report.report_json(summary, results, meta, habitual))
+    text = markdown(summary, results, meta, habitual)
+    write_json(out / "rca.json", report_json(summary, results, meta, habitual))
     (out / "rca.md").write_text(text, encoding="utf-8")
     plot.draw(summary, out / "rca.png")
     print(text.split("## Faults the engine")[0].rstrip())

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiops_engine.windows import percentile_cont
 from bench.report import Goal
 
 from .results import METHODS, WINDOW_S, CaseResult, FaultResult
@@ -51,13 +52,7 @@ def avg_at(ranks: Sequence[int | None], top: int = TOP) -> float:
 
 def quantile(values: Sequence[float], q: float) -> float | None:
     """Linear interpolation between the closest ranks (numpy's default); None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    at = q * (len(ordered) - 1)
-    low = int(at)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+    return percentile_cont(sorted(values), [q])[0] if values else None
 
 
 @dataclass(frozen=True, slots=True)

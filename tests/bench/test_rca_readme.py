@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.rca.headline import headline, readme_block
 from bench.rca.metrics import summarise
-from bench.rca.report import Meta, headline, load, readme_block, report_json, write_json
+from bench.rca.report import Meta, load, report_json, write_json
 from bench.readme import replace_block
 from tests.bench.test_rca_metrics import case, fault
 

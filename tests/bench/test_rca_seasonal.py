@@ -13,8 +13,10 @@ import pytest
 
 from bench.rca.cli import cost
 from bench.rca.corpus import Corpus, CorpusError, Seasonal, Selection, by_id, load, select
+from bench.rca.headline import readme_block
+from bench.rca.markdown import markdown
 from bench.rca.metrics import summarise
-from bench.rca.report import Meta, markdown, readme_block, report_json
+from bench.rca.report import Meta, report_json
 from bench.rca.results import FalseIncident, FaultResult
 from bench.rca.seasonal import SeasonalResult, classify, failed_seasonal, section, target
 

@@ -35,12 +35,14 @@ def config_at(url: str, **settings: Any) -> LoadConfig:
     return LoadConfig(checkout_url=url, payment_url=url, inventory_url=url, **settings)
 
 
-def cli_urls(shop: Shop) -> list[str]:
-    return [
-        "--checkout", shop.checkout.url,
-        "--payment", shop.payment.url,
-        "--inventory", shop.inventory.url,
-    ]  # fmt: skip
+async def cli_load(checkout: str, payment: str, inventory: str) -> int:
+    """`load --rate 20 --duration 1 --seed 4` at these URLs; its exit status.
+
+    In a thread, as from a shell: main() runs its own event loop.
+    """
+    argv = ["load", "--rate", "20", "--duration", "1", "--seed", "4"]
+    argv += ["--checkout", checkout, "--payment", payment, "--inventory", inventory]
+    return await asyncio.to_thread(main, argv)
 
 
 async def test_a_short_run_sends_the_whole_mix_about_at_rate_and_stops_by_itself(
@@ -248,10 +250,7 @@ async def test_cli_load_against_the_shop_exits_0_with_a_summary(
     shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`load --rate 20 --duration 1` runs, prints the table and exits 0."""
-    argv = ["load", "--rate", "20", "--duration", "1", "--seed", "4", *cli_urls(shop)]
-
-    # In a thread, as from a shell: main() runs its own event loop.
-    status = await asyncio.to_thread(main, argv)
+    status = await cli_load(shop.checkout.url, shop.payment.url, shop.inventory.url)
 
     out = capsys.readouterr()
     assert status == 0
@@ -266,10 +265,8 @@ async def test_cli_load_with_nothing_listening_exits_1_saying_the_stack_seems_do
 ) -> None:
     """Every request refused: exit 1, the summary, and how to start the stack."""
     url = f"http://127.0.0.1:{free_port()}"
-    argv = ["load", "--rate", "20", "--duration", "1", "--seed", "4"]
-    argv += ["--checkout", url, "--payment", url, "--inventory", url]
 
-    status = await asyncio.to_thread(main, argv)
+    status = await cli_load(url, url, url)
 
     out = capsys.readouterr()
     assert status == 1
@@ -283,9 +280,7 @@ async def test_cli_load_against_a_shop_answering_only_5xx_exits_1_pointing_at_th
 ) -> None:
     """Every answer a 500: exit 1, and the hint says the stack is up but broken."""
     async with fake_server(status=500) as server:
-        argv = ["load", "--rate", "20", "--duration", "1", "--seed", "4"]
-        argv += ["--checkout", server.url, "--payment", server.url, "--inventory", server.url]
-        status = await asyncio.to_thread(main, argv)
+        status = await cli_load(server.url, server.url, server.url)
 
     err = capsys.readouterr().err
     assert status == 1

@@ -12,10 +12,12 @@ import pytest
 
 from aiops_api.analyzer import Incident
 from aiops_chaos.evaluate import evaluate, select
-from aiops_chaos.report import FAILED_NOTE, Evaluation, evaluation_json, markdown, summarize, table
+from aiops_chaos.evaluation_json import Evaluation, evaluation_json
+from aiops_chaos.report import markdown, table
 from aiops_chaos.results import RootCause, Sample, ScenarioResult
 from aiops_chaos.scenarios import ScenarioError, load_all
 from aiops_chaos.stack import Stack, StackSettings
+from aiops_chaos.summary import FAILED_NOTE, summarize
 from aiops_chaos.timeline import draw_timeline
 from aiops_engine.incidents import RootCause as Blamed
 from aiops_engine.incidents import Severity, Status
@@ -78,58 +80,49 @@ def detected_fault() -> ScenarioResult:
     )
 
 
-def missed_fault() -> ScenarioResult:
+def another(
+    name: str, description: str, fault: str, *expected: RootCause, **outcome: Any
+) -> ScenarioResult:
+    """`detected_fault()` made another scenario: its name, what it breaks and expects, `outcome`."""
     return replace(
         detected_fault(),
-        name="inventory-errors",
-        description="Inventory fails one request in ten",
-        fault="inventory /reserve: error rate 10%",
-        expected_root_cause=[RootCause("inventory", "/reserve")],
-        **NOTHING_FOUND,
-        rca_top1_correct=False,
-        rca_top3_correct=False,
-        false_negatives=1,
-        incidents=[],
-        samples=[],
-        notes=["no incident named inventory /reserve"],
+        name=name,
+        description=description,
+        fault=fault,
+        expected_root_cause=list(expected),
+        **outcome,
     )
 
 
+def missed_fault() -> ScenarioResult:
+    return another(
+        "inventory-errors", "Inventory fails one request in ten",
+        "inventory /reserve: error rate 10%", RootCause("inventory", "/reserve"),
+        **NOTHING_FOUND, rca_top1_correct=False, rca_top3_correct=False, false_negatives=1,
+        incidents=[], samples=[], notes=["no incident named inventory /reserve"],
+    )  # fmt: skip
+
+
 def two_causes() -> ScenarioResult:
-    return replace(
-        detected_fault(),
-        name="two-faults",
-        description="Payment and the database break together",
-        fault="payment /payment: errors 50%; postgres: pause",
-        expected_root_cause=[RootCause("payment", "/payment"), RootCause("postgres")],
-        detected_at=at(44),
-        time_to_detect_s=14.0,
-        rca_top1_correct=False,
+    return another(
+        "two-faults", "Payment and the database break together",
+        "payment /payment: errors 50%; postgres: pause",
+        RootCause("payment", "/payment"), RootCause("postgres"),
+        detected_at=at(44), time_to_detect_s=14.0, rca_top1_correct=False, samples=[],
         incidents=[
             incident("INC-2", "payment", "/payment", 0.6),
             incident("INC-3", "checkout", "/checkout", 0.4),
         ],
-        samples=[],
-    )
+    )  # fmt: skip
 
 
 def control() -> ScenarioResult:
-    return replace(
-        detected_fault(),
-        name="no-fault-control",
-        description="Steady traffic, nothing broken",
-        fault="none",
-        expected_root_cause=[],
-        fault_at=None,
-        fault_until=None,
-        detected_at=at(80),
-        time_to_detect_s=None,
-        rca_top1_correct=None,
-        rca_top3_correct=None,
-        false_positives=1,
-        incidents=[incident("INC-4", "inventory", "/stock", 0.3)],
-        samples=samples(None),
-    )
+    return another(
+        "no-fault-control", "Steady traffic, nothing broken", "none",
+        fault_at=None, fault_until=None, detected_at=at(80), time_to_detect_s=None,
+        rca_top1_correct=None, rca_top3_correct=None, false_positives=1,
+        incidents=[incident("INC-4", "inventory", "/stock", 0.3)], samples=samples(None),
+    )  # fmt: skip
 
 
 def all_four() -> list[ScenarioResult]:

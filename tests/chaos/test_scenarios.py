@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aiops_chaos.results import RootCause
-from aiops_chaos.scenarios import ScenarioError, load_all, load_scenario
+from aiops_chaos.scenarios import Fault, ScenarioError, load_all, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 REQUIRED = {
@@ -66,12 +66,8 @@ def test_the_seeds_three_scenarios_are_there_with_their_numbers() -> None:
         2: "cascading-failure",
         3: "gradual-degradation",
     }
-    latency = by_seed[1].faults[0]
-    assert (latency.service, latency.kind, latency.endpoint, latency.duration_ms) == (
-        "payment",
-        "delay",
-        "/payment",
-        3000,
+    assert by_seed[1].faults[0] == Fault(
+        service="payment", kind="delay", endpoint="/payment", duration_ms=3000
     )
     assert [f.duration_ms for f in by_seed[3].faults] == [500, 1500]
     assert by_seed[3].faults[1].at_s == 20
@@ -100,13 +96,9 @@ def test_fault_summaries_read_as_words() -> None:
 def test_exception_without_5xx_fails_payments_spans_and_expects_payment() -> None:
     """The exception fault strikes every payment; the blame is payment's endpoint."""
     scenario = {s.name: s for s in load_all(SCENARIOS)}["exception-without-5xx"]
-    [fault] = scenario.faults
-    assert (fault.service, fault.kind, fault.endpoint, fault.rate) == (
-        "payment",
-        "exception",
-        "/payment",
-        1.0,
-    )
+    assert scenario.faults == [
+        Fault(service="payment", kind="exception", endpoint="/payment", rate=1.0)
+    ]
     assert scenario.expected == [RootCause("payment", "/payment")]
     assert not scenario.cold_start
     assert scenario.fault_summary() == "payment /payment: exception recorded, HTTP status unchanged"
@@ -118,12 +110,7 @@ def test_cold_start_slows_payment_20_s_after_the_first_request_of_a_fresh_analyz
     assert [name for name, s in scenarios.items() if s.cold_start] == ["cold-start"]
     cold = scenarios["cold-start"]
     [fault] = cold.faults
-    assert (fault.service, fault.kind, fault.endpoint, fault.duration_ms) == (
-        "payment",
-        "delay",
-        "/payment",
-        1500,
-    )
+    assert fault == Fault(service="payment", kind="delay", endpoint="/payment", duration_ms=1500)
     assert cold.traffic.warmup_s + fault.at_s == 20
     assert cold.expected == [RootCause("payment", "/payment")]
     assert cold.fault_summary() == (

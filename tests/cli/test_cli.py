@@ -109,6 +109,11 @@ async def opened(redis: ContainerRedis, conn: asyncpg.Connection, later_s: int =
     return incident
 
 
+@pytest.fixture
+async def incident(redis_server: ContainerRedis, conn: asyncpg.Connection) -> Incident:
+    return await opened(redis_server, conn)
+
+
 async def test_incidents_prints_one_aligned_row_per_incident(
     analyzer: ServiceProcess,
     redis_server: ContainerRedis,
@@ -142,13 +147,9 @@ async def test_incidents_prints_one_aligned_row_per_incident(
 
 
 async def test_incident_shows_root_cause_candidates_evidence_traces_and_history(
-    analyzer: ServiceProcess,
-    redis_server: ContainerRedis,
-    conn: asyncpg.Connection,
-    capsys: pytest.CaptureFixture[str],
+    analyzer: ServiceProcess, incident: Incident, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Everything needed to act on it, from one command."""
-    incident = await opened(redis_server, conn)
     status, out, _ = run(capsys, "incident", incident.id, "--url", analyzer.url)
     assert status == 0
     lines = out.splitlines()
@@ -169,13 +170,9 @@ async def test_incident_shows_root_cause_candidates_evidence_traces_and_history(
 
 
 async def test_ack_then_resolve_change_the_status_and_the_history_records_both(
-    analyzer: ServiceProcess,
-    redis_server: ContainerRedis,
-    conn: asyncpg.Connection,
-    capsys: pytest.CaptureFixture[str],
+    analyzer: ServiceProcess, incident: Incident, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Resolving twice is refused with the API's 409 detail."""
-    incident = await opened(redis_server, conn)
     title = "payment /payment failing; affects checkout"
     assert run(capsys, "--url", analyzer.url, "ack", incident.id)[:2] == (
         0, f"{incident.id} is acknowledged: {title}\n",

@@ -23,7 +23,7 @@ import pytest
 
 from aiops_cli import main
 from aiops_cli.client import CliError
-from aiops_cli.export import database_url, export, parse_time
+from aiops_cli.export import Exported, database_url, export, parse_time
 from aiops_telemetry import COLUMNS, SpanRow, span_row
 from aiops_telemetry.otlp import rows_from_otlp_json
 from tests.support.processes import free_port
@@ -88,6 +88,25 @@ async def write(conn: asyncpg.Connection, rows: Sequence[SpanRow]) -> None:
     await conn.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
 
 
+@pytest.fixture
+def t0() -> datetime:
+    return base_time()
+
+
+@pytest.fixture
+async def stored(db: asyncpg.Connection, t0: datetime) -> list[SpanRow]:
+    """`recorded(t0)`, written to the table."""
+    rows = recorded(t0)
+    await write(db, rows)
+    return rows
+
+
+async def export_second(database_url: str, path: Path, t0: datetime, **options: Any) -> Exported:
+    """`export` of the second from `t0`, where a test's rows are."""
+    until = t0 + timedelta(seconds=1)
+    return await export(database_url, str(path), since=t0, until=until, **options)
+
+
 def read_back(path: Path) -> tuple[list[SpanRow], int]:
     """The rows of every line of `path` (gzip or plain), and how many lines it had."""
     opener = gzip.open if path.name.endswith(".gz") else open
@@ -123,16 +142,13 @@ def assert_same_rows(got: Sequence[SpanRow], expected: Sequence[SpanRow]) -> Non
 
 
 async def test_exported_rows_read_back_as_the_same_rows(
-    db: asyncpg.Connection, database_url: str, tmp_path: Path
+    stored: list[SpanRow], t0: datetime, database_url: str, tmp_path: Path
 ) -> None:
-    t0 = base_time()
-    rows = recorded(t0)
-    await write(db, rows)
     path = tmp_path / "spans.jsonl"
-    done = await export(database_url, str(path), since=t0, until=t0 + timedelta(seconds=1))
-    assert (done.spans, done.lines) == (len(rows), 1)
+    done = await export_second(database_url, path, t0)
+    assert (done.spans, done.lines) == (len(stored), 1)
     got, _ = read_back(path)
-    assert_same_rows(got, rows)
+    assert_same_rows(got, stored)
     # One resourceSpans per service, named by service.name.
     [request] = [json.loads(line) for line in path.read_text().splitlines()]
     resources = [r["resource"]["attributes"] for r in request["resourceSpans"]]
@@ -141,9 +157,8 @@ async def test_exported_rows_read_back_as_the_same_rows(
 
 
 async def test_a_timeout_keeps_its_error_kind(
-    db: asyncpg.Connection, database_url: str, tmp_path: Path
+    db: asyncpg.Connection, t0: datetime, database_url: str, tmp_path: Path
 ) -> None:
-    t0 = base_time()
     timeout = span_row(
         timestamp=t0, service_name="checkout", endpoint="/payment", method="POST",
         status_code=None, latency_ms=2000.0, error_message="ReadTimeout: no answer in 2 s",
@@ -152,49 +167,40 @@ async def test_a_timeout_keeps_its_error_kind(
     )  # fmt: skip
     await write(db, [timeout])
     path = tmp_path / "timeout.jsonl"
-    await export(database_url, str(path), since=t0, until=t0 + timedelta(seconds=1))
+    await export_second(database_url, path, t0)
     got, _ = read_back(path)
     assert_same_rows(got, [timeout])
 
 
 async def test_batches_make_lines_and_gzip_follows_the_name(
-    db: asyncpg.Connection, database_url: str, tmp_path: Path
+    stored: list[SpanRow], t0: datetime, database_url: str, tmp_path: Path
 ) -> None:
-    t0 = base_time()
-    rows = recorded(t0)
-    await write(db, rows)
     path = tmp_path / "spans.jsonl.gz"
-    done = await export(database_url, str(path), since=t0, until=t0 + timedelta(seconds=1), batch=4)
+    done = await export_second(database_url, path, t0, batch=4)
     assert (done.spans, done.lines) == (6, 2)
     got, lines = read_back(path)
     assert lines == 2
-    assert_same_rows(got, rows)
+    assert_same_rows(got, stored)
     assert [p.name for p in tmp_path.iterdir()] == [path.name], "no partial file left behind"  # noqa: ASYNC240
 
 
 async def test_service_and_time_filters_pick_the_rows(
-    db: asyncpg.Connection, database_url: str, tmp_path: Path
+    stored: list[SpanRow], t0: datetime, database_url: str, tmp_path: Path
 ) -> None:
-    t0 = base_time()
-    rows = recorded(t0)
-    await write(db, rows)
     path = tmp_path / "payment.jsonl"
-    await export(
-        database_url, str(path), since=t0, until=t0 + timedelta(seconds=1), services=["payment"]
-    )
+    await export_second(database_url, path, t0, services=["payment"])
     got, _ = read_back(path)
-    assert_same_rows(got, [r for r in rows if r[1] == "payment"])
+    assert_same_rows(got, [r for r in stored if r[1] == "payment"])
     # [since, until): the row at `until` itself is left out.
     await export(database_url, str(path), since=t0, until=t0 + timedelta(milliseconds=4))
     got, _ = read_back(path)
-    assert_same_rows(got, rows[:4])
+    assert_same_rows(got, stored[:4])
 
 
+@pytest.mark.usefixtures("stored")
 async def test_the_command_writes_the_file_and_says_what_it_wrote(
-    db: asyncpg.Connection, database_url: str, tmp_path: Path
+    t0: datetime, database_url: str, tmp_path: Path
 ) -> None:
-    t0 = base_time()
-    await write(db, recorded(t0))
     path = tmp_path / "cli.jsonl.gz"
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "aiops_cli", "export", str(path), "--database-url", database_url,

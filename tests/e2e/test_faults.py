@@ -199,7 +199,9 @@ async def test_postgres_stopped_under_traffic_loses_no_telemetry_and_the_analyze
     # none, every check below would pass on nothing.
     assert len(paid) >= 10 * OUTAGE_S, len(paid)
     assert len(ordered) >= 2 * OUTAGE_S, len(ordered)
-    assert set(paid.values()) == {200}, sorted(set(paid.values()))
+    # Payment keeps its authorizations in PostgreSQL: it refuses cleanly while the
+    # database is away (503, never a hang or a crash) and takes payments before and after.
+    assert set(paid.values()) == {200, 503}, sorted(set(paid.values()))
     # Checkout needs inventory, which needs the database: a clean refusal, never a crash.
     assert set(ordered.values()) <= {200, 502, 503, 504}, sorted(set(ordered.values()))
     assert max(h["telemetry"]["buffered"] for h in during.values()) > 0  # it did buffer

@@ -7,6 +7,7 @@ to find pending.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from aiops_api.shop import CheckoutError, PaymentVoids, UnknownPaymentError, VoidedPayment
 from checkout.compensation import Compensator, RetryPolicy
+from checkout.payment_void import UNKNOWN_TO_PAYMENT
 from checkout.voids import PendingVoid, VoidLedger
 from payment.app import create_app as create_payment
 from payment.settings import PaymentSettings
@@ -293,6 +295,7 @@ class FakeLedger(VoidLedger):
         self.up = False
         self.rows: dict[str, PendingVoid] = {}
         self.done: set[str] = set()
+        self.notes: dict[str, str] = {}
 
     def _check(self) -> None:
         if not self.up:
@@ -302,9 +305,11 @@ class FakeLedger(VoidLedger):
         self._check()
         self.rows.setdefault(void.payment_id, void)
 
-    async def voided(self, payment_id: str) -> None:
+    async def voided(self, payment_id: str, *, note: str | None = None) -> None:
         self._check()
         self.done.add(payment_id)
+        if note is not None:
+            self.notes[payment_id] = note
 
     async def failed(self, payment_id: str, error: str, *, retry_in_s: float) -> None:
         self._check()
@@ -370,3 +375,68 @@ async def test_a_void_not_even_the_ledger_can_take_is_held_until_it_can() -> Non
             await eventually(done, within=10, what="the void done from the ledger", every=0.01)
     assert await compensator.status() == "ok"
     assert set(calls) == {"/payment/pay_held/void"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ({"detail": "unknown payment 'pay_gone'", "payment_id": "pay_gone"}, "voided"),
+        ({"detail": "Not Found"}, "void_pending"),  # not payment's answer: a wrong URL, say
+        ({"detail": "unknown payment 'pay_other'", "payment_id": "pay_other"}, "void_pending"),
+    ],
+    ids=["payment-has-no-such-authorization", "some-other-404", "another-payment"],
+)
+async def test_a_void_of_a_payment_that_payment_no_longer_has_is_done(
+    caplog: pytest.LogCaptureFixture, answer: dict[str, str], outcome: str
+) -> None:
+    """Payment deletes authorizations past its retention (their hold has lapsed): its 404
+    for this very payment means nothing is left to void, so the void is done, with a warning
+    and the reason kept in the ledger. Any other 404 is retried like a failure."""
+    caplog.set_level(logging.INFO, logger="checkout.compensation")
+
+    def payment(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json=answer)
+
+    ledger = FakeLedger()
+    ledger.up = True
+    policy = RetryPolicy(interval_s=0.01, initial_s=0.01, max_s=0.05, batch_size=10, lease_s=1)
+    transport = httpx.MockTransport(payment)
+    async with httpx.AsyncClient(transport=transport, base_url="http://payment") as client:
+        compensator = Compensator(payment=client, ledger=ledger, policy=policy)
+        result = await compensator.void_after_failure(
+            payment_id="pay_gone", order_id="ord_gone", reason="inventory: sold out"
+        )
+    assert result.status == outcome
+    if outcome == "voided":
+        assert ledger.notes == {"pay_gone": UNKNOWN_TO_PAYMENT}
+        [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert warning.getMessage().startswith(
+            "payment pay_gone of failed order ord_gone is unknown to payment (HTTP 404"
+        )
+        assert "nothing is left to void" in warning.getMessage()
+    else:
+        assert ledger.done == set()
+        assert "payment failed with HTTP 404" in (ledger.rows["pay_gone"].last_error or "")
+
+
+async def test_a_pending_void_whose_authorization_was_deleted_is_done_by_the_retrier(
+    comp_shop: Shop, own_db: asyncpg.Connection
+) -> None:
+    """The real payment answers 404 for an authorization its retention deleted: the retrier
+    marks the pending void done, saying why, instead of retrying it forever."""
+    await own_db.execute(
+        "INSERT INTO checkout_payment_voids (payment_id, order_id, reason) "
+        "VALUES ('pay_expiredlongago', 'ord_expired', 'inventory: sold out')"
+    )
+
+    async def done() -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await own_db.fetchrow(
+            "SELECT last_error FROM checkout_payment_voids "
+            "WHERE payment_id = 'pay_expiredlongago' AND status = 'voided'"
+        )
+        return row
+
+    row = await eventually(
+        done, within=30, what="the retrier finding nothing left to void", every=0.1
+    )
+    assert row["last_error"] == UNKNOWN_TO_PAYMENT

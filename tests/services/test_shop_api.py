@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -162,17 +163,24 @@ def fragile_checkout(
     down.stop()
 
 
+async def failed_checkout(url: str, status: int) -> dict[str, Any]:
+    """ORDER to the checkout at `url`, answered `status` with the request's trace id; the body."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(f"{url}/checkout", json=ORDER)
+    assert response.status_code == status
+    body: dict[str, Any] = response.json()
+    assert body["trace_id"] == response.headers["x-trace-id"]
+    return body
+
+
 async def test_payment_timeout_is_a_504_and_a_timeout_client_span(
     fragile_checkout: dict[str, str], db: asyncpg.Connection
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(f"{fragile_checkout['slow']}/checkout", json=ORDER)
-    assert response.status_code == 504
-    body = response.json()
+    body = await failed_checkout(fragile_checkout["slow"], 504)
     assert body == {
         "detail": "payment did not answer within 0.3s",
         "service": "payment",
-        "trace_id": response.headers["x-trace-id"],
+        "trace_id": body["trace_id"],
     }
     rows = await wait_for_rows(db, "trace_id = $1 AND kind = 'client'", body["trace_id"], count=1)
     assert [(r["peer_service"], r["status_code"], r["error_kind"]) for r in rows] == [
@@ -183,10 +191,7 @@ async def test_payment_timeout_is_a_504_and_a_timeout_client_span(
 async def test_payment_down_is_a_503_and_a_connection_refused_client_span(
     fragile_checkout: dict[str, str], db: asyncpg.Connection
 ) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(f"{fragile_checkout['down']}/checkout", json=ORDER)
-    assert response.status_code == 503
-    body = response.json()
+    body = await failed_checkout(fragile_checkout["down"], 503)
     assert body["detail"] == "payment is unreachable (connection_refused)"
     rows = await wait_for_rows(db, "trace_id = $1", body["trace_id"], count=2)
     by_kind = {r["kind"]: r for r in rows}

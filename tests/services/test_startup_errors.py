@@ -11,7 +11,13 @@ from analyzer.app import REFUSED_REDIS_LOGIN
 from tests.conftest import service_env
 from tests.support.processes import ServiceProcess
 
-APPS = ["payment.app:create_app", "inventory.app:create_app", "analyzer.app:create_app"]
+# Every app that logs in to PostgreSQL (checkout too: its void ledger is there).
+APPS = [
+    "payment.app:create_app",
+    "inventory.app:create_app",
+    "checkout.app:create_app",
+    "analyzer.app:create_app",
+]
 
 
 def failed_start(app: str, env: dict[str, str]) -> str:

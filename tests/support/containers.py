@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Self
 
 import asyncpg
-import redis
 
 from tests.support.compose import ComposeProject
 from tests.support.processes import free_port
+from tests.support.redis_server import RedisAtPort
 
 COMPOSE_FILE = Path(__file__).resolve().parents[1] / "compose.yaml"
 # The host port of each service that publishes one, as tests/compose.yaml reads it.
@@ -122,27 +122,13 @@ class ContainerPostgres(Service):
             await admin.close()
 
 
-class ContainerRedis(Service):
+class ContainerRedis(RedisAtPort, Service):
     """Redis that saves nothing: `stop` then `start` simulates an outage, and it comes
     back on the same port (so the same URL), empty."""
 
     def __init__(self, project: ComposeProject, service: str, port: int) -> None:
         super().__init__(project, service, port)
         self.running = True  # Containers.redis() started it
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def _client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
-
-    def _answers_ping(self) -> bool:
-        try:
-            with self._client() as client:
-                return bool(client.ping())
-        except redis.RedisError:
-            return False
 
     def start(self, timeout: float = 30.0) -> None:
         """Start it (a no-op when it runs) and return once it answers PING."""
@@ -164,13 +150,6 @@ class ContainerRedis(Service):
     def stop(self) -> None:
         super().stop()
         self.running = False
-
-    def reset(self) -> str:
-        """Make sure the server runs and holds no data; returns its URL."""
-        self.start()
-        with self._client() as client:
-            client.flushall()
-        return self.url
 
 
 class Browser:

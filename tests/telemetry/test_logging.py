@@ -22,6 +22,7 @@ from aiops_telemetry._redact import MASK, MIN_SECRET_LENGTH, Redactor
 from aiops_telemetry.context import SpanContext, current_span
 from aiops_telemetry.logs import ACCESS_LOGGER, LOG_FORMATS, LogFormat, formatter
 from aiops_telemetry.middleware import TelemetryMiddleware
+from tests.support.sample_app import sample_app
 
 LOGGERS = (
     *("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"),
@@ -61,6 +62,16 @@ def json_lines(out: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
+def logged_while_raised(error: Exception) -> io.StringIO:
+    """What a JSON handler wrote of `logger.exception("failed")` while `error` was raised."""
+    out = configured()
+    try:
+        raise error
+    except type(error):
+        logging.getLogger("x").exception("failed")
+    return out
+
+
 class TestFormats:
     def test_a_json_line_has_the_level_logger_message_time_and_fields(self) -> None:
         """One JSON object per line: the formatted message and every `extra` field."""
@@ -78,11 +89,7 @@ class TestFormats:
 
     def test_an_exception_is_one_line_with_its_traceback(self) -> None:
         """The traceback is a field of the line, not lines of its own."""
-        out = configured()
-        try:
-            raise RuntimeError("it broke")
-        except RuntimeError:
-            logging.getLogger("x").exception("failed")
+        out = logged_while_raised(RuntimeError("it broke"))
         [line] = json_lines(out)
         assert line["level"] == "error"
         assert "RuntimeError: it broke" in line["exception"]
@@ -286,11 +293,9 @@ class TestRedaction:
 
     def test_a_traceback_is_scrubbed(self) -> None:
         """An exception's message (a DSN in a connection error) is part of the line."""
-        out = configured()
-        try:
-            raise ConnectionError("cannot reach postgresql://aiops:leaked-pw@db/aiops")
-        except ConnectionError:
-            logging.getLogger("x").exception("failed")
+        out = logged_while_raised(
+            ConnectionError("cannot reach postgresql://aiops:leaked-pw@db/aiops")
+        )
         assert "leaked-pw" not in out.getvalue()
 
 
@@ -331,21 +336,7 @@ class TestSettings:
 
 
 def access_app(*, traced: bool) -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/items/{item_id}")
-    async def item(item_id: int) -> dict[str, int]:
-        logging.getLogger("handler").info("looking up %d", item_id)
-        return {"item_id": item_id}
-
-    @app.get("/boom")
-    async def boom() -> None:
-        raise ValueError("boom")
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app = sample_app()
     app.add_middleware(AccessLogMiddleware)
     if traced:
 

@@ -9,33 +9,15 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from aiops_telemetry.middleware import UNMATCHED
+from tests.support.sample_app import sample_app
 from tests.support.telemetry_rows import recorded_client, wait_for_rows
-
-
-def routes() -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/items/{item_id}")
-    async def get_item(item_id: int) -> dict[str, int]:
-        return {"item_id": item_id}
-
-    @app.get("/boom")
-    async def boom() -> None:
-        raise ValueError("boom: the handler failed")
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app
 
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with recorded_client(database_url, routes(), "mw-test") as client:
+    async with recorded_client(database_url, sample_app(), "mw-test") as client:
         yield client
 
 

@@ -6,52 +6,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
 from redis.exceptions import RedisError
 
 from aiops_engine.detection import DetectionConfig
-from aiops_engine.incidents.model import EventKind, IncidentEvent
 from aiops_engine.rca import RcaConfig
 from aiops_telemetry import Connection
 
 from .cycle import AnalysisState, CycleReport, Timing, restore_state, run_cycle
 from .incidents import IncidentDesk
 from .leader import Fence, FencedOut, LeaderLock, claim_fence
+from .loop_stats import LoopStats, log_cycle
 
 logger = logging.getLogger("analyzer.loop")
-
-# How the cycle line counts an incident event (one incident counts once per column).
-_CHANGES = {
-    EventKind.OPENED: "opened",
-    EventKind.REOPENED: "opened",
-    EventKind.UPDATED: "updated",
-    EventKind.SEVERITY_CHANGED: "updated",
-    EventKind.ROOT_CAUSE_CHANGED: "updated",
-    EventKind.ACKNOWLEDGED: "updated",
-    EventKind.RESOLVED: "resolved",
-}
-
-
-@dataclass
-class LoopStats:
-    """Counters for `/metrics` and `/health`."""
-
-    cycles: int = 0
-    failures: int = 0
-    rows_analysed: int = 0
-    last_cycle_seconds: float = 0.0
-    cycle_seconds_total: float = 0.0
-    anomalies_by_type: Counter[str] = field(default_factory=Counter)
-    findings: int = 0
-    keys_skipped: int = 0  # a key whose window could not be judged; the others were
-    last_cycle_at: datetime | None = None
-    last_error: str | None = None
-    fenced_writes: int = 0  # writes refused because a newer leader had taken over
 
 
 class NotLeader(RuntimeError):
@@ -216,13 +185,13 @@ class AnalysisLoop:
             raise
         self.stats.last_error = None
         if report is not None:
-            self._record(report)
+            self.stats.record(report)
             # The window is persisted as analysed, so no other replica will
             # find these again: the desk writes them while our fence holds.
             events = await self._desk.process(
                 report.findings, now=now, graph=state.graph, fence=self.fence
             )
-            _log_cycle(report, events, milliseconds=(time.perf_counter() - began) * 1000.0)
+            log_cycle(report, events, milliseconds=(time.perf_counter() - began) * 1000.0)
         return report
 
     def _fenced_out(self, exc: FencedOut) -> None:
@@ -241,22 +210,6 @@ class AnalysisLoop:
             return await self._leader.holder() or "unknown"
         except RedisError:
             return "unknown (Redis is unreachable)"
-
-    def _record(self, report: CycleReport) -> None:
-        self.stats.cycles += 1
-        self.stats.rows_analysed += report.rows
-        self.stats.last_cycle_seconds = report.seconds
-        self.stats.cycle_seconds_total += report.seconds
-        self.stats.last_cycle_at = report.end
-        self.stats.findings += len(report.findings)
-        for anomaly in report.anomalies:
-            self.stats.anomalies_by_type[anomaly.type] += 1
-            logger.warning("anomaly: %s", anomaly.explanation)
-        for finding in report.findings:
-            logger.warning("root cause %s: %s", finding.root_cause, finding.explanation)
-        self.stats.keys_skipped += len(report.skipped)
-        for key, reason in report.skipped.items():
-            logger.error("%s not judged this cycle (%s); every other key was", key, reason)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until stopped: a heartbeat task, and a cycle every interval while leading."""
@@ -286,41 +239,6 @@ class AnalysisLoop:
                     await self.heartbeat()
                 except Exception:  # never let the lock lapse over a surprise
                     logger.exception("leader heartbeat failed; retrying")
-
-
-def _log_cycle(
-    report: CycleReport, events: Sequence[IncidentEvent], *, milliseconds: float
-) -> None:
-    """The cycle's one INFO line: its window, what it read and found, and what it changed."""
-    incidents = {
-        change: len({e.incident.id for e in events if _CHANGES[e.kind] == change})
-        for change in ("opened", "updated", "resolved")
-    }
-    fields = {
-        "window_start": report.start.isoformat(),
-        "window_end": report.end.isoformat(),
-        "rows": report.rows,
-        "keys": len(report.windows),
-        "anomalies": len(report.anomalies),
-        "incidents_opened": incidents["opened"],
-        "incidents_updated": incidents["updated"],
-        "incidents_resolved": incidents["resolved"],
-        "milliseconds": round(milliseconds, 1),
-    }
-    logger.info(
-        "cycle %s..%s: %d rows, %d keys, %d anomalies; incidents %d opened, %d updated, "
-        "%d resolved; %.0f ms",
-        report.start.strftime("%H:%M:%S"),
-        report.end.strftime("%H:%M:%S"),
-        report.rows,
-        len(report.windows),
-        len(report.anomalies),
-        incidents["opened"],
-        incidents["updated"],
-        incidents["resolved"],
-        milliseconds,
-        extra=fields,
-    )
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

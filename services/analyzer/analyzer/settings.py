@@ -1,18 +1,18 @@
-"""The analyzer's settings, from `AIOPS_*` environment variables (listed in the README)."""
+"""The analyzer's settings, from `AIOPS_*` variables (docs/configuration.md lists them)."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from aiops_engine.detection import DetectionConfig
 from aiops_engine.incidents import IncidentPolicy
 from aiops_engine.rca import RcaConfig
-from aiops_telemetry import AiopsSettings
+from aiops_telemetry import AiopsSettings, Duration
+from aiops_telemetry import parse_duration as parse_duration  # re-exported: tests read it here
 
 from .cycle import Timing
 from .incidents import WebhookTarget, parse_targets
@@ -21,25 +21,9 @@ from .store.retention import RetentionPolicy
 # Comma-separated in the environment: AIOPS_WEBHOOK_URLS=http://a/hook,http://b/hook
 UrlList = Annotated[list[str], NoDecode]
 
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([dhm]?)\s*")
-_UNITS = {"d": "days", "": "days", "h": "hours", "m": "minutes"}
-
-
-def parse_duration(value: object) -> object:
-    """`7d`, `36h`, `90m`, or a bare number of days, as Prometheus' retention flags read."""
-    if not isinstance(value, str):
-        return value
-    match = _DURATION.fullmatch(value.lower())
-    if match is None:
-        raise ValueError(f"{value!r} is not a duration: write it as 7d, 36h or 90m")
-    return timedelta(**{_UNITS[match[2]]: float(match[1])})
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
 
 class AnalyzerSettings(AiopsSettings):
-    """`AIOPS_<FIELD>` or `AIOPS_<FIELD>_FILE` for each field (the README lists them)."""
+    """`AIOPS_<FIELD>` or `AIOPS_<FIELD>_FILE` for each field (docs/configuration.md lists them)."""
 
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
     redis_password: SecretStr | None = Field(

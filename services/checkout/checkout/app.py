@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from aiops_telemetry import SimulatedWork, Telemetry, configure_logging, package_version
 
 from .compensation import Compensator, RetryPolicy
+from .retention import retention_task
 from .routes import HEALTH_CHECKS, Downstream, register_error_handlers, router
 from .settings import CheckoutSettings
 from .voids import open_ledger
@@ -54,6 +55,7 @@ def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
                 payment=clients["payment"], ledger=ledger, policy=RetryPolicy.of(settings)
             )
             await stack.enter_async_context(compensator.retrying())
+            await stack.enter_async_context(retention_task(ledger, settings).running())
             yield {
                 "downstream": Downstream(**clients),
                 "compensator": compensator,

@@ -7,7 +7,9 @@ again with capped exponential backoff until payment confirms. A void that not
 even the ledger can take (checkout's database is down too, as it is when the
 stack's one PostgreSQL stops) is held in memory and written to the ledger as
 soon as the database is back; one still unwritten at shutdown is logged as
-an error with its payment id, for an operator to void by hand.
+an error with its payment id, for an operator to void by hand. A payment that
+payment no longer knows (its authorization expired and was deleted) has nothing
+left to void: that void is done, with a warning (payment_void.py).
 """
 
 from __future__ import annotations
@@ -22,17 +24,16 @@ from dataclasses import dataclass, replace
 import asyncpg
 import httpx
 
-from aiops_api.shop import OrderPayment, PaymentVoids, VoidedPayment, VoidStatus
+from aiops_api.shop import OrderPayment, PaymentVoids, VoidStatus
 from aiops_telemetry import DATABASE_UNAVAILABLE, current_span
 from aiops_telemetry.context import SpanContext
 
-from .downstream import DownstreamError, post_json
+from .payment_void import VoidAnswer, request_void
 from .settings import CheckoutSettings
 from .voids import PendingVoid, VoidLedger
 
 logger = logging.getLogger("checkout.compensation")
 
-VOID_ENDPOINT = "/payment/{payment_id}/void"
 HEALTH_TIMEOUT_S = 1.0
 # What the ledger may fail with: the database down, or a statement it refused.
 _LEDGER_ERRORS: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
@@ -94,12 +95,13 @@ class Compensator:
         # Written first, due once this attempt is surely over: if checkout dies now, the
         # retrier (of any replica) still voids it.
         recorded = await self._store(self._ledger.open(void, due_in_s=self._policy.lease_s))
-        error = await self._call(payment_id)
-        if error is None:
-            logger.info("voided payment %s of failed order %s", payment_id, order_id)
+        answer = await request_void(self._payment, payment_id)
+        if answer.error is None:
+            _log_done(void, answer, 1)
             if recorded:
-                await self._store(self._ledger.voided(payment_id))
+                await self._store(self._ledger.voided(payment_id, note=answer.note))
             return OrderPayment(id=payment_id, status="voided")
+        error = answer.error
         retry_in = self._policy.backoff_s(1, self._random)
         logger.warning(
             "void of payment %s (order %s) failed, retrying in %.1f s: %s",
@@ -187,23 +189,22 @@ class Compensator:
         retry_in = self._policy.backoff_s(attempt, self._random)
         token = current_span.set(context)
         try:
-            error = await self._call(void.payment_id)
-            if error is None:
-                logger.info(
-                    "voided payment %s of failed order %s on attempt %d",
-                    void.payment_id, void.order_id, attempt,
-                )  # fmt: skip
+            answer = await request_void(self._payment, void.payment_id)
+            if answer.error is None:
+                _log_done(void, answer, attempt)
             else:
                 logger.warning(
                     "void of payment %s (order %s) failed on attempt %d, retrying in %.1f s: %s",
-                    void.payment_id, void.order_id, attempt, retry_in, error,
+                    void.payment_id, void.order_id, attempt, retry_in, answer.error,
                 )  # fmt: skip
         finally:
             current_span.reset(token)
-        if error is None:
-            await self._store(self._ledger.voided(void.payment_id))
+        if answer.error is None:
+            await self._store(self._ledger.voided(void.payment_id, note=answer.note))
         else:
-            await self._store(self._ledger.failed(void.payment_id, error, retry_in_s=retry_in))
+            await self._store(
+                self._ledger.failed(void.payment_id, answer.error, retry_in_s=retry_in)
+            )
 
     async def _retry_held(self, *, call: bool = True) -> None:
         """Write held voids to the ledger; while it is unavailable, try the due ones' calls."""
@@ -223,21 +224,18 @@ class Compensator:
             await asyncio.gather(*(self._retry_in_memory(void) for void in due))
 
     async def _retry_in_memory(self, void: PendingVoid) -> None:
-        error = await self._call(void.payment_id)
+        answer = await request_void(self._payment, void.payment_id)
         attempt = void.attempts + 1
-        if error is None:
+        if answer.error is None:
             del self._held[void.payment_id]
-            logger.info(
-                "voided payment %s of failed order %s on attempt %d (never recorded)",
-                void.payment_id, void.order_id, attempt,
-            )  # fmt: skip
+            _log_done(void, answer, attempt, " (never recorded)")
             return
         retry_in = self._policy.backoff_s(attempt, self._random)
         logger.warning(
             "void of payment %s (order %s, held in memory) failed on attempt %d: %s",
-            void.payment_id, void.order_id, attempt, error,
+            void.payment_id, void.order_id, attempt, answer.error,
         )  # fmt: skip
-        self._hold(replace(void, attempts=attempt, last_error=error), retry_in)
+        self._hold(replace(void, attempts=attempt, last_error=answer.error), retry_in)
 
     def _hold(self, void: PendingVoid, retry_in_s: float) -> None:
         if void.payment_id not in self._held:
@@ -248,17 +246,6 @@ class Compensator:
             )
         self._held[void.payment_id] = (void, asyncio.get_running_loop().time() + retry_in_s)
 
-    async def _call(self, payment_id: str) -> str | None:
-        """Ask payment to void; None when it did, else why not."""
-        try:
-            await post_json(
-                self._payment, "payment", f"/payment/{payment_id}/void", None,
-                answer=VoidedPayment, endpoint=VOID_ENDPOINT,
-            )  # fmt: skip
-        except DownstreamError as exc:
-            return exc.detail
-        return None
-
     @staticmethod
     async def _store(write: Awaitable[None]) -> bool:
         """Run a ledger write; False (logged) when the database did not take it."""
@@ -268,3 +255,18 @@ class Compensator:
             logger.warning("void ledger write failed: %s", exc)
             return False
         return True
+
+
+def _log_done(void: PendingVoid, answer: VoidAnswer, attempt: int, how: str = "") -> None:
+    if answer.unknown:
+        logger.warning(
+            "payment %s of failed order %s is unknown to payment (HTTP 404 on attempt %d%s): "
+            "its authorization expired past payment's retention or was never recorded; "
+            "nothing is left to void, so the void is done",
+            void.payment_id, void.order_id, attempt, how,
+        )  # fmt: skip
+    else:
+        logger.info(
+            "voided payment %s of failed order %s on attempt %d%s",
+            void.payment_id, void.order_id, attempt, how,
+        )  # fmt: skip

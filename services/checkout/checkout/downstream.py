@@ -19,14 +19,16 @@ Answer = TypeVar("Answer", bound=BaseModel)
 class DownstreamError(Exception):
     """A downstream call failed; `status_code` and `detail` are what checkout answers.
 
-    `payment` is what became of the order's payment, when it had been authorized.
+    `payment` is what became of the order's payment, when it had been authorized;
+    `content` is the body of an answer passed through, for a caller to read more of it.
     """
 
-    def __init__(self, service: str, status_code: int, detail: str) -> None:
+    def __init__(self, service: str, status_code: int, detail: str, content: bytes = b"") -> None:
         super().__init__(detail)
         self.service = service
         self.status_code = status_code
         self.detail = detail
+        self.content = content
         self.payment: OrderPayment | None = None
 
 
@@ -63,7 +65,7 @@ async def post_json(
             service, status.HTTP_503_SERVICE_UNAVAILABLE, f"{service} is unreachable ({kind})"
         ) from exc
     if response.status_code in passed_through:
-        raise DownstreamError(service, response.status_code, _detail(response))
+        raise DownstreamError(service, response.status_code, _detail(response), response.content)
     if response.is_error:
         raise DownstreamError(
             service,

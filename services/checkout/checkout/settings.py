@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
-from aiops_telemetry import ServiceSettings
+from aiops_telemetry import Duration, ServiceSettings
 
 
 class CheckoutSettings(ServiceSettings):
@@ -24,3 +26,12 @@ class CheckoutSettings(ServiceSettings):
         60.0, gt=0, le=3600, description="longest wait between retries of one void"
     )
     void_batch_size: int = Field(20, ge=1, le=1000, description="voids retried at once, at most")
+    # Done voids are deleted this long after they were done; pending ones never are.
+    void_retention: Duration = Field(
+        timedelta(days=7),
+        ge=timedelta(hours=1),
+        description="how long a done void is kept: 7d, 36h or 90m (at least 1h)",
+    )
+    void_retention_interval: float = Field(
+        3600.0, gt=0, le=86_400, description="seconds between retention runs"
+    )

@@ -58,13 +58,15 @@ class VoidLedger:
                 due_in_s,
             )
 
-    async def voided(self, payment_id: str) -> None:
+    async def voided(self, payment_id: str, *, note: str | None = None) -> None:
+        """The void is done; `note` (kept as `last_error`) says how, when not plainly."""
         async with self._connection() as conn:
             await conn.execute(
-                "UPDATE checkout_payment_voids "
-                "SET status = 'voided', voided_at = now(), attempts = attempts + 1 "
+                "UPDATE checkout_payment_voids SET status = 'voided', voided_at = now(), "
+                "attempts = attempts + 1, last_error = coalesce($2, last_error) "
                 "WHERE payment_id = $1 AND status = 'pending'",
                 payment_id,
+                note,
             )
 
     async def failed(self, payment_id: str, error: str, *, retry_in_s: float) -> None:

@@ -18,6 +18,7 @@ from aiops_telemetry import (
 )
 
 from .repository import PaymentDatabase
+from .retention import retention_task
 from .routes import register_error_handlers, router
 from .settings import PaymentSettings
 
@@ -58,10 +59,12 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             try:
                 async with pool.acquire() as conn:
                     await apply_migrations(conn, component="payment", package="payment")
-                yield {
-                    "db": PaymentDatabase(pool, acquire_timeout=settings.db_timeout),
-                    "work": SimulatedWork(settings.work_ms, settings.work_jitter),
-                }
+                db = PaymentDatabase(pool, acquire_timeout=settings.db_timeout)
+                async with retention_task(db, settings).running():
+                    yield {
+                        "db": db,
+                        "work": SimulatedWork(settings.work_ms, settings.work_jitter),
+                    }
             finally:
                 await asyncio.wait_for(pool.close(), 10)
 

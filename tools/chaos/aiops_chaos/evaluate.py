@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ._types import Log, Subparsers, stamped_log
-from .report import FAILED_NOTE, StackInfo, evaluation_json, markdown, summarize, table
+from .evaluation_json import StackInfo, evaluation_json
+from .report import markdown, table
 from .results import ScenarioResult
 from .runner import run_scenario
 from .scenarios import Scenario, ScenarioError, load_all
 from .stack import SERVICES, Stack, StackError, StackSettings
 from .stack_settings import find_repo_root
+from .summary import FAILED_NOTE, summarize
 from .timeline import draw_timeline, ensure_matplotlib
 
 RUN_BUDGET_S = 15 * 60  # the bound on a whole evaluation, here

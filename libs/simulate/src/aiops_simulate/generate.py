@@ -16,22 +16,20 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from itertools import accumulate
 from operator import itemgetter
-from statistics import NormalDist
 
 from aiops_engine.rows import SpanRecord
 
+from .draws import NORMALS, TABLE, poisson
 from .effects import Effect, Hooks
 from .faults import FaultKind
 from .scenario import Scenario
 from .topology import CONSUMER, HTTP, QUERY
 from .traffic import Traffic, stable_seed
 
-TABLE = 4096  # standard normal quantiles drawn from: one random() per draw instead of gauss()
-NORMALS = tuple(NormalDist().inv_cdf((i + 0.5) / TABLE) for i in range(TABLE))
 MAX_SKEW_MS = 40.0  # each service's clock is ahead by 0..MAX_SKEW_MS
 NET_MS, NET_SIGMA = 0.35, 0.6  # one way across the network
 PUBLISH_MS, QUEUE_MS, QUEUE_SIGMA = 0.8, 15.0, 0.8  # broker ack; wait in the queue
@@ -114,7 +112,7 @@ class _Run:
     def _arrivals(self, second: int, level: float) -> list[tuple[float, int]]:
         random, cum, ops = self.random, self.entry_cum, self.entry_ops
         base = second * 1000.0
-        count = _poisson(cum[-1] * level, random)
+        count = poisson(cum[-1] * level, random)
         arrivals = [
             (base + random() * 1000.0, ops[bisect_right(cum, random() * cum[-1])])
             for _ in range(count)
@@ -288,16 +286,3 @@ class _Run:
     def _at(self, op: int, t: float) -> datetime:
         """The timestamp `op`'s service writes for moment `t`: its clock runs a little ahead."""
         return self.origin + timedelta(0, 0, int(t * 1000 + self.skew_us[op]))
-
-
-def _poisson(mean: float, random: Callable[[], float]) -> int:
-    """A Poisson draw: Knuth's product of uniforms when small, else the normal approximation."""
-    if mean <= 0:
-        return 0
-    if mean > 30:
-        return max(0, round(mean + math.sqrt(mean) * NORMALS[int(random() * TABLE)]))
-    limit, count, product = math.exp(-mean), 0, random()
-    while product > limit:
-        count += 1
-        product *= random()
-    return count

@@ -18,6 +18,8 @@ What a service needs to be instrumented is exported here:
   that writes them, for ingest paths that are not a FastAPI request.
 - Migrations (`apply_migrations`), the `Connection` type and `DATABASE_UNAVAILABLE` (the
   errors of a database that is down, not of a query) for storage code.
+- Settings: `AiopsSettings`, `ServiceSettings`, and `Duration` (a setting written `7d`,
+  `36h` or `90m`, read by `parse_duration`) for retention periods.
 
 The building blocks have their own public modules: `aiops_telemetry.context`
 (W3C trace context), `.middleware` (the ASGI tracing middleware), `.logs` (the
@@ -29,7 +31,7 @@ and `.stack_secrets`.
 
 from ._db import DATABASE_UNAVAILABLE, Connection, wait_for_pool
 from ._migrations import Migration, apply_migrations, load_migrations
-from ._settings import AiopsSettings, ServiceSettings
+from ._settings import AiopsSettings, Duration, ServiceSettings, parse_duration
 from ._sink import SinkStats, TelemetrySink
 from ._span import CLIENT, COLUMNS, INTERNAL, SERVER, SpanRow, span_row
 from ._startup import StartupError, StartupErrorReporter
@@ -52,6 +54,7 @@ __all__ = [
     "AiopsSettings",
     "BodyLimitMiddleware",
     "Connection",
+    "Duration",
     "Migration",
     "ServiceSettings",
     "SimulatedWork",
@@ -70,6 +73,7 @@ __all__ = [
     "load_migrations",
     "new_span_id",
     "package_version",
+    "parse_duration",
     "record_exception",
     "span_row",
     "wait_for_pool",

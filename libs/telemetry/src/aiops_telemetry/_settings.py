@@ -8,10 +8,12 @@ secrets: the stack hands its generated passwords to the services that way.
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -22,6 +24,23 @@ from pydantic_settings import (
 
 from .limits import DEFAULT_MAX_BODY_BYTES
 from .logs import LogFormat, LogLevel, parse_format, parse_level
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([dhm]?)\s*")
+_UNITS = {"d": "days", "": "days", "h": "hours", "m": "minutes"}
+
+
+def parse_duration(value: object) -> object:
+    """`7d`, `36h`, `90m`, or a bare number of days, as Prometheus' retention flags read."""
+    if not isinstance(value, str):
+        return value
+    match = _DURATION.fullmatch(value.lower())
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration: write it as 7d, 36h or 90m")
+    return timedelta(**{_UNITS[match[2]]: float(match[1])})
+
+
+# A period setting (a retention), written `7d`, `36h` or `90m`.
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class FileVariables(PydanticBaseSettingsSource):
@@ -104,7 +123,8 @@ class AiopsSettings(BaseSettings):
 class ServiceSettings(AiopsSettings):
     """Base settings for a shop service; each service subclasses it.
 
-    Every field is read from `AIOPS_<FIELD>` or `AIOPS_<FIELD>_FILE` (the README lists them).
+    Every field is read from `AIOPS_<FIELD>` or `AIOPS_<FIELD>_FILE`
+    (docs/configuration.md lists them).
     """
 
     service_name: str
