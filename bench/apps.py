@@ -21,7 +21,7 @@ from starlette.types import Lifespan
 from aiops_telemetry import (
     ServiceSettings,
     Telemetry,
-    configure_logging,
+    configure_logging_from,
     current_span,
     new_span_id,
     package_version,
@@ -78,12 +78,7 @@ def create_basehttp_app() -> FastAPI:
 def _telemetry() -> tuple[BenchSettings, Telemetry]:
     """The kit as a service sets it up, logging included: its access line is part of the cost."""
     settings = BenchSettings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        service=settings.service_name,
-        secrets=settings.secret_values(),
-    )
+    configure_logging_from(settings, service=settings.service_name)
     return settings, Telemetry(settings, version=package_version("aiops-telemetry"))
 
 

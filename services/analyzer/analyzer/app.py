@@ -19,7 +19,7 @@ from aiops_telemetry import (
     StartupError,
     StartupErrorReporter,
     apply_migrations,
-    configure_logging,
+    configure_logging_from,
     package_version,
     wait_for_pool,
 )
@@ -63,12 +63,7 @@ async def check_redis_login(redis: Redis) -> None:
 
 def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
     settings = settings or AnalyzerSettings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        service="analyzer",
-        secrets=settings.secret_values(),
-    )
+    configure_logging_from(settings, service="analyzer")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:

@@ -8,7 +8,7 @@ from typing import TypedDict
 
 from fastapi import FastAPI
 
-from aiops_telemetry import SimulatedWork, Telemetry, configure_logging, package_version
+from aiops_telemetry import SimulatedWork, Telemetry, configure_logging_from, package_version
 
 from .compensation import Compensator, RetryPolicy
 from .retention import retention_task
@@ -25,12 +25,7 @@ class State(TypedDict):
 
 def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     settings = settings or CheckoutSettings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        service=settings.service_name,
-        secrets=settings.secret_values(),
-    )
+    configure_logging_from(settings, service=settings.service_name)
     telemetry = Telemetry(settings, version=package_version("aiops-checkout"))
 
     @asynccontextmanager

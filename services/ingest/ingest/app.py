@@ -17,7 +17,7 @@ from aiops_telemetry import (
     AccessLogMiddleware,
     StartupErrorReporter,
     Telemetry,
-    configure_logging,
+    configure_logging_from,
     package_version,
 )
 
@@ -28,12 +28,7 @@ from .settings import IngestSettings
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        service=settings.service_name,
-        secrets=settings.secret_values(),
-    )
+    configure_logging_from(settings, service=settings.service_name)
     # The telemetry sink, connection and migrations exactly as the services have them; the
     # receiver's own requests are not traced (they would double every span it stores).
     telemetry = Telemetry(settings, version=package_version("aiops-ingest"))

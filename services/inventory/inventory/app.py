@@ -10,25 +10,25 @@ from typing import TypedDict
 from fastapi import FastAPI, Request
 
 from aiops_telemetry import (
+    Database,
     SimulatedWork,
     Telemetry,
     apply_migrations,
-    configure_logging,
+    configure_logging_from,
     package_version,
 )
 
-from .repository import StockDatabase
 from .routes import register_error_handlers, router
 from .settings import InventorySettings
 
 
 class State(TypedDict):
-    db: StockDatabase
+    db: Database
     work: SimulatedWork
 
 
 async def database_check(request: Request) -> str:
-    db: StockDatabase = request.state.db
+    db: Database = request.state.db
     try:
         await asyncio.wait_for(db.pool.fetchval("SELECT 1"), 1.0)
     except Exception as exc:  # health reports every failure rather than raising it
@@ -38,12 +38,7 @@ async def database_check(request: Request) -> str:
 
 def create_app(settings: InventorySettings | None = None) -> FastAPI:
     settings = settings or InventorySettings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        service=settings.service_name,
-        secrets=settings.secret_values(),
-    )
+    configure_logging_from(settings, service=settings.service_name)
     telemetry = Telemetry(settings, version=package_version("aiops-inventory"))
 
     @asynccontextmanager
@@ -59,7 +54,7 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
                 async with pool.acquire() as conn:
                     await apply_migrations(conn, component="inventory", package="inventory")
                 yield {
-                    "db": StockDatabase(pool, acquire_timeout=settings.db_timeout),
+                    "db": Database(pool, acquire_timeout=settings.db_timeout),
                     "work": SimulatedWork(settings.work_ms, settings.work_jitter),
                 }
             finally:

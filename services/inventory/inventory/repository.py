@@ -7,10 +7,8 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 
-import asyncpg
-from asyncpg.pool import PoolAcquireContext
-
 from aiops_api.shop import OrderLine, ReservedLine, StockItem
+from aiops_telemetry import Database
 
 
 class UnknownSku(LookupError):
@@ -32,28 +30,13 @@ class InsufficientStock(Exception):
 _SELECT_STOCK = "SELECT sku, name, unit_price::float8 AS unit_price, quantity FROM inventory_stock"
 
 
-class StockDatabase:
-    """The pool, and how long a request may wait for one of its connections.
-
-    A bounded wait turns a saturated or stalled database into a prompt 503
-    instead of requests piling up behind `pool.acquire()`.
-    """
-
-    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float) -> None:
-        self.pool = pool
-        self.acquire_timeout = acquire_timeout
-
-    def connection(self) -> PoolAcquireContext:
-        return self.pool.acquire(timeout=self.acquire_timeout)
-
-
-async def list_stock(db: StockDatabase) -> list[StockItem]:
+async def list_stock(db: Database) -> list[StockItem]:
     async with db.connection() as conn:
         rows = await conn.fetch(_SELECT_STOCK + " ORDER BY sku")
     return [StockItem(**dict(row)) for row in rows]
 
 
-async def get_stock(db: StockDatabase, sku: str) -> StockItem:
+async def get_stock(db: Database, sku: str) -> StockItem:
     async with db.connection() as conn:
         row = await conn.fetchrow(_SELECT_STOCK + " WHERE sku = $1", sku)
     if row is None:
@@ -62,7 +45,7 @@ async def get_stock(db: StockDatabase, sku: str) -> StockItem:
 
 
 async def reserve(
-    db: StockDatabase, lines: Iterable[OrderLine], *, trace_id: str | None
+    db: Database, lines: Iterable[OrderLine], *, trace_id: str | None
 ) -> tuple[str, list[ReservedLine]]:
     """Take every line's quantity from stock, all or nothing.
 

@@ -14,10 +14,10 @@ from aiops_api.shop import (
     StockItem,
     UnknownSkuError,
 )
-from aiops_telemetry import DATABASE_UNAVAILABLE, WorkDep, current_trace_id
+from aiops_telemetry import DATABASE_UNAVAILABLE, Database, WorkDep, current_trace_id
 
 from . import repository
-from .repository import InsufficientStock, StockDatabase, UnknownSku
+from .repository import InsufficientStock, UnknownSku
 
 router = APIRouter()
 
@@ -29,12 +29,12 @@ UNKNOWN_SKU: Responses = {404: {"model": UnknownSkuError, "description": "unknow
 
 
 # async: a plain `def` dependency runs in the threadpool on every request
-async def get_stock_db(request: Request) -> StockDatabase:
-    db: StockDatabase = request.state.db
+async def get_stock_db(request: Request) -> Database:
+    db: Database = request.state.db
     return db
 
 
-DbDep = Annotated[StockDatabase, Depends(get_stock_db)]
+DbDep = Annotated[Database, Depends(get_stock_db)]
 
 
 @router.get("/inventory", responses=UNAVAILABLE)

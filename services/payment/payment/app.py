@@ -13,7 +13,7 @@ from aiops_telemetry import (
     SimulatedWork,
     Telemetry,
     apply_migrations,
-    configure_logging,
+    configure_logging_from,
     package_version,
 )
 
@@ -39,12 +39,7 @@ async def database_check(request: Request) -> str:
 
 def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        service=settings.service_name,
-        secrets=settings.secret_values(),
-    )
+    configure_logging_from(settings, service=settings.service_name)
     telemetry = Telemetry(settings, version=package_version("aiops-payment"))
 
     @asynccontextmanager

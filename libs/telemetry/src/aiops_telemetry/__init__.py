@@ -16,6 +16,7 @@ What a service needs to be instrumented is exported here:
   it themselves).
 - Span rows (`SpanRow`, `span_row`, `COLUMNS`, kinds) and the `TelemetrySink`
   that writes them, for ingest paths that are not a FastAPI request.
+- `Database`: a pool with a bounded wait and a fast 503 while PostgreSQL is away.
 - Migrations (`apply_migrations`), the `Connection` type and `DATABASE_UNAVAILABLE` (the
   errors of a database that is down, not of a query) for storage code.
 - Settings: `AiopsSettings`, `ServiceSettings`, and `Duration` (a setting written `7d`,
@@ -38,9 +39,10 @@ from ._startup import StartupError, StartupErrorReporter
 from ._work import SimulatedWork, WorkDep
 from .access_log import AccessLogMiddleware
 from .context import TRACE_ID_HEADER, current_span, current_trace_id, new_span_id, record_exception
+from .database import Database, DatabaseAway
 from .http_client import failure_kind
 from .limits import BodyLimitMiddleware
-from .logs import configure_logging
+from .logs import configure_logging, configure_logging_from
 from .service import Telemetry, package_version
 
 __all__ = [
@@ -54,6 +56,8 @@ __all__ = [
     "AiopsSettings",
     "BodyLimitMiddleware",
     "Connection",
+    "Database",
+    "DatabaseAway",
     "Duration",
     "Migration",
     "ServiceSettings",
@@ -67,6 +71,7 @@ __all__ = [
     "WorkDep",
     "apply_migrations",
     "configure_logging",
+    "configure_logging_from",
     "current_span",
     "current_trace_id",
     "failure_kind",

@@ -15,13 +15,16 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
-from typing import Literal, TextIO, get_args
+from typing import TYPE_CHECKING, Literal, TextIO, get_args
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from ._redact import Redactor
 from .context import current_span
+
+if TYPE_CHECKING:  # _settings imports this module's types
+    from ._settings import AiopsSettings
 
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -224,3 +227,10 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # closed, or not a real file
         return False
+
+
+def configure_logging_from(settings: AiopsSettings, *, service: str) -> None:
+    """`configure_logging` as every service calls it: its settings, its name, its secrets."""
+    configure_logging(
+        settings.log_level, settings.log_format, service=service, secrets=settings.secret_values()
+    )

@@ -1,0 +1,77 @@
+"""A service's pool, a bounded wait for its connections, and a fast refusal while it is away.
+
+When PostgreSQL goes away, connecting can take seconds (a name that no longer
+resolves, a TCP connect into the void), and every request would wait its full
+acquire timeout before answering 503 — a burst of them then holds the service
+for minutes. So after a failure the database counts as away for
+`retry_after` seconds: requests are refused at once with `DatabaseAway` (one of
+`DATABASE_UNAVAILABLE`, so services answer it 503), then a single request
+probes; the others keep being refused until the probe gets a connection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from ._db import DATABASE_UNAVAILABLE
+
+
+class DatabaseAway(ConnectionError):
+    """Refused without trying: the last attempt to reach the database failed moments ago."""
+
+
+class Database:
+    """`connection()` checks out a pool connection within `acquire_timeout` seconds.
+
+    A bounded wait turns a saturated or stalled database into a prompt 503
+    instead of requests piling up behind `pool.acquire()`.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        acquire_timeout: float,
+        retry_after: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
+        self.retry_after = retry_after
+        self._clock = clock
+        self._away_until: float | None = None  # None: reachable as far as we know
+        self._probing = False
+
+    @property
+    def away(self) -> bool:
+        """Whether the last attempt failed (requests are being refused or a probe is out)."""
+        return self._away_until is not None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
+        probe = self._admit()
+        try:
+            async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+                # Checked out: the database answers (a query's own error says nothing else).
+                self._away_until = None
+                yield conn
+        except DATABASE_UNAVAILABLE:
+            self._away_until = self._clock() + self.retry_after
+            raise
+        finally:
+            if probe:
+                self._probing = False
+
+    def _admit(self) -> bool:
+        """Raise `DatabaseAway` unless this request may try; True when it is the probe."""
+        if self._away_until is None:
+            return False
+        if self._probing or self._clock() < self._away_until:
+            raise DatabaseAway("the database is unreachable; retry shortly")
+        self._probing = True
+        return True
