@@ -16,9 +16,13 @@ APPS = {
     "instrumented": "bench.apps:create_instrumented_app",
     "bare": "bench.apps:create_bare_app",
     "bare #2": "bench.apps:create_bare_app",  # A/A control: the noise floor of this run
+    "no access log": "bench.apps:create_instrumented_app",
     "basehttp": "bench.apps:create_basehttp_app",
 }
-SHOWN = ("bare", "bare #2", "instrumented", "basehttp")
+# The same instrumented app logging at WARNING: what its INFO access line costs. Its rows go
+# under a name of their own, so the row checks count the default variant's alone.
+ENV = {"no access log": {"AIOPS_LOG_LEVEL": "WARNING", "AIOPS_SERVICE_NAME": "bench-quiet"}}
+SHOWN = ("bare", "bare #2", "instrumented", "no access log", "basehttp")
 SERVICE_NAME = "bench"  # BenchSettings' default: the instrumented app's rows
 CPU = ("server", "postgres")
 
@@ -28,8 +32,8 @@ def run(ctx: Context) -> Section:
     section = Section("A", f"Middleware overhead: GET /ping, {cfg.wrk_label}")
     ctx.db.truncate()
     with Fleet(ctx.env) as fleet:
-        print("A: starting instrumented, bare (twice) and basehttp apps", file=sys.stderr)
-        processes = {name: fleet.start(app) for name, app in APPS.items()}
+        print("A: starting instrumented (twice: access log on, off), bare (twice)", file=sys.stderr)
+        processes = {name: fleet.start(app, ENV.get(name)) for name, app in APPS.items()}
         probes = {
             name: probe({"server": of_pid(p.pid), "postgres": ctx.postgres_cpu})
             for name, p in processes.items()
@@ -58,6 +62,8 @@ def run(ctx: Context) -> Section:
         f"noise floor (A/A): bare #2/bare = {ratio(ratios['bare #2'])}, "
         f"per round {per_round(series['bare #2'], bare)}",
         f"basehttp/bare = {ratio(ratios['basehttp'])} (reference: a do-nothing BaseHTTPMiddleware)",
+        f"no access log/bare = {ratio(ratios['no access log'])}: the instrumented app at "
+        "AIOPS_LOG_LEVEL=WARNING, without the INFO access line every request logs by default",
     ]
     section.notes.append(
         f"telemetry: wrk completed {count(series['instrumented'].served)} requests (warm-up "

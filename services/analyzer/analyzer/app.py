@@ -16,6 +16,7 @@ from redis.exceptions import AuthenticationError, RedisError
 from aiops_telemetry import (
     AccessLogMiddleware,
     BodyLimitMiddleware,
+    Database,
     StartupError,
     StartupErrorReporter,
     apply_migrations,
@@ -24,7 +25,7 @@ from aiops_telemetry import (
     wait_for_pool,
 )
 
-from .api import router
+from .api import register_error_handlers, router
 from .housekeeping import Housekeeper
 from .incidents import IncidentDesk, IncidentStore, Notifier
 from .leader import LeaderLock, replica_identity
@@ -45,6 +46,7 @@ REFUSED_REDIS_LOGIN = (
 class State(TypedDict):
     settings: AnalyzerSettings
     pool: asyncpg.Pool
+    db: Database
     loop: AnalysisLoop
     desk: IncidentDesk
     housekeeper: Housekeeper
@@ -72,6 +74,7 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
             password=settings.database_password_value(),
             min_size=1,
             max_size=5,
+            timeout=settings.db_timeout,  # connecting: a vanished host must not hang a request
             command_timeout=30,
             server_settings=SESSION_SETTINGS,
         )
@@ -121,6 +124,7 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
                     yield {
                         "settings": settings,
                         "pool": pool,
+                        "db": Database(pool, acquire_timeout=settings.db_timeout),
                         "loop": loop,
                         "desk": desk,
                         "housekeeper": housekeeper,
@@ -137,5 +141,6 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
     app.add_middleware(StartupErrorReporter)
     # Probes and scrapes every few seconds: at DEBUG, so the log shows what people did.
     app.add_middleware(AccessLogMiddleware, quiet_paths=("/health", "/metrics"))
+    register_error_handlers(app)  # PostgreSQL away: 503 with the reason, not a plain 500
     app.include_router(router)
     return app

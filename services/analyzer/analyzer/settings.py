@@ -58,6 +58,9 @@ class AnalyzerSettings(AiopsSettings):
     slack_webhook_urls: UrlList = Field(default_factory=list)
     webhook_timeout: float = Field(5.0, gt=0)
     webhook_retries: int = Field(3, ge=0, le=10)
+    db_timeout: float = Field(
+        5.0, gt=0, description="seconds to connect to PostgreSQL or wait for a pool connection"
+    )
 
     @field_validator("webhook_urls", "slack_webhook_urls", mode="before")
     @classmethod

@@ -212,8 +212,8 @@ def dependencies(answer: Dependencies) -> str:
 
 
 def health(answer: AnalyzerHealth, now: datetime | None = None) -> str:
-    """GET /health: whether cycles run, the replica's role, and Redis."""
-    redis, waiting = answer.redis, answer.incident_history
+    """GET /health: whether cycles run, the replica's role, PostgreSQL and Redis."""
+    redis, waiting, database = answer.redis, answer.incident_history, answer.database
     return fields(
         [
             ("status", answer.status),
@@ -222,6 +222,7 @@ def health(answer: AnalyzerHealth, now: datetime | None = None) -> str:
             ("last cycle", ago(answer.last_cycle_at, now)),
             ("last error", answer.last_error or "none"),
             ("baselines", "-" if answer.baselines is None else answer.baselines),
+            ("database", database.status + (f": {database.error}" if database.error else "")),
             ("redis", redis.status + (f": {redis.error}" if redis.error else "")),
             (
                 "findings",
