@@ -165,7 +165,8 @@ def render(
 
 def write(root: Path, command: str) -> list[str]:
     """After `command` wrote its report: its blocks, and the headline, wherever they are."""
-    present = {name for doc in documents(root) for name in _START.findall(doc.read_text())}
+    texts = (doc.read_text(encoding="utf-8") for doc in documents(root))
+    present = {name for text in texts for name in _START.findall(text)}
     return _write_blocks(root, render(Reports(root), command, present))
 
 

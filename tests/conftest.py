@@ -3,6 +3,7 @@ real service processes on loopback."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -11,12 +12,37 @@ from typing import TypeVar
 import asyncpg
 import pytest
 
+from aiops_telemetry.logs import ACCESS_LOGGER
+
 from .support.compose import require_compose
 from .support.containers import Browser, ContainerPostgres, ContainerRedis, Containers
 from .support.processes import ServiceProcess
 from .support.telemetry_rows import schema_connection
 
 T = TypeVar("T")
+
+
+# Loggers `configure_logging` changes besides the root (aiops_telemetry.logs).
+CONFIGURED_LOGGERS = (
+    *("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"),
+    *("httpx", "httpcore", "watchfiles", ACCESS_LOGGER),
+)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Any test that builds an app configures the process's logging; put it back as it was."""
+    saved = [
+        (logger, logger.handlers[:], logger.level, logger.propagate)
+        for logger in (logging.getLogger(), *map(logging.getLogger, CONFIGURED_LOGGERS))
+    ]
+    try:
+        yield
+    finally:
+        for logger, handlers, level, propagate in saved:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from analyzer.app import create_app
 from analyzer.settings import AnalyzerSettings
 from analyzer.store import incident_history
 from tests.conftest import Shop
-from tests.support.asgi import asgi_client
+from tests.support.asgi import lifespan_client
 from tests.support.containers import ContainerRedis
 
 from .dashboard_support import slow_payment_incident, store
@@ -48,7 +48,7 @@ async def analyzer(
         analysis_interval=1,
         ingest_lag=0.5,
     )
-    async with asgi_client(create_app(settings)) as client:
+    async with lifespan_client(create_app(settings)) as client:
         yield client
 
 
@@ -69,6 +69,7 @@ async def test_cycles_learn_baselines_from_shop_traffic_and_report_metrics(
     assert ("endpoint", "checkout", "/checkout") in keys
     assert ("edge", "checkout", "payment") in keys
     assert (health.status, health.role) == ("ok", "leader")
+    assert (health.database.status, health.database.error) == ("ok", None)
     assert health.cycles >= 1
     cycles = next(
         line for line in metrics.splitlines() if line.startswith("aiops_analyzer_cycles_total")

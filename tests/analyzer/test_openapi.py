@@ -36,7 +36,7 @@ from aiops_telemetry import CLIENT, COLUMNS, SERVER, apply_migrations, span_row
 from analyzer.app import create_app
 from analyzer.settings import AnalyzerSettings
 from analyzer.store import anomalies, baselines, incident_history
-from tests.support.asgi import asgi_client
+from tests.support.asgi import lifespan_client
 from tests.support.containers import ContainerRedis
 from tests.support.polling import eventually
 
@@ -47,19 +47,31 @@ UNSTARTED = AnalyzerSettings(
     database_url="postgresql://aiops@127.0.0.1:9/none", redis_url="redis://127.0.0.1:9/0"
 )
 NOT_JSON = {("/metrics", "get"): "text/plain"}  # Prometheus' text format
-ERRORS = {  # the statuses each route answers besides 2xx (422: FastAPI's, for bad parameters)
+# The statuses each route answers besides 2xx (422: FastAPI's, for bad parameters). 503:
+# Redis away for the incident routes, PostgreSQL away for every route that reads it.
+ERRORS = {
     ("/health", "get"): set(),
     ("/metrics", "get"): set(),
-    ("/anomalies", "get"): {"422"},
-    ("/baselines", "get"): set(),
-    ("/analyze", "post"): {"409"},
+    ("/anomalies", "get"): {"422", "503"},
+    ("/baselines", "get"): {"503"},
+    ("/analyze", "post"): {"409", "503"},
     ("/incidents", "get"): {"422", "503"},
     ("/incidents/{incident_id}", "get"): {"404", "422", "503"},
     ("/incidents/{incident_id}/acknowledge", "post"): {"404", "409", "422", "503"},
     ("/incidents/{incident_id}/resolve", "post"): {"404", "409", "422", "503"},
-    ("/dependencies", "get"): set(),
-    ("/traces/{trace_id}", "get"): {"404", "422"},
-    ("/latency", "get"): {"422"},
+    ("/dependencies", "get"): {"503"},
+    ("/traces/{trace_id}", "get"): {"404", "422", "503"},
+    ("/latency", "get"): {"422", "503"},
+}
+# Those that read PostgreSQL: their 503 says so.
+READS_POSTGRES = {
+    ("/anomalies", "get"),
+    ("/baselines", "get"),
+    ("/analyze", "post"),
+    ("/incidents/{incident_id}", "get"),
+    ("/dependencies", "get"),
+    ("/traces/{trace_id}", "get"),
+    ("/latency", "get"),
 }
 
 
@@ -119,6 +131,13 @@ def test_the_errors_each_route_raises_are_documented_with_their_body() -> None:
             assert op["responses"][status]["description"], (key, status)
 
 
+def test_every_route_that_reads_postgresql_documents_its_outage() -> None:
+    """Its 503 names PostgreSQL; the routes that read Redis only do not."""
+    for key, op in operations(document()).items():
+        meaning = op["responses"].get("503", {}).get("description", "")
+        assert ("PostgreSQL" in meaning) == (key in READS_POSTGRES), (key, meaning)
+
+
 @dataclass(frozen=True)
 class Served:
     client: httpx.AsyncClient
@@ -136,7 +155,7 @@ async def served(database_url: str, redis_server: ContainerRedis) -> AsyncIterat
         partition_maintenance=False,  # the session database is shared
         analysis_interval=300,  # no cycle but the test's own
     )
-    async with asgi_client(create_app(settings)) as client:
+    async with lifespan_client(create_app(settings)) as client:
 
         async def leads() -> bool:
             answer = AnalyzerHealth.model_validate_json((await client.get("/health")).content)

@@ -8,6 +8,7 @@ the committed reports (and `--check` lists the ones that disagree).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -45,24 +46,26 @@ def checkout(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("doc", "block", "old", "new"),
+    ("doc", "block"),
     [
-        ("README.md", "headline", "faults detected", "faults found"),
-        ("docs/performance.md", "bench", "**0.81**", "**0.91**"),
-        ("docs/performance.md", "bench-A", "— missed", "— met"),
-        ("docs/scaling.md", "bench-J", "160,000", "180,000"),
-        ("docs/evaluation.md", "evaluate", "| payment-latency | yes |", "| payment-latency | no |"),
-        ("docs/evaluation.md", "benchmark-rca", "| all | 309 |", "| all | 310 |"),
+        ("README.md", "headline"),
+        ("docs/performance.md", "bench"),
+        ("docs/performance.md", "bench-A"),
+        ("docs/scaling.md", "bench-J"),
+        ("docs/evaluation.md", "evaluate"),
+        ("docs/evaluation.md", "benchmark-rca"),
     ],
 )
-def test_a_figure_edited_by_hand_is_caught(
-    checkout: Path, doc: str, block: str, old: str, new: str
-) -> None:
+def test_a_figure_edited_by_hand_is_caught(checkout: Path, doc: str, block: str) -> None:
+    """The block's first digit changed, whatever the last run measured: a mismatch, there only."""
     path = checkout / doc
     text = path.read_text(encoding="utf-8")
     start, end = text.index(f"<!-- {block}:start -->"), text.index(f"<!-- {block}:end -->")
-    assert old in text[start:end], f"{old!r} is no longer in {doc}'s {block} block"
-    path.write_text(text[:start] + text[start:end].replace(old, new, 1) + text[end:])
+    body = text.index("\n", start)  # past the marker line, which has no figure
+    digit = re.compile(r"\d").search(text, body, end)
+    assert digit is not None, f"{doc}'s {block} block has no figure"
+    spoiled = str((int(digit.group()) + 1) % 10)
+    path.write_text(text[: digit.start()] + spoiled + text[digit.end() :], encoding="utf-8")
     found = figures.mismatches(checkout)
     assert [line.split(":")[0] for line in found] == [f"{doc}, block {block}"], found
 

@@ -17,7 +17,7 @@ from aiops_api.common import ErrorDetail
 from aiops_api.ingest import ExportTraceAnswer, IngestHealth
 from ingest.app import create_app
 from ingest.settings import IngestSettings
-from tests.support.asgi import asgi_client
+from tests.support.asgi import lifespan_client
 
 from . import otlp_requests as otlp
 
@@ -60,7 +60,7 @@ async def receiver(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = IngestSettings(
         database_url=database_url, otlp_max_body_bytes=LIMIT, telemetry_flush_interval=0.1
     )
-    async with asgi_client(create_app(settings)) as client:
+    async with lifespan_client(create_app(settings)) as client:
         yield client
 
 

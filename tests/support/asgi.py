@@ -26,7 +26,3 @@ async def lifespan_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
             yield client
-
-
-# The same helper under the name tests/analyzer uses.
-asgi_client = lifespan_client

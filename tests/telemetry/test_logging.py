@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,28 +22,6 @@ from aiops_telemetry.context import SpanContext, current_span
 from aiops_telemetry.logs import ACCESS_LOGGER, LOG_FORMATS, LogFormat, formatter
 from aiops_telemetry.middleware import TelemetryMiddleware
 from tests.support.sample_app import sample_app
-
-LOGGERS = (
-    *("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"),
-    *("httpx", "httpcore", "watchfiles", ACCESS_LOGGER),
-)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Each test configures the process's logging; put it back as it was."""
-    root = logging.getLogger()
-    saved = [(root, root.handlers[:], root.level, root.propagate)]
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        saved.append((logger, logger.handlers[:], logger.level, logger.propagate))
-    try:
-        yield
-    finally:
-        for logger, handlers, level, propagate in saved:
-            logger.handlers[:] = handlers
-            logger.setLevel(level)
-            logger.propagate = propagate
 
 
 class Tty(io.StringIO):
