@@ -1,29 +1,25 @@
-"""An order that fails after payment voids its payment: at once, or later, never lost.
+"""An order that fails after payment voids its payment: at once, or later, never lost; and
+when payment does not answer, the order is voided at payment, so that no authorization
+outlives a failed checkout.
 
 The shop here has a database of its own, so no other checkout's retrier (they
 all share their database's ledger, as replicas do) voids what a test expects
-to find pending.
+to find pending. The compensator alone, on a ledger in memory, is in
+test_compensator.py; payment's side of the voids in test_payment_voids.py.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from aiops_api.shop import CheckoutError, PaymentVoids, UnknownPaymentError, VoidedPayment
-from checkout.compensation import Compensator, RetryPolicy
-from checkout.payment_void import UNKNOWN_TO_PAYMENT
-from checkout.voids import PendingVoid, VoidLedger
-from payment.app import create_app as create_payment
-from payment.settings import PaymentSettings
+from aiops_api.shop import CheckoutError, OrderPayment, PaymentVoids
+from checkout.payment_void import NOTHING_FOR_ORDER, UNKNOWN_TO_PAYMENT
 from tests.conftest import Shop, service_env
-from tests.support.asgi import lifespan_client
 from tests.support.containers import ContainerPostgres
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess
@@ -33,6 +29,7 @@ TOKEN = "compensation-chaos-token"
 AUTH = {"X-Chaos-Token": TOKEN}
 SOLD_OUT = "T-COMP-SOLD-OUT"
 VOID = "/payment/{payment_id}/void"
+ORDER_VOID = "/payment/orders/{order_id}/void"
 
 
 def order(sku: str = SOLD_OUT) -> dict[str, Any]:
@@ -123,6 +120,13 @@ async def ledger_status(db: asyncpg.Connection, payment_id: str) -> str | None:
     return status
 
 
+def voided_payment(body: CheckoutError) -> str:
+    """The id of the order's payment, which checkout says it voided or will."""
+    assert body.payment is not None
+    assert body.payment.id is not None
+    return body.payment.id
+
+
 @pytest.mark.parametrize(
     ("failure", "sku", "fault", "status"),
     [
@@ -150,15 +154,16 @@ async def test_a_failed_reservation_leaves_no_authorized_payment_behind(
     assert response.status_code == status, response.text
     body = CheckoutError.model_validate_json(response.content)
     assert body.service == "inventory"
-    assert body.payment is not None
-    assert body.payment.status == "voided"
-    assert await payment_status(own_db, body.payment.id) == "voided"
+    payment_id = voided_payment(body)
+    assert body.payment == OrderPayment(id=payment_id, status="voided")
+    assert body.order_id is not None
+    assert await payment_status(own_db, payment_id) == "voided"
     left = await own_db.fetchval(
         "SELECT count(*) FROM payment_authorizations WHERE trace_id = $1 AND status <> 'voided'",
         response.headers["x-trace-id"],
     )
     assert left == 0
-    assert await ledger_status(own_db, body.payment.id) == "voided"
+    assert await ledger_status(own_db, payment_id) == "voided"
 
 
 async def test_the_void_is_a_traced_hop_under_the_checkouts_trace(
@@ -192,9 +197,8 @@ async def test_a_void_payment_refuses_stays_pending_in_sight_until_the_retrier_d
     response = await client.post(f"{comp_shop.checkout.url}/checkout", json=order())
     assert response.status_code == 409, response.text
     body = CheckoutError.model_validate_json(response.content)
-    assert body.payment is not None
-    assert body.payment.status == "void_pending"
-    payment_id = body.payment.id
+    payment_id = voided_payment(body)
+    assert body.payment == OrderPayment(id=payment_id, status="void_pending")
 
     listed = await client.get(
         f"{comp_shop.checkout.url}/payment-voids", params={"status": "pending"}
@@ -247,9 +251,8 @@ async def test_a_pending_void_outlives_the_checkout_that_recorded_it(
     finally:
         doomed.stop()
     body = CheckoutError.model_validate_json(response.content)
-    assert body.payment is not None
-    assert body.payment.status == "void_pending"
-    payment_id = body.payment.id
+    payment_id = voided_payment(body)
+    assert body.payment == OrderPayment(id=payment_id, status="void_pending")
     assert await ledger_status(own_db, payment_id) == "pending"
 
     await client.delete(f"{comp_shop.payment.url}/simulate", headers=AUTH)
@@ -258,165 +261,6 @@ async def test_a_pending_void_outlives_the_checkout_that_recorded_it(
         return await payment_status(own_db, payment_id) == "voided"
 
     await eventually(voided, within=30, what="the surviving checkout voiding it", every=0.1)
-
-
-async def test_voiding_is_idempotent_and_an_unknown_payment_is_a_404(
-    own_database_url: str, comp_shop: Shop, own_db: asyncpg.Connection
-) -> None:
-    """In-process payment: a second void answers exactly as the first; no row, no void."""
-    app = create_payment(PaymentSettings(database_url=own_database_url, work_ms=0))
-    async with lifespan_client(app) as payment:
-        authorized = await payment.post("/payment", json={"amount": 7.25, "currency": "EUR"})
-        assert authorized.status_code == 200, authorized.text
-        payment_id = authorized.json()["payment_id"]
-        first = await payment.post(f"/payment/{payment_id}/void")
-        again = await payment.post(f"/payment/{payment_id}/void")
-        unknown = await payment.post("/payment/pay_nosuchpayment00/void")
-        malformed = await payment.post("/payment/not%20an%20id/void")
-    assert first.status_code == again.status_code == 200
-    assert first.json() == again.json()
-    voided = VoidedPayment.model_validate_json(first.content)
-    assert (voided.payment_id, voided.amount, voided.currency) == (payment_id, 7.25, "EUR")
-    assert await payment_status(own_db, payment_id) == "voided"
-    assert unknown.status_code == 404
-    missing = UnknownPaymentError.model_validate_json(unknown.content)
-    assert (missing.detail, missing.payment_id) == (
-        "unknown payment 'pay_nosuchpayment00'",
-        "pay_nosuchpayment00",
-    )
-    assert missing.trace_id == unknown.headers["x-trace-id"]
-    assert malformed.status_code == 422
-
-
-class FakeLedger(VoidLedger):
-    """A ledger in a dict that can be down (every call raises, as a stopped PostgreSQL)."""
-
-    def __init__(self) -> None:
-        self.up = False
-        self.rows: dict[str, PendingVoid] = {}
-        self.done: set[str] = set()
-        self.notes: dict[str, str] = {}
-
-    def _check(self) -> None:
-        if not self.up:
-            raise ConnectionRefusedError("database down")
-
-    async def open(self, void: PendingVoid, *, due_in_s: float) -> None:
-        self._check()
-        self.rows.setdefault(void.payment_id, void)
-
-    async def voided(self, payment_id: str, *, note: str | None = None) -> None:
-        self._check()
-        self.done.add(payment_id)
-        if note is not None:
-            self.notes[payment_id] = note
-
-    async def failed(self, payment_id: str, error: str, *, retry_in_s: float) -> None:
-        self._check()
-        void = self.rows[payment_id]
-        self.rows[payment_id] = replace(void, attempts=void.attempts + 1, last_error=error)
-
-    async def claim_due(self, *, limit: int, lease_s: float) -> list[PendingVoid]:
-        self._check()
-        return [v for pid, v in self.rows.items() if pid not in self.done][:limit]
-
-    async def pending_count(self) -> int:
-        self._check()
-        return len(self.rows.keys() - self.done)
-
-
-async def test_a_void_not_even_the_ledger_can_take_is_held_until_it_can() -> None:
-    """Payment and checkout's database both down (the stack's one PostgreSQL stopped): the
-    void is held in memory, written to the ledger once the database is back, and done from
-    there once payment is."""
-    payment_up = False
-    calls: list[str] = []
-
-    def payment(request: httpx.Request) -> httpx.Response:
-        calls.append(request.url.path)
-        if not payment_up:
-            return httpx.Response(503, json={"detail": "payment database unavailable"})
-        return httpx.Response(
-            200,
-            json={
-                "payment_id": "pay_held",
-                "status": "voided",
-                "amount": 1.0,
-                "currency": "USD",
-                "voided_at": "2025-01-01T00:00:00Z",
-            },
-        )
-
-    ledger = FakeLedger()
-    policy = RetryPolicy(interval_s=0.01, initial_s=0.01, max_s=0.05, batch_size=10, lease_s=1)
-    transport = httpx.MockTransport(payment)
-    async with httpx.AsyncClient(transport=transport, base_url="http://payment") as client:
-        compensator = Compensator(payment=client, ledger=ledger, policy=policy)
-        outcome = await compensator.void_after_failure(
-            payment_id="pay_held", order_id="ord_held", reason="inventory: sold out"
-        )
-        assert outcome.status == "void_pending"
-        assert await compensator.status() == "unknown: ConnectionRefusedError; 1 held in memory"
-        async with compensator.retrying():
-            ledger.up = True
-
-            async def recorded() -> bool:
-                return "pay_held" in ledger.rows
-
-            await eventually(recorded, within=10, what="the held void in the ledger", every=0.01)
-            assert ledger.rows["pay_held"].attempts >= 1
-            assert "HTTP 503" in (ledger.rows["pay_held"].last_error or "")
-            assert await compensator.status() == "1 pending"
-            payment_up = True
-
-            async def done() -> bool:
-                return "pay_held" in ledger.done
-
-            await eventually(done, within=10, what="the void done from the ledger", every=0.01)
-    assert await compensator.status() == "ok"
-    assert set(calls) == {"/payment/pay_held/void"}
-
-
-@pytest.mark.parametrize(
-    ("answer", "outcome"),
-    [
-        ({"detail": "unknown payment 'pay_gone'", "payment_id": "pay_gone"}, "voided"),
-        ({"detail": "Not Found"}, "void_pending"),  # not payment's answer: a wrong URL, say
-        ({"detail": "unknown payment 'pay_other'", "payment_id": "pay_other"}, "void_pending"),
-    ],
-    ids=["payment-has-no-such-authorization", "some-other-404", "another-payment"],
-)
-async def test_a_void_of_a_payment_that_payment_no_longer_has_is_done(
-    caplog: pytest.LogCaptureFixture, answer: dict[str, str], outcome: str
-) -> None:
-    """Payment deletes authorizations past its retention (their hold has lapsed): its 404
-    for this very payment means nothing is left to void, so the void is done, with a warning
-    and the reason kept in the ledger. Any other 404 is retried like a failure."""
-    caplog.set_level(logging.INFO, logger="checkout.compensation")
-
-    def payment(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404, json=answer)
-
-    ledger = FakeLedger()
-    ledger.up = True
-    policy = RetryPolicy(interval_s=0.01, initial_s=0.01, max_s=0.05, batch_size=10, lease_s=1)
-    transport = httpx.MockTransport(payment)
-    async with httpx.AsyncClient(transport=transport, base_url="http://payment") as client:
-        compensator = Compensator(payment=client, ledger=ledger, policy=policy)
-        result = await compensator.void_after_failure(
-            payment_id="pay_gone", order_id="ord_gone", reason="inventory: sold out"
-        )
-    assert result.status == outcome
-    if outcome == "voided":
-        assert ledger.notes == {"pay_gone": UNKNOWN_TO_PAYMENT}
-        [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
-        assert warning.getMessage().startswith(
-            "payment pay_gone of failed order ord_gone is unknown to payment (HTTP 404"
-        )
-        assert "nothing is left to void" in warning.getMessage()
-    else:
-        assert ledger.done == set()
-        assert "payment failed with HTTP 404" in (ledger.rows["pay_gone"].last_error or "")
 
 
 async def test_a_pending_void_whose_authorization_was_deleted_is_done_by_the_retrier(
@@ -440,3 +284,99 @@ async def test_a_pending_void_whose_authorization_was_deleted_is_done_by_the_ret
         done, within=30, what="the retrier finding nothing left to void", every=0.1
     )
     assert row["last_error"] == UNKNOWN_TO_PAYMENT
+
+
+async def order_authorizations(db: asyncpg.Connection, order_id: str) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await db.fetch(
+        "SELECT id, status FROM payment_authorizations WHERE order_id = $1", order_id
+    )
+    return rows
+
+
+async def test_a_payment_that_answers_too_late_is_voided_by_order_and_refused(
+    comp_shop: Shop, own_db: asyncpg.Connection, client: httpx.AsyncClient
+) -> None:
+    """Payment answers 3 s late (the chaos delay), past checkout's 1 s: checkout answers 504
+    and voids the order at payment before it answers, a traced hop of the order's trace.
+    The late request records nothing: payment cannot read it any more (400, checkout hung
+    up) or, had it read it, would find the order voided (409, test_payment_voids.py)."""
+    await inject(client, comp_shop.payment, "delay", endpoint="/payment", duration=3000)
+    response = await client.post(f"{comp_shop.checkout.url}/checkout", json=order("SKU-001"))
+    assert response.status_code == 504, response.text
+    body = CheckoutError.model_validate_json(response.content)
+    assert (body.service, body.detail) == ("payment", "payment did not answer within 1.0s")
+    assert body.payment == OrderPayment(id=None, status="voided")
+    order_id = body.order_id
+    assert order_id is not None
+    trace_id = response.headers["x-trace-id"]
+
+    late = await wait_for_rows(
+        own_db,
+        "trace_id = $1 AND service_name = 'payment' AND endpoint = '/payment'",
+        trace_id,
+        count=1,
+        timeout=30,
+    )
+    assert [r["status_code"] in (400, 409) for r in late] == [True]
+    assert await order_authorizations(own_db, order_id) == []
+    ledger = await own_db.fetchrow(
+        "SELECT status, payment_id, last_error FROM checkout_payment_voids WHERE order_id = $1",
+        order_id,
+    )
+    assert ledger is not None
+    assert dict(ledger) == {"status": "voided", "payment_id": None, "last_error": NOTHING_FOR_ORDER}
+    hop = await wait_for_rows(
+        own_db, "trace_id = $1 AND endpoint = $2", trace_id, ORDER_VOID, count=2
+    )
+    spans = {(r["service_name"], r["kind"]): r for r in hop}
+    assert (
+        spans["checkout", "client"]["status_code"]
+        == spans["payment", "server"]["status_code"]
+        == 200
+    )
+    assert spans["payment", "server"]["parent_span_id"] == spans["checkout", "client"]["span_id"]
+
+
+async def test_an_authorization_made_after_checkout_gave_up_is_voided_by_the_retrier(
+    comp_shop: Shop, own_database_url: str, own_db: asyncpg.Connection, client: httpx.AsyncClient
+) -> None:
+    """Payment's database stalls (a lock held on its table): the authorization checkout sent
+    is read and waits in its INSERT; checkout gives up (504), and its void of the order waits
+    on the table too, so it times out (`void_pending`). Once the database moves, the late
+    authorization and the order's void both go on, and the retrier voids the order again
+    until payment answers. No authorization of the order is left."""
+    stall: asyncpg.Connection = await asyncpg.connect(own_database_url)
+    try:
+        async with stall.transaction():
+            await stall.execute("LOCK TABLE payment_authorizations IN SHARE MODE")
+            response = await client.post(
+                f"{comp_shop.checkout.url}/checkout", json=order("SKU-001")
+            )
+            waiting = await stall.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' "
+                "AND query LIKE '%INSERT INTO payment_authorizations%'"
+            )
+            assert waiting == 1  # the authorization, still to come after checkout's answer
+    finally:
+        await stall.close()
+    assert response.status_code == 504, response.text
+    body = CheckoutError.model_validate_json(response.content)
+    assert body.payment == OrderPayment(id=None, status="void_pending")
+    order_id = body.order_id
+    assert order_id is not None
+
+    async def done() -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await own_db.fetchrow(
+            "SELECT payment_id FROM checkout_payment_voids "
+            "WHERE order_id = $1 AND status = 'voided'",
+            order_id,
+        )
+        return row
+
+    row = await eventually(done, within=30, what="the retrier voiding the order", every=0.1)
+    # Whichever of the authorization and the void PostgreSQL let through first, the order
+    # holds nothing: recorded and then voided (the ledger names it), or refused.
+    authorizations = await order_authorizations(own_db, order_id)
+    assert [r["status"] for r in authorizations] in (["voided"], [])
+    assert row["payment_id"] == (authorizations[0]["id"] if authorizations else None)

@@ -43,8 +43,9 @@ ERRORS: dict[str, dict[tuple[str, str], set[int]]] = {
     },
     "payment": {
         **CHAOS,
-        ("POST", "/payment"): {402, 413, 422, 503},
+        ("POST", "/payment"): {402, 409, 413, 422, 500, 503},
         ("POST", "/payment/{payment_id}/void"): {404, 422, 503},
+        ("POST", "/payment/orders/{order_id}/void"): {422, 503},
     },
     "inventory": {
         **CHAOS,

@@ -13,10 +13,12 @@ import pytest
 from aiops_api.shop import CheckoutError
 from tests.conftest import Shop, service_env
 from tests.support.fake_http import fake_server
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.telemetry_rows import wait_for_rows
 
 ORDER = {"items": [{"sku": "SKU-001", "quantity": 1}], "amount": 19.99, "currency": "USD"}
+CHAOS = {"X-Chaos-Token": "shop-api-chaos-token"}
 
 
 @pytest.mark.parametrize(
@@ -135,13 +137,22 @@ async def test_checkout_passes_through_stock_errors_with_its_trace_id(shop: Shop
 
 @pytest.fixture(scope="module")
 def slow_payment(database_url: str) -> Iterator[ServiceProcess]:
-    """A payment that takes ~3 s, for a checkout that gives up after 0.3 s."""
+    """A payment whose `POST /payment` takes 3 s (its voids do not), for a checkout that
+    gives up after 0.3 s."""
     process = ServiceProcess(
         "payment.app:create_app",
-        service_env(database_url, AIOPS_WORK_MS="3000", AIOPS_WORK_JITTER="0"),
+        service_env(database_url, AIOPS_CHAOS_TOKEN=CHAOS["X-Chaos-Token"]),
     ).start()
-    yield process
-    process.stop()
+    try:
+        delay = httpx.post(
+            f"{process.url}/simulate/delay",
+            params={"endpoint": "/payment", "duration": 3000},
+            headers=CHAOS,
+        )
+        assert delay.status_code == 201, delay.text
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="module")
@@ -176,16 +187,23 @@ async def failed_checkout(url: str, status: int) -> dict[str, Any]:
 async def test_payment_timeout_is_a_504_and_a_timeout_client_span(
     fragile_checkout: dict[str, str], db: asyncpg.Connection
 ) -> None:
+    """Payment may still authorize after checkout gave up: checkout voids the order at
+    payment before it answers, and says so."""
     body = await failed_checkout(fragile_checkout["slow"], 504)
     assert body == {
         "detail": "payment did not answer within 0.3s",
         "service": "payment",
         "trace_id": body["trace_id"],
+        "order_id": body["order_id"],
+        "payment": {"id": None, "status": "voided"},
     }
-    rows = await wait_for_rows(db, "trace_id = $1 AND kind = 'client'", body["trace_id"], count=1)
-    assert [(r["peer_service"], r["status_code"], r["error_kind"]) for r in rows] == [
-        ("payment", None, "timeout")
+    where = "trace_id = $1 AND kind = 'client' AND method <> 'SQL'"
+    rows = await wait_for_rows(db, where, body["trace_id"], count=2)
+    assert [(r["endpoint"], r["status_code"], r["error_kind"]) for r in rows] == [
+        ("/payment", None, "timeout"),
+        ("/payment/orders/{order_id}/void", 200, None),
     ]
+    assert {r["peer_service"] for r in rows} == {"payment"}
 
 
 async def test_payment_down_is_a_503_and_a_connection_refused_client_span(
@@ -193,6 +211,7 @@ async def test_payment_down_is_a_503_and_a_connection_refused_client_span(
 ) -> None:
     body = await failed_checkout(fragile_checkout["down"], 503)
     assert body["detail"] == "payment is unreachable (connection_refused)"
+    assert "payment" not in body  # never reached payment: nothing to void
     rows = await wait_for_rows(db, "trace_id = $1", body["trace_id"], count=2)
     by_kind = {r["kind"]: r for r in rows}
     assert by_kind["server"]["status_code"] == 503
@@ -251,20 +270,32 @@ async def test_repeated_lines_of_one_sku_are_summed_not_rejected(shop: Shop) -> 
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "detail"),
+    ("status", "body", "detail", "voided"),
     [
-        (200, {"unexpected": True}, "payment sent an unexpected answer"),
-        (200, ["not", "an", "object"], "payment sent an unexpected answer"),
-        (404, {"detail": "Not Found"}, "payment failed with HTTP 404: Not Found"),
+        (200, {"unexpected": True}, "payment sent an unexpected answer", True),
+        (200, ["not", "an", "object"], "payment sent an unexpected answer", True),
+        (500, {"detail": "boom"}, "payment failed with HTTP 500: boom", True),
+        (503, {"detail": "away"}, "payment failed with HTTP 503: away", False),
+        (404, {"detail": "Not Found"}, "payment failed with HTTP 404: Not Found", False),
     ],
 )
 async def test_checkout_answers_502_when_payment_misbehaves(
-    database_url: str, shop: Shop, status: int, body: object, detail: str
+    database_url: str,
+    shop: Shop,
+    db: asyncpg.Connection,
+    status: int,
+    body: object,
+    detail: str,
+    voided: bool,
 ) -> None:
-    """A malformed answer, or a 404 from a misrouted payment URL, is payment's fault: 502.
+    """A malformed answer, a 5xx, or a 404 from a misrouted payment URL, is payment's
+    fault: 502.
 
     Only payment's own 402 reaches the caller as it is; a 404 from payment
-    must not pass for inventory's "unknown SKU".
+    must not pass for inventory's "unknown SKU". An answer that may hide an
+    authorization (a 5xx but payment's 503, an unreadable success) has the order
+    voided at payment: here the fake payment cannot, so the void stays pending until
+    a checkout sharing the ledger (the shop's) voids it at the real payment.
     """
     async with fake_server(status=status, body=body) as payment:
         env = service_env(database_url, AIOPS_INVENTORY_URL=shop.inventory.url)
@@ -278,5 +309,18 @@ async def test_checkout_answers_502_when_payment_misbehaves(
         finally:
             await asyncio.to_thread(checkout.stop)
     assert response.status_code == 502
-    assert response.json()["detail"] == detail
-    assert response.json()["service"] == "payment"
+    answer = response.json()
+    assert answer["detail"] == detail
+    assert answer["service"] == "payment"
+    if not voided:
+        assert "payment" not in answer
+        return
+    assert answer["payment"] == {"id": None, "status": "void_pending"}
+
+    async def done() -> bool:
+        status: str | None = await db.fetchval(
+            "SELECT status FROM checkout_payment_voids WHERE order_id = $1", answer["order_id"]
+        )
+        return status == "voided"
+
+    await eventually(done, within=60, what="another checkout voiding the order", every=0.2)

@@ -16,16 +16,13 @@ import asyncpg
 import pytest
 from pydantic import ValidationError
 
-from aiops_telemetry import apply_migrations
+from aiops_telemetry import Database, apply_migrations
 from aiops_telemetry.retention import RetentionTask
 from checkout.app import create_app as create_checkout
-from checkout.retention import delete_done_voids
 from checkout.retention import retention_task as void_retention
 from checkout.settings import CheckoutSettings
 from checkout.voids import VoidLedger
 from payment.app import create_app as create_payment
-from payment.repository import PaymentDatabase
-from payment.retention import delete_authorizations
 from payment.retention import retention_task as payment_retention
 from payment.settings import PaymentSettings
 from tests.support.asgi import lifespan_client
@@ -34,7 +31,7 @@ from tests.support.polling import eventually
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
-Database = asyncpg.Pool | asyncpg.Connection
+Target = asyncpg.Pool | asyncpg.Connection
 
 
 @pytest.fixture
@@ -51,7 +48,7 @@ async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def add_authorization(
-    pool: Database, payment_id: str, created_at: datetime, *, voided: bool = False
+    pool: Target, payment_id: str, created_at: datetime, *, voided: bool = False
 ) -> None:
     await pool.execute(
         "INSERT INTO payment_authorizations (id, status, amount, currency, created_at, voided_at) "
@@ -64,7 +61,7 @@ async def add_authorization(
 
 
 async def add_void(
-    pool: Database, payment_id: str, created_at: datetime, voided_at: datetime | None
+    pool: Target, payment_id: str, created_at: datetime, voided_at: datetime | None
 ) -> None:
     await pool.execute(
         "INSERT INTO checkout_payment_voids (payment_id, order_id, reason, status, created_at, "
@@ -80,24 +77,32 @@ async def ids(pool: asyncpg.Pool, query: str) -> set[str]:
     return {row[0] for row in await pool.fetch(query)}
 
 
-def payment_db(pool: asyncpg.Pool) -> PaymentDatabase:
-    return PaymentDatabase(pool, acquire_timeout=5)
+def database(pool: asyncpg.Pool) -> Database:
+    return Database(pool, acquire_timeout=5)
 
 
 async def test_payment_deletes_authorizations_past_retention_voided_or_not(
     pool: asyncpg.Pool,
 ) -> None:
-    """An authorization past the retention has lapsed: it goes whether voided or not."""
+    """An authorization past the retention has lapsed: it goes whether voided or not; so
+    does a voided order (a late authorization it refuses comes seconds late, not days)."""
     await add_authorization(pool, "pay_old_authorized", NOW - 8 * DAY)
     await add_authorization(pool, "pay_old_voided", NOW - 8 * DAY, voided=True)
     await add_authorization(pool, "pay_new_authorized", NOW - 6 * DAY)
     await add_authorization(pool, "pay_new_voided", NOW - timedelta(hours=1), voided=True)
-    task = payment_retention(payment_db(pool), PaymentSettings(payment_retention="7d"))
-    assert await task.run_once(now=NOW) == 2
+    await pool.execute(
+        "INSERT INTO payment_order_voids (order_id, voided_at) "
+        "VALUES ('ord_old', $1), ('ord_new', $2)",
+        NOW - 8 * DAY,
+        NOW - DAY,
+    )
+    task = payment_retention(database(pool), PaymentSettings(payment_retention="7d"))
+    assert await task.run_once(now=NOW) == 3
     assert await ids(pool, "SELECT id FROM payment_authorizations") == {
         "pay_new_authorized",
         "pay_new_voided",
     }
+    assert await ids(pool, "SELECT order_id FROM payment_order_voids") == {"ord_new"}
     assert await task.run_once(now=NOW) == 0
 
 
@@ -110,8 +115,7 @@ async def test_checkout_deletes_done_voids_past_retention_and_never_a_pending_on
     await add_void(pool, "pay_done_now", NOW - timedelta(minutes=5), NOW - timedelta(minutes=4))
     await add_void(pool, "pay_pending_for_a_year", NOW - 365 * DAY, None)
     await add_void(pool, "pay_pending", NOW - timedelta(minutes=1), None)
-    ledger = VoidLedger(pool, acquire_timeout=5)
-    task = void_retention(ledger, CheckoutSettings(void_retention="36h"))
+    task = void_retention(database(pool), CheckoutSettings(void_retention="36h"))
     assert await task.run_once(now=NOW) == 1
     assert await ids(pool, "SELECT payment_id FROM checkout_payment_voids") == {
         "pay_done_lately",
@@ -120,7 +124,7 @@ async def test_checkout_deletes_done_voids_past_retention_and_never_a_pending_on
         "pay_pending",
     }
     assert await task.run_once(now=NOW + 365 * DAY) == 2  # the done ones, in time
-    assert await ledger.pending_count() == 2
+    assert await VoidLedger(database(pool)).pending_count() == 2
 
 
 async def test_a_backlog_larger_than_one_batch_is_all_deleted(pool: asyncpg.Pool) -> None:
@@ -139,10 +143,11 @@ async def test_a_backlog_larger_than_one_batch_is_all_deleted(pool: asyncpg.Pool
     )
     await add_authorization(pool, "pay_recent", NOW - DAY)
     await add_void(pool, "pay_recent", NOW - DAY, NOW - DAY)
-    before = NOW - 7 * DAY
-    assert await delete_authorizations(payment_db(pool), before, batch_size=100) == 250
-    ledger = VoidLedger(pool, acquire_timeout=5)
-    assert await delete_done_voids(ledger, before, batch_size=100) == 250
+    db = database(pool)
+    payments = payment_retention(db, PaymentSettings(payment_retention="7d"), batch_size=100)
+    assert await payments.run_once(now=NOW) == 250
+    voids = void_retention(db, CheckoutSettings(void_retention="7d"), batch_size=100)
+    assert await voids.run_once(now=NOW) == 250
     assert await ids(pool, "SELECT id FROM payment_authorizations") == {"pay_recent"}
     assert await ids(pool, "SELECT payment_id FROM checkout_payment_voids") == {"pay_recent"}
 
@@ -161,11 +166,13 @@ async def test_a_batch_reads_the_time_index(pool: asyncpg.Pool) -> None:
             )
             for table, column, where in [
                 ("payment_authorizations", "created_at", "created_at <"),
+                ("payment_order_voids", "voided_at", "voided_at <"),
                 ("checkout_payment_voids", "voided_at", "status = 'voided' AND voided_at <"),
             ]
         ]
     assert "payment_authorizations_created" in plans[0]
-    assert "checkout_payment_voids_done" in plans[1]
+    assert "payment_order_voids_voided" in plans[1]
+    assert "checkout_payment_voids_done" in plans[2]
 
 
 @pytest.mark.parametrize(

@@ -2,63 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypedDict
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import Any
 
 from fastapi import FastAPI
 
-from aiops_telemetry import SimulatedWork, Telemetry, configure_logging_from, package_version
+from aiops_telemetry import Database, Telemetry, create_service_app
 
 from .compensation import Compensator, RetryPolicy
 from .retention import retention_task
-from .routes import HEALTH_CHECKS, Downstream, register_error_handlers, router
+from .routes import ERRORS, HEALTH_CHECKS, Downstream, router
 from .settings import CheckoutSettings
-from .voids import open_ledger
-
-
-class State(TypedDict):
-    downstream: Downstream
-    compensator: Compensator
-    work: SimulatedWork
+from .voids import VoidLedger
 
 
 def create_app(settings: CheckoutSettings | None = None) -> FastAPI:
     settings = settings or CheckoutSettings()
-    configure_logging_from(settings, service=settings.service_name)
-    telemetry = Telemetry(settings, version=package_version("aiops-checkout"))
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
-        async with AsyncExitStack() as stack:
-            await stack.enter_async_context(telemetry)
-            clients = {
-                name: await stack.enter_async_context(
-                    telemetry.http_client(
-                        base_url=url, peer_service=name, timeout=settings.downstream_timeout
-                    )
+    async def start(telemetry: Telemetry, db: Database, stack: AsyncExitStack) -> Mapping[str, Any]:
+        """The clients of payment and inventory, and the void retrier on the ledger."""
+        clients = {
+            name: await stack.enter_async_context(
+                telemetry.http_client(
+                    base_url=url, peer_service=name, timeout=settings.downstream_timeout
                 )
-                for name, url in (
-                    ("payment", settings.payment_url),
-                    ("inventory", settings.inventory_url),
-                )
-            }
-            ledger = await stack.enter_async_context(
-                open_ledger(telemetry, pool_size=settings.db_pool_size, timeout=settings.db_timeout)
             )
-            compensator = Compensator(
-                payment=clients["payment"], ledger=ledger, policy=RetryPolicy.of(settings)
+            for name, url in (
+                ("payment", settings.payment_url),
+                ("inventory", settings.inventory_url),
             )
-            await stack.enter_async_context(compensator.retrying())
-            await stack.enter_async_context(retention_task(ledger, settings).running())
-            yield {
-                "downstream": Downstream(**clients),
-                "compensator": compensator,
-                "work": SimulatedWork(settings.work_ms, settings.work_jitter),
-            }
+        }
+        compensator = Compensator(
+            payment=clients["payment"], ledger=VoidLedger(db), policy=RetryPolicy.of(settings)
+        )
+        await stack.enter_async_context(compensator.retrying())
+        return {"downstream": Downstream(**clients), "compensator": compensator}
 
-    app = FastAPI(title="checkout", version=telemetry.version, lifespan=lifespan)
-    telemetry.instrument(app, checks=HEALTH_CHECKS)
-    register_error_handlers(app)
-    app.include_router(router)
-    return app
+    return create_service_app(
+        settings,
+        name="checkout",
+        router=router,
+        errors=ERRORS,
+        retention=lambda db: retention_task(db, settings),
+        start=start,
+        checks=HEALTH_CHECKS,
+    )

@@ -1,16 +1,18 @@
 """Voiding the payment of an order that failed after payment: at once, or later, never lost.
 
 When inventory refuses (or does not answer) after payment authorized, checkout
-records the void in its ledger, then asks payment to void. If payment cannot,
-the ledger keeps it pending and the retrier, a task the lifespan owns, tries
-again with capped exponential backoff until payment confirms. A void that not
-even the ledger can take (checkout's database is down too, as it is when the
-stack's one PostgreSQL stops) is held in memory and written to the ledger as
-soon as the database is back; one still unwritten at shutdown is logged as
-an error with its payment id, for an operator to void by hand. A payment that
-payment no longer knows (its authorization expired and was deleted) has nothing
-left to void: that void is done, with a warning (payment_void.py).
-"""
+records the void in its ledger, then asks payment to void. When payment itself did
+not answer (it may have authorized all the same, under an id checkout never learnt),
+checkout voids the order instead: payment voids what it holds for it and refuses
+what comes later (routes.py, payment_void.py). If payment cannot void, the ledger
+keeps the void pending and the retrier, a task the lifespan owns, tries again with
+capped exponential backoff until payment confirms. A void that not even the ledger
+can take (checkout's database is down too, as it is when the stack's one PostgreSQL
+stops) is held in memory and written to the ledger as soon as the database is back;
+one still unwritten at shutdown is logged as an error with the call that voids it,
+for an operator to make by hand. A payment that payment no longer knows (its
+authorization expired and was deleted) has nothing left to void: that void is done,
+with a warning (payment_void.py)."""
 
 from __future__ import annotations
 
@@ -77,17 +79,18 @@ class Compensator:
         self._ledger = ledger
         self._policy = policy
         self._random = random.Random()
-        # Voids the ledger could not take, with the loop time each is due again.
+        # Voids the ledger could not take, by order, with the loop time each is due again.
         self._held: dict[str, tuple[PendingVoid, float]] = {}
 
     async def void_after_failure(
-        self, *, payment_id: str, order_id: str, reason: str
+        self, *, order_id: str, payment_id: str | None, reason: str
     ) -> OrderPayment:
-        """Void the payment of an order that failed; `void_pending` if payment could not."""
+        """Void the payment of an order that failed (the order's, without `payment_id`);
+        `void_pending` if payment could not."""
         span = current_span.get()
         void = PendingVoid(
-            payment_id=payment_id,
             order_id=order_id,
+            payment_id=payment_id,
             trace_id=span.trace_id if span else None,
             parent_span_id=span.span_id if span else None,
             reason=reason,
@@ -95,20 +98,17 @@ class Compensator:
         # Written first, due once this attempt is surely over: if checkout dies now, the
         # retrier (of any replica) still voids it.
         recorded = await self._store(self._ledger.open(void, due_in_s=self._policy.lease_s))
-        answer = await request_void(self._payment, payment_id)
+        answer = await request_void(self._payment, void)
         if answer.error is None:
             _log_done(void, answer, 1)
             if recorded:
-                await self._store(self._ledger.voided(payment_id, note=answer.note))
+                await self._store(self._done(void, answer))
             return OrderPayment(id=payment_id, status="voided")
         error = answer.error
         retry_in = self._policy.backoff_s(1, self._random)
-        logger.warning(
-            "void of payment %s (order %s) failed, retrying in %.1f s: %s",
-            payment_id, order_id, retry_in, error,
-        )  # fmt: skip
+        logger.warning("void of %s failed, retrying in %.1f s: %s", void.described, retry_in, error)
         if recorded:
-            await self._store(self._ledger.failed(payment_id, error, retry_in_s=retry_in))
+            await self._store(self._ledger.failed(order_id, error, retry_in_s=retry_in))
         else:
             self._hold(replace(void, attempts=1, last_error=error), retry_in)
         return OrderPayment(id=payment_id, status="void_pending")
@@ -136,19 +136,11 @@ class Compensator:
             await self._retry_held(call=False)
             for void, _ in self._held.values():
                 logger.error(
-                    "payment %s of failed order %s is still authorized and its void could "
-                    "not be recorded (database unavailable): void it by hand "
-                    "(POST /payment/%s/void)",
-                    void.payment_id, void.order_id, void.payment_id,
+                    "%s of failed order %s may still be authorized and its void could not "
+                    "be recorded (database unavailable): void it by hand (%s)",
+                    "the payment" if void.payment_id is None else f"payment {void.payment_id}",
+                    void.order_id, void.by_hand,
                 )  # fmt: skip
-
-    async def database_status(self) -> str:
-        """For /health: "ok", or why the ledger's database is unavailable."""
-        try:
-            await asyncio.wait_for(self._ledger.pool.fetchval("SELECT 1"), HEALTH_TIMEOUT_S)
-        except Exception as exc:  # health reports every failure rather than raising it
-            return f"unavailable: {type(exc).__name__}"
-        return "ok"
 
     async def status(self) -> str:
         """For /health: "ok", or how many voids are pending."""
@@ -189,33 +181,31 @@ class Compensator:
         retry_in = self._policy.backoff_s(attempt, self._random)
         token = current_span.set(context)
         try:
-            answer = await request_void(self._payment, void.payment_id)
+            answer = await request_void(self._payment, void)
             if answer.error is None:
                 _log_done(void, answer, attempt)
             else:
                 logger.warning(
-                    "void of payment %s (order %s) failed on attempt %d, retrying in %.1f s: %s",
-                    void.payment_id, void.order_id, attempt, retry_in, answer.error,
+                    "void of %s failed on attempt %d, retrying in %.1f s: %s",
+                    void.described, attempt, retry_in, answer.error,
                 )  # fmt: skip
         finally:
             current_span.reset(token)
         if answer.error is None:
-            await self._store(self._ledger.voided(void.payment_id, note=answer.note))
+            await self._store(self._done(void, answer))
         else:
-            await self._store(
-                self._ledger.failed(void.payment_id, answer.error, retry_in_s=retry_in)
-            )
+            await self._store(self._ledger.failed(void.order_id, answer.error, retry_in_s=retry_in))
 
     async def _retry_held(self, *, call: bool = True) -> None:
         """Write held voids to the ledger; while it is unavailable, try the due ones' calls."""
         now = asyncio.get_running_loop().time()
         ledger_up = True
         due: list[PendingVoid] = []
-        for payment_id, (void, due_at) in list(self._held.items()):
+        for order_id, (void, due_at) in list(self._held.items()):
             # One failed write says the database is still away: no wait per held void.
             if ledger_up and await self._store(self._ledger.open(void, due_in_s=0)):
-                del self._held[payment_id]
-                logger.info("void of payment %s recorded in the ledger", payment_id)
+                del self._held[order_id]
+                logger.info("void of %s recorded in the ledger", void.described)
                 continue
             ledger_up = False
             if due_at <= now and len(due) < self._policy.batch_size:
@@ -224,27 +214,30 @@ class Compensator:
             await asyncio.gather(*(self._retry_in_memory(void) for void in due))
 
     async def _retry_in_memory(self, void: PendingVoid) -> None:
-        answer = await request_void(self._payment, void.payment_id)
+        answer = await request_void(self._payment, void)
         attempt = void.attempts + 1
         if answer.error is None:
-            del self._held[void.payment_id]
+            del self._held[void.order_id]
             _log_done(void, answer, attempt, " (never recorded)")
             return
         retry_in = self._policy.backoff_s(attempt, self._random)
         logger.warning(
-            "void of payment %s (order %s, held in memory) failed on attempt %d: %s",
-            void.payment_id, void.order_id, attempt, answer.error,
+            "void of %s, held in memory, failed on attempt %d: %s",
+            void.described, attempt, answer.error,
         )  # fmt: skip
         self._hold(replace(void, attempts=attempt, last_error=answer.error), retry_in)
 
     def _hold(self, void: PendingVoid, retry_in_s: float) -> None:
-        if void.payment_id not in self._held:
+        if void.order_id not in self._held:
             logger.error(
-                "void of payment %s could not be recorded (database unavailable): "
+                "void of %s could not be recorded (database unavailable): "
                 "held in memory until it can be",
-                void.payment_id,
+                void.described,
             )
-        self._held[void.payment_id] = (void, asyncio.get_running_loop().time() + retry_in_s)
+        self._held[void.order_id] = (void, asyncio.get_running_loop().time() + retry_in_s)
+
+    def _done(self, void: PendingVoid, answer: VoidAnswer) -> Awaitable[None]:
+        return self._ledger.voided(void.order_id, note=answer.note, payment_id=answer.payment_id)
 
     @staticmethod
     async def _store(write: Awaitable[None]) -> bool:
@@ -258,7 +251,14 @@ class Compensator:
 
 
 def _log_done(void: PendingVoid, answer: VoidAnswer, attempt: int, how: str = "") -> None:
-    if answer.unknown:
+    if void.payment_id is None:
+        logger.info(
+            "voided order %s at payment on attempt %d%s: %s",
+            void.order_id, attempt, how,
+            f"its payment {answer.payment_id} voided" if answer.payment_id
+            else "payment had authorized nothing for it, and refuses any later authorization",
+        )  # fmt: skip
+    elif answer.unknown:
         logger.warning(
             "payment %s of failed order %s is unknown to payment (HTTP 404 on attempt %d%s): "
             "its authorization expired past payment's retention or was never recorded; "

@@ -16,19 +16,37 @@ from aiops_telemetry.http_client import ENDPOINT
 Answer = TypeVar("Answer", bound=BaseModel)
 
 
+# Failures before the request reached the service: it did nothing.
+NOT_SENT = frozenset({"connection_refused", "dns_error", "connect_timeout"})
+
+
 class DownstreamError(Exception):
     """A downstream call failed; `status_code` and `detail` are what checkout answers.
 
-    `payment` is what became of the order's payment, when it had been authorized;
-    `content` is the body of an answer passed through, for a caller to read more of it.
+    `maybe_done`: the call may have done its work though it failed: no answer came after
+    the request was sent (a timeout, a broken connection), the service failed with a 5xx
+    other than 503 (payment answers 503 only when it recorded nothing), or its success
+    could not be read. `payment` is what became of the order's payment, when it
+    had been (or may have been) authorized; `order_id` the order's, once it has one;
+    `content` the body of an answer passed through, for a caller to read more of it.
     """
 
-    def __init__(self, service: str, status_code: int, detail: str, content: bytes = b"") -> None:
+    def __init__(
+        self,
+        service: str,
+        status_code: int,
+        detail: str,
+        content: bytes = b"",
+        *,
+        maybe_done: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.service = service
         self.status_code = status_code
         self.detail = detail
         self.content = content
+        self.maybe_done = maybe_done
+        self.order_id: str | None = None
         self.payment: OrderPayment | None = None
 
 
@@ -60,9 +78,13 @@ async def post_json(
                 service,
                 status.HTTP_504_GATEWAY_TIMEOUT,
                 f"{service} did not answer within {timeout}s",
+                maybe_done=True,
             ) from exc
         raise DownstreamError(
-            service, status.HTTP_503_SERVICE_UNAVAILABLE, f"{service} is unreachable ({kind})"
+            service,
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"{service} is unreachable ({kind})",
+            maybe_done=kind not in NOT_SENT,
         ) from exc
     if response.status_code in passed_through:
         raise DownstreamError(service, response.status_code, _detail(response), response.content)
@@ -71,12 +93,17 @@ async def post_json(
             service,
             status.HTTP_502_BAD_GATEWAY,
             f"{service} failed with HTTP {response.status_code}: {_detail(response)}",
+            maybe_done=response.status_code >= 500
+            and response.status_code != status.HTTP_503_SERVICE_UNAVAILABLE,
         )
     try:
         return answer.model_validate_json(response.content)
     except ValidationError as exc:
         raise DownstreamError(
-            service, status.HTTP_502_BAD_GATEWAY, f"{service} sent an unexpected answer"
+            service,
+            status.HTTP_502_BAD_GATEWAY,
+            f"{service} sent an unexpected answer",
+            maybe_done=True,
         ) from exc
 
 

@@ -4,8 +4,7 @@ import uuid
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
 
 from aiops_api.shop import (
     CheckoutError,
@@ -19,7 +18,7 @@ from aiops_api.shop import (
     ReserveRequest,
     VoidStatus,
 )
-from aiops_telemetry import DATABASE_UNAVAILABLE, WorkDep, current_trace_id
+from aiops_telemetry import ErrorAnswers, WorkDep, current_trace_id, from_state
 
 from .compensation import Compensator
 from .downstream import DownstreamError, post_json
@@ -35,28 +34,8 @@ class Downstream:
         self.inventory = inventory
 
 
-class LedgerUnavailable(Exception):
-    pass
-
-
-# async: a plain `def` dependency runs in the threadpool on every request
-async def get_downstream(request: Request) -> Downstream:
-    downstream: Downstream = request.state.downstream
-    return downstream
-
-
-async def get_compensator(request: Request) -> Compensator:
-    compensator: Compensator = request.state.compensator
-    return compensator
-
-
-DownstreamDep = Annotated[Downstream, Depends(get_downstream)]
-CompensatorDep = Annotated[Compensator, Depends(get_compensator)]
-
-
-async def database_check(request: Request) -> str:
-    compensator: Compensator = request.state.compensator
-    return await compensator.database_status()
+DownstreamDep = Annotated[Downstream, from_state("downstream")]
+CompensatorDep = Annotated[Compensator, from_state("compensator")]
 
 
 async def payment_voids_check(request: Request) -> str:
@@ -64,7 +43,8 @@ async def payment_voids_check(request: Request) -> str:
     return await compensator.status()
 
 
-HEALTH_CHECKS = {"database": database_check, "payment_voids": payment_voids_check}
+# Besides `database`, which every service with a database has.
+HEALTH_CHECKS = {"payment_voids": payment_voids_check}
 
 
 def _failure(description: str) -> dict[str, Any]:
@@ -86,28 +66,18 @@ def _failure(description: str) -> dict[str, Any]:
 async def checkout(
     order: CheckoutRequest, downstream: DownstreamDep, compensator: CompensatorDep, work: WorkDep
 ) -> Order:
-    """Take payment, then reserve the items; if the reservation fails, void the payment."""
+    """Take payment, then reserve the items; if the reservation fails, void the payment.
+
+    When payment did not answer (it may have authorized after checkout gave up), the
+    order is voided at payment: whatever it authorized for it is voided, or refused.
+    """
     await work()
-    payment_request = PaymentRequest(
-        amount=order.amount, currency=order.currency, card_token=order.card_token
-    )
-    payment = await post_json(
-        downstream.payment, "payment", "/payment", payment_request.model_dump(exclude_none=True),
-        answer=PaymentResponse, passed_through={402},
-    )  # fmt: skip
     order_id = f"ord_{uuid.uuid4().hex[:16]}"
     try:
-        reservation = await post_json(
-            downstream.inventory, "inventory", "/inventory/reserve",
-            ReserveRequest(items=order.items).model_dump(),
-            answer=Reservation, passed_through={404, 409},
-        )  # fmt: skip
+        payment = await _pay(order, order_id, downstream, compensator)
+        reservation = await _reserve(order, order_id, payment, downstream, compensator)
     except DownstreamError as failure:
-        failure.payment = await compensator.void_after_failure(
-            payment_id=payment.payment_id,
-            order_id=order_id,
-            reason=f"{failure.service}: {failure.detail}",
-        )
+        failure.order_id = order_id
         raise
     return Order(
         order_id=order_id,
@@ -119,6 +89,48 @@ async def checkout(
         currency=order.currency,
         trace_id=current_trace_id(),
     )
+
+
+async def _pay(
+    order: CheckoutRequest, order_id: str, downstream: Downstream, compensator: Compensator
+) -> PaymentResponse:
+    payment_request = PaymentRequest(
+        amount=order.amount, currency=order.currency, card_token=order.card_token, order_id=order_id
+    )
+    body = payment_request.model_dump(exclude_none=True)
+    try:
+        return await post_json(
+            downstream.payment, "payment", "/payment", body,
+            answer=PaymentResponse, passed_through={402},
+        )  # fmt: skip
+    except DownstreamError as failure:
+        if failure.maybe_done:  # authorized, perhaps, under an id checkout never learnt
+            failure.payment = await compensator.void_after_failure(
+                order_id=order_id, payment_id=None, reason=f"payment: {failure.detail}"
+            )
+        raise
+
+
+async def _reserve(
+    order: CheckoutRequest,
+    order_id: str,
+    payment: PaymentResponse,
+    downstream: Downstream,
+    compensator: Compensator,
+) -> Reservation:
+    try:
+        return await post_json(
+            downstream.inventory, "inventory", "/inventory/reserve",
+            ReserveRequest(items=order.items).model_dump(),
+            answer=Reservation, passed_through={404, 409},
+        )  # fmt: skip
+    except DownstreamError as failure:
+        failure.payment = await compensator.void_after_failure(
+            order_id=order_id,
+            payment_id=payment.payment_id,
+            reason=f"{failure.service}: {failure.detail}",
+        )
+        raise
 
 
 @router.get(
@@ -133,30 +145,15 @@ async def payment_voids(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PaymentVoids:
     """Payments of failed orders that checkout voided or is still voiding, newest first."""
-    try:
-        return await compensator.listing(status=void_status, limit=limit)
-    except DATABASE_UNAVAILABLE as exc:
-        raise LedgerUnavailable(type(exc).__name__) from exc
+    return await compensator.listing(status=void_status, limit=limit)
 
 
-def register_error_handlers(app: FastAPI) -> None:
-    async def downstream_failed(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DownstreamError)
-        body = CheckoutError(
-            detail=exc.detail, service=exc.service, trace_id=current_trace_id(), payment=exc.payment
-        )
-        # `payment` only when the order had one: a failure before it had none to void.
-        exclude = {"payment"} if exc.payment is None else None
-        return JSONResponse(
-            body.model_dump(mode="json", exclude=exclude), status_code=exc.status_code
-        )
+def _checkout_error(exc: DownstreamError) -> CheckoutError:
+    body = CheckoutError(
+        detail=exc.detail, service=exc.service, trace_id=current_trace_id(), order_id=exc.order_id
+    )
+    # `payment` only when the order had one: a failure before it had none to void.
+    return body if exc.payment is None else body.model_copy(update={"payment": exc.payment})
 
-    async def ledger_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        body = ErrorBody(
-            detail=f"checkout database unavailable ({exc}); retry shortly",
-            trace_id=current_trace_id(),
-        )
-        return JSONResponse(body.model_dump(mode="json"), status.HTTP_503_SERVICE_UNAVAILABLE)
 
-    app.add_exception_handler(DownstreamError, downstream_failed)
-    app.add_exception_handler(LedgerUnavailable, ledger_unavailable)
+ERRORS = ErrorAnswers().add(DownstreamError, lambda exc: exc.status_code, _checkout_error)

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, status
 
 from aiops_api.shop import (
     ErrorBody,
@@ -14,7 +13,7 @@ from aiops_api.shop import (
     StockItem,
     UnknownSkuError,
 )
-from aiops_telemetry import DATABASE_UNAVAILABLE, Database, WorkDep, current_trace_id
+from aiops_telemetry import DatabaseDep, ErrorAnswers, WorkDep, current_trace_id
 
 from . import repository
 from .repository import InsufficientStock, UnknownSku
@@ -28,17 +27,8 @@ UNAVAILABLE: Responses = {
 UNKNOWN_SKU: Responses = {404: {"model": UnknownSkuError, "description": "unknown SKU"}}
 
 
-# async: a plain `def` dependency runs in the threadpool on every request
-async def get_stock_db(request: Request) -> Database:
-    db: Database = request.state.db
-    return db
-
-
-DbDep = Annotated[Database, Depends(get_stock_db)]
-
-
 @router.get("/inventory", responses=UNAVAILABLE)
-async def list_stock(db: DbDep, work: WorkDep) -> list[StockItem]:
+async def list_stock(db: DatabaseDep, work: WorkDep) -> list[StockItem]:
     """Every SKU with its stock level."""
     await work()
     return await repository.list_stock(db)
@@ -55,7 +45,7 @@ async def list_stock(db: DbDep, work: WorkDep) -> list[StockItem]:
         **UNAVAILABLE,
     },
 )
-async def reserve(body: ReserveRequest, db: DbDep, work: WorkDep) -> Reservation:
+async def reserve(body: ReserveRequest, db: DatabaseDep, work: WorkDep) -> Reservation:
     """Reserve every line's quantity atomically, or none of them."""
     await work()
     reservation_id, lines = await repository.reserve(db, body.items, trace_id=current_trace_id())
@@ -63,41 +53,28 @@ async def reserve(body: ReserveRequest, db: DbDep, work: WorkDep) -> Reservation
 
 
 @router.get("/inventory/{sku}", responses={**UNKNOWN_SKU, **UNAVAILABLE})
-async def get_stock(sku: Sku, db: DbDep, work: WorkDep) -> StockItem:
+async def get_stock(sku: Sku, db: DatabaseDep, work: WorkDep) -> StockItem:
     """One SKU's stock level."""
     await work()
     return await repository.get_stock(db, sku)
 
 
-def _error(status_code: int, body: ErrorBody) -> JSONResponse:
-    return JSONResponse(body.model_dump(mode="json"), status_code=status_code)
-
-
-def register_error_handlers(app: FastAPI) -> None:
-    async def unknown_sku(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, UnknownSku)
-        body = UnknownSkuError(detail=str(exc), sku=exc.sku, trace_id=current_trace_id())
-        return _error(status.HTTP_404_NOT_FOUND, body)
-
-    async def insufficient(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, InsufficientStock)
-        body = InsufficientStockError(
+ERRORS = (
+    ErrorAnswers()
+    .add(
+        UnknownSku,
+        status.HTTP_404_NOT_FOUND,
+        lambda exc: UnknownSkuError(detail=str(exc), sku=exc.sku, trace_id=current_trace_id()),
+    )
+    .add(
+        InsufficientStock,
+        status.HTTP_409_CONFLICT,
+        lambda exc: InsufficientStockError(
             detail=str(exc),
             sku=exc.sku,
             requested=exc.requested,
             available=exc.available,
             trace_id=current_trace_id(),
-        )
-        return _error(status.HTTP_409_CONFLICT, body)
-
-    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        detail = f"inventory database unavailable ({type(exc).__name__}); retry shortly"
-        return _error(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            ErrorBody(detail=detail, trace_id=current_trace_id()),
-        )
-
-    app.add_exception_handler(UnknownSku, unknown_sku)
-    app.add_exception_handler(InsufficientStock, insufficient)
-    for exc_type in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(exc_type, database_unavailable)
+        ),
+    )
+)

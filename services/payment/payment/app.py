@@ -2,69 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TypedDict
+from fastapi import FastAPI
 
-from fastapi import FastAPI, Request
+from aiops_telemetry import create_service_app
 
-from aiops_telemetry import (
-    SimulatedWork,
-    Telemetry,
-    apply_migrations,
-    configure_logging_from,
-    package_version,
-)
-
-from .repository import PaymentDatabase
 from .retention import retention_task
-from .routes import register_error_handlers, router
+from .routes import ERRORS, router
 from .settings import PaymentSettings
-
-
-class State(TypedDict):
-    db: PaymentDatabase
-    work: SimulatedWork
-
-
-async def database_check(request: Request) -> str:
-    db: PaymentDatabase = request.state.db
-    try:
-        await asyncio.wait_for(db.pool.fetchval("SELECT 1"), 1.0)
-    except Exception as exc:  # health reports every failure rather than raising it
-        return f"unavailable: {type(exc).__name__}"
-    return "ok"
 
 
 def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
-    configure_logging_from(settings, service=settings.service_name)
-    telemetry = Telemetry(settings, version=package_version("aiops-payment"))
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
-        async with telemetry:
-            pool = await telemetry.create_pool(
-                min_size=1,
-                max_size=settings.db_pool_size,
-                command_timeout=settings.db_timeout,
-                timeout=settings.db_timeout,
-            )
-            try:
-                async with pool.acquire() as conn:
-                    await apply_migrations(conn, component="payment", package="payment")
-                db = PaymentDatabase(pool, acquire_timeout=settings.db_timeout)
-                async with retention_task(db, settings).running():
-                    yield {
-                        "db": db,
-                        "work": SimulatedWork(settings.work_ms, settings.work_jitter),
-                    }
-            finally:
-                await asyncio.wait_for(pool.close(), 10)
-
-    app = FastAPI(title="payment", version=telemetry.version, lifespan=lifespan)
-    telemetry.instrument(app, checks={"database": database_check})
-    register_error_handlers(app)
-    app.include_router(router)
-    return app
+    return create_service_app(
+        settings,
+        name="payment",
+        router=router,
+        errors=ERRORS,
+        retention=lambda db: retention_task(db, settings),
+    )

@@ -14,57 +14,50 @@ that answer as "nothing left to void": it records the void as done, with a warni
 floor of an hour keeps a slip (`7m` for `7d`) from deleting orders still in flight;
 a retention shorter than the hold (under 7d) would let a very late void find nothing
 while the issuer still holds the amount, until the hold lapses by itself.
+
+Voided orders (`payment_order_voids`, orders.py) go after the same retention: a
+voided order refuses an authorization that was still on its way when it was voided,
+which is seconds late, never days.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import datetime
 
-from aiops_telemetry.retention import DEFAULT_BATCH_SIZE, RetentionTask, delete_in_batches
+from aiops_telemetry import Database
+from aiops_telemetry.retention import DEFAULT_BATCH_SIZE, RetentionTask
 
-from .repository import PaymentDatabase
 from .settings import PaymentSettings
 
 logger = logging.getLogger("payment.retention")
 
-# One batch: the oldest authorizations before $1, at most $2 of them (index
-# payment_authorizations_created), skipping rows a void or another replica holds.
-_DELETE_BATCH = """
+# One batch: the oldest rows before $1, at most $2 of them (by the time index of each
+# table), skipping rows a void or another replica holds.
+DELETE_AUTHORIZATIONS = """
 DELETE FROM payment_authorizations WHERE id IN (
     SELECT id FROM payment_authorizations WHERE created_at < $1
     ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
 )
 """
+DELETE_ORDER_VOIDS = """
+DELETE FROM payment_order_voids WHERE order_id IN (
+    SELECT order_id FROM payment_order_voids WHERE voided_at < $1
+    ORDER BY voided_at LIMIT $2 FOR UPDATE SKIP LOCKED
+)
+"""
 
 
-async def delete_authorizations(
-    db: PaymentDatabase,
-    before: datetime,
-    *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    stop: asyncio.Event | None = None,
-) -> int:
-    """Delete the authorizations created before `before`, in batches; how many went."""
-    return await delete_in_batches(
-        db.pool,
-        _DELETE_BATCH,
-        before,
-        batch_size=batch_size,
-        stop=stop,
-        acquire_timeout=db.acquire_timeout,
-    )
-
-
-def retention_task(db: PaymentDatabase, settings: PaymentSettings) -> RetentionTask:
-    async def purge(before: datetime, stop: asyncio.Event) -> int:
-        return await delete_authorizations(db, before, stop=stop)
-
-    return RetentionTask(
-        purge,
-        what="payment authorizations",
+def retention_task(
+    db: Database, settings: PaymentSettings, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> RetentionTask:
+    """The task deleting authorizations and voided orders past `AIOPS_PAYMENT_RETENTION`."""
+    return RetentionTask.deleting(
+        db,
+        DELETE_AUTHORIZATIONS,
+        DELETE_ORDER_VOIDS,
+        what="payment authorizations and voided orders",
         keep=settings.payment_retention,
         interval_s=settings.payment_retention_interval,
+        batch_size=batch_size,
         logger=logger,
     )

@@ -19,6 +19,8 @@ from .common import ApiModel, ErrorDetail
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # Any id safe in a path: one the service never issued is a 404 that says so, not a 422.
 PaymentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# The caller's id for an order (checkout's `ord_…`): payment authorizes at most once per order.
+OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Amount = Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
 Quantity = Annotated[int, Field(ge=1, le=1000)]
@@ -50,6 +52,14 @@ class InsufficientStockError(ErrorBody):
 
 class UnknownPaymentError(ErrorBody):
     payment_id: str
+
+
+class OrderConflictError(ErrorBody):
+    """`POST /payment` for an order payment will not authorize (again): the order was voided,
+    or it already has a payment for another amount or currency."""
+
+    order_id: str
+    payment_id: str | None = Field(None, description="the order's payment, when it has one")
 
 
 # Inventory
@@ -92,6 +102,14 @@ class PaymentRequest(_Request):
     card_token: CardToken | None = Field(
         None, description="`tok_declined` simulates a declined card"
     )
+    order_id: OrderId | None = Field(
+        None,
+        description=(
+            "the caller's order: at most one authorization per order. The same request again "
+            "answers that authorization again; once the order is voided "
+            "(`POST /payment/orders/{order_id}/void`), any authorization for it is refused (409)"
+        ),
+    )
 
 
 class PaymentResponse(ApiModel):
@@ -101,6 +119,7 @@ class PaymentResponse(ApiModel):
     status: Literal["authorized"]
     amount: float
     currency: str
+    order_id: str | None = None
 
 
 class VoidedPayment(ApiModel):
@@ -111,6 +130,18 @@ class VoidedPayment(ApiModel):
     amount: float
     currency: str
     voided_at: datetime
+
+
+class VoidedOrder(ApiModel):
+    """An order payment holds nothing for, and never will: its authorization voided, if it
+    had one, and any later authorization for it refused. Voiding it again answers the same."""
+
+    order_id: str
+    status: Literal["voided"]
+    payment_id: str | None = Field(
+        description="the order's authorization, now voided; null when payment had none for it"
+    )
+    voided_at: datetime = Field(description="when the order was first voided")
 
 
 # Checkout
@@ -140,7 +171,12 @@ VoidOutcome = Literal["voided", "void_pending"]
 class OrderPayment(ApiModel):
     """An order's payment after the order failed: voided, or void pending (checkout retries)."""
 
-    id: str
+    id: str | None = Field(
+        description=(
+            "null when payment did not answer the authorization: checkout voids the order "
+            "at payment, whether payment authorized it or not"
+        )
+    )
     status: VoidOutcome
 
 
@@ -148,10 +184,14 @@ class CheckoutError(ErrorBody):
     """A checkout that failed, naming the service at fault.
 
     `payment` is there when the payment had been authorized before the order
-    failed: checkout voided it, or will (`void_pending`, see `GET /payment-voids`).
+    failed, or may have been (payment did not answer: its `id` is null): checkout
+    voided it, or will (`void_pending`, see `GET /payment-voids`).
     """
 
     service: str
+    order_id: str | None = Field(
+        None, description="the failed order, as `GET /payment-voids` names it"
+    )
     payment: OrderPayment | None = None
 
 
@@ -159,9 +199,12 @@ VoidStatus = Literal["pending", "voided"]
 
 
 class PaymentVoid(ApiModel):
-    """A payment checkout must void because its order failed after payment was authorized."""
+    """A payment checkout must void because its order failed after payment was authorized, or
+    may have been: when payment did not answer, checkout voids the order (by `order_id`)."""
 
-    payment_id: str
+    payment_id: str | None = Field(
+        description="null for a void by order while payment has not named an authorization"
+    )
     order_id: str
     trace_id: str | None
     reason: str = Field(description="why the order failed")

@@ -146,3 +146,10 @@ class ServiceSettings(AiopsSettings):
     chaos_max_ttl: float = Field(
         600.0, gt=0, le=86_400, description="seconds after which any fault removes itself"
     )
+
+
+class DatabaseServiceSettings(ServiceSettings):
+    """A shop service with tables of its own in PostgreSQL (`create_service_app`): its pool."""
+
+    db_pool_size: int = Field(10, ge=1, le=100, description="connections to PostgreSQL")
+    db_timeout: float = Field(5.0, gt=0, description="seconds a query or pool checkout may take")

@@ -11,14 +11,19 @@ probes; the others keep being refused until the probe gets a connection.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from fastapi import Depends, Request
 
 from ._db import DATABASE_UNAVAILABLE
+
+HEALTH_TIMEOUT_S = 1.0
 
 
 class DatabaseAway(ConnectionError):
@@ -52,6 +57,14 @@ class Database:
         """Whether the last attempt failed (requests are being refused or a probe is out)."""
         return self._away_until is not None
 
+    async def status(self) -> str:
+        """For `/health`: "ok", or why the database is unavailable (within a second)."""
+        try:
+            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), HEALTH_TIMEOUT_S)
+        except Exception as exc:  # health reports every failure rather than raising it
+            return f"unavailable: {type(exc).__name__}"
+        return "ok"
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
         probe = self._admit()
@@ -75,3 +88,18 @@ class Database:
             raise DatabaseAway("the database is unreachable; retry shortly")
         self._probing = True
         return True
+
+
+# async: a plain `def` dependency runs in the threadpool on every request
+async def get_database(request: Request) -> Database:
+    """The service's `Database`, which its lifespan yields as state `db` (`create_service_app`)."""
+    db: Database = request.state.db
+    return db
+
+
+async def database_check(request: Request) -> str:
+    """The `database` check of `/health`."""
+    return await (await get_database(request)).status()
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]

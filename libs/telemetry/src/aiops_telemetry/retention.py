@@ -7,6 +7,10 @@ holds a lock, or one of the requests' connections, for long. A batch locks the r
 it takes `SKIP LOCKED`, so replicas (each runs the task) share a backlog instead of
 waiting on each other. A run that fails (the database away) is logged and the next
 one tries again; the task ends only when the lifespan does.
+
+A service declares what it keeps: its settings (`retention_period(...)` and
+`retention_interval()`) and its `DELETE` statements (`RetentionTask.deleting`);
+`create_service_app(retention=...)` runs the task for the lifespan.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
+from pydantic import Field
 
-from ._db import DATABASE_UNAVAILABLE
+from ._db import DATABASE_UNAVAILABLE, Connection
+from .database import Database
 
 DEFAULT_BATCH_SIZE = 1_000
 DEFAULT_INTERVAL_S = 3_600.0
@@ -32,8 +40,23 @@ _STOP_GRACE_S = 10.0
 Purge = Callable[[datetime, asyncio.Event], Awaitable[int]]
 
 
+def retention_period(what: str, default: timedelta = timedelta(days=7)) -> Any:
+    """A setting for how long `what` is kept: `7d`, `36h` or `90m` (a `Duration`), at least
+    an hour, so that a slip (`7m` for `7d`) cannot delete rows still in use."""
+    return Field(
+        default,
+        ge=timedelta(hours=1),
+        description=f"how long {what} is kept: 7d, 36h or 90m (at least 1h)",
+    )
+
+
+def retention_interval(default: float = DEFAULT_INTERVAL_S) -> Any:
+    """A setting for the seconds between two retention runs (a day at most)."""
+    return Field(default, gt=0, le=86_400, description="seconds between retention runs")
+
+
 async def delete_in_batches(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool | Database,
     delete_sql: str,
     horizon: datetime,
     *,
@@ -42,16 +65,28 @@ async def delete_in_batches(
     acquire_timeout: float | None = None,
 ) -> int:
     """Run `delete_sql` (`$1` the horizon, `$2` the batch size: it deletes at most `$2`
-    rows) until a batch deletes less than a full one, or `stop` is set; how many went."""
+    rows) until a batch deletes less than a full one, or `stop` is set; how many went.
+
+    On a `Database`, each batch checks out its connection as requests do (bounded, and
+    refused at once while the database is away); `acquire_timeout` is for a bare pool."""
     deleted = 0
     while stop is None or not stop.is_set():
-        async with pool.acquire(timeout=acquire_timeout) as conn:
+        async with _connection(pool, acquire_timeout) as conn:
             status: str = await conn.execute(delete_sql, horizon, batch_size)
         batch = int(status.rsplit(" ", 1)[-1])  # "DELETE <n>"
         deleted += batch
         if batch < batch_size:
             break
     return deleted
+
+
+def _connection(
+    pool: asyncpg.Pool | Database, acquire_timeout: float | None
+) -> AbstractAsyncContextManager[Connection]:
+    if isinstance(pool, Database):
+        return pool.connection()
+    acquired: AbstractAsyncContextManager[Connection] = pool.acquire(timeout=acquire_timeout)
+    return acquired
 
 
 @dataclass
@@ -81,6 +116,29 @@ class RetentionTask:
         self._logger = logger
         self._stop = asyncio.Event()
         self.stats = RetentionStats()
+
+    @classmethod
+    def deleting(
+        cls,
+        db: Database,
+        *delete_sql: str,
+        what: str,
+        keep: timedelta,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        logger: logging.Logger,
+    ) -> RetentionTask:
+        """The task that runs each of `delete_sql` in batches (`delete_in_batches`), in turn."""
+
+        async def purge(horizon: datetime, stop: asyncio.Event) -> int:
+            deleted = 0
+            for sql in delete_sql:
+                deleted += await delete_in_batches(
+                    db, sql, horizon, batch_size=batch_size, stop=stop
+                )
+            return deleted
+
+        return cls(purge, what=what, keep=keep, interval_s=interval_s, logger=logger)
 
     async def run_once(self, *, now: datetime | None = None) -> int:
         """One run: delete what is older than `now - keep`; how many rows went."""

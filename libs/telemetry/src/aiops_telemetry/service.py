@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 
@@ -20,6 +22,7 @@ from ._startup import StartupErrorReporter, database_login_error
 from .access_log import AccessLogMiddleware
 from .chaos import CHAOS_PREFIX, ChaosMiddleware, FaultBook
 from .chaos_api import chaos_router
+from .database import Database
 from .http_client import create_http_client
 from .limits import BodyLimitMiddleware
 from .middleware import TelemetryMiddleware
@@ -152,6 +155,23 @@ class Telemetry:
             service_name=self.service_name,
             **pool_options,
         )
+
+    @asynccontextmanager
+    async def database(
+        self, *, migrations: str, pool_size: int, timeout: float
+    ) -> AsyncIterator[Database]:
+        """The service's own `Database`: a pool of at most `pool_size` connections (queries
+        traced, each bounded by `timeout`, as is a wait for a connection), with the
+        migrations of package `migrations` applied (component of that name); closed on exit."""
+        pool = await self.create_pool(
+            min_size=1, max_size=pool_size, command_timeout=timeout, timeout=timeout
+        )
+        try:
+            async with pool.acquire() as conn:
+                await apply_migrations(conn, component=migrations, package=migrations)
+            yield Database(pool, acquire_timeout=timeout)
+        finally:
+            await asyncio.wait_for(pool.close(), 10)
 
     async def __aenter__(self) -> Telemetry:
         await self._check_login()

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from . import anomalies, dashboard, health, incidents, traces
+from .errors import register_error_handlers
 
 router = APIRouter()
 router.include_router(health.router, tags=["health"])
@@ -11,4 +12,4 @@ router.include_router(incidents.router, tags=["incidents"])
 router.include_router(traces.router, tags=["traces"])
 router.include_router(dashboard.router, tags=["dashboard"])
 
-__all__ = ["router"]
+__all__ = ["register_error_handlers", "router"]

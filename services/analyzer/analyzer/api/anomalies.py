@@ -26,21 +26,22 @@ from aiops_engine.detection import is_established
 from analyzer import store
 from analyzer.loop import NotLeader
 
-from .dependencies import LoopDep, PoolDep, SettingsDep
+from .dependencies import DatabaseDep, LoopDep, SettingsDep
+from .errors import DATABASE_DOWN
 
 router = APIRouter()
 
 
-@router.get("/anomalies")
+@router.get("/anomalies", responses=DATABASE_DOWN)
 async def anomalies(
-    pool: PoolDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     minutes: Annotated[float, Query(gt=0, le=7 * 24 * 60)] = 60,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Anomalies:
     """Active anomalies (of the last `anomaly_retention_s`) and all of the last `minutes`."""
     now = datetime.now(UTC)
-    async with pool.acquire() as conn:
+    async with db.connection() as conn:
         found = await store.anomalies.recent_anomalies(
             conn, since=now - timedelta(minutes=minutes), limit=limit
         )
@@ -49,11 +50,11 @@ async def anomalies(
     return Anomalies(active=[a for a in recent if a.window_end >= active_since], recent=recent)
 
 
-@router.get("/baselines")
-async def baselines(pool: PoolDep, settings: SettingsDep) -> list[BaselineRecord]:
+@router.get("/baselines", responses=DATABASE_DOWN)
+async def baselines(db: DatabaseDep, settings: SettingsDep) -> list[BaselineRecord]:
     """Every learned baseline: level, spread, rate, windows learned, and whether it is
     established (enough windows to judge latency and silence against)."""
-    async with pool.acquire() as conn:
+    async with db.connection() as conn:
         learned = await store.baselines.load_baselines(conn)
     config = settings.detection()
     return [
@@ -62,7 +63,9 @@ async def baselines(pool: PoolDep, settings: SettingsDep) -> list[BaselineRecord
     ]
 
 
-@router.post("/analyze", responses=error(409, "this replica is a standby: ask the leader"))
+@router.post(
+    "/analyze", responses=error(409, "this replica is a standby: ask the leader") | DATABASE_DOWN
+)
 async def analyze(loop: LoopDep) -> AnalyzeResult:
     """Run a cycle now (for tests and scenarios); its window, anomalies and root causes."""
     try:

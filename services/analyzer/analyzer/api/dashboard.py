@@ -20,7 +20,8 @@ from aiops_api.analyzer import EndpointLatency, Latency, LatencyBaseline, Latenc
 from aiops_engine.detection import Baseline, DetectionConfig, is_established, latency_threshold
 from analyzer import store
 
-from .dependencies import PoolDep, SettingsDep
+from .dependencies import DatabaseDep, SettingsDep
+from .errors import DATABASE_DOWN
 
 router = APIRouter()
 
@@ -61,9 +62,9 @@ async def asset(name: str) -> Response:
     return Response(body, media_type=media, headers=_HEADERS)
 
 
-@router.get("/latency")
+@router.get("/latency", responses=DATABASE_DOWN)
 async def latency(
-    pool: PoolDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     minutes: Annotated[float, Query(gt=0, le=90 * 24 * 60)] = 15,
 ) -> Latency:
@@ -79,7 +80,7 @@ async def latency(
     since = until - timedelta(minutes=minutes)
     step_s = 60.0 if until - since > store.dashboard.RAW_RANGE else settings.analysis_interval
     bucket_s = step_s * max(1, math.ceil(minutes * 60 / step_s / MAX_BUCKETS))
-    async with pool.acquire() as conn:
+    async with db.connection() as conn:
         series = await store.dashboard.latency_buckets(
             conn, start=since, end=until, bucket_s=bucket_s
         )

@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from aiops_api.analyzer import AnalyzerHealth, HistoryBacklog, HousekeepingStatus, RedisStatus
+from aiops_api.analyzer import (
+    AnalyzerHealth,
+    DatabaseStatus,
+    HistoryBacklog,
+    HousekeepingStatus,
+    RedisStatus,
+)
+from aiops_telemetry import DATABASE_UNAVAILABLE
 from analyzer import metrics
 
-from .dependencies import DeskDep, HousekeeperDep, LoopDep
+from .dependencies import DeskDep, HousekeeperDep, LoopDep, PoolDep
+from .errors import database_problem
 
 router = APIRouter()
 
+# A probe answers within this, whatever PostgreSQL does: a hung one reads as unreachable.
+PROBE_TIMEOUT_S = 1.0
+# What the probe reports rather than raises: the database away, or refusing us (a login
+# or connection limit: reachable, but of no more use to the routes).
+PROBE_FAILURES: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
+
+
+async def database_status(pool: asyncpg.Pool) -> DatabaseStatus:
+    """`SELECT 1` on the pool within `PROBE_TIMEOUT_S`; a failure is reported, never raised."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S), pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    except PROBE_FAILURES as exc:
+        return DatabaseStatus(status="unreachable", error=database_problem(exc))
+    return DatabaseStatus(status="ok", error=None)
+
 
 @router.get("/health")
-async def health(loop: LoopDep, desk: DeskDep, housekeeper: HousekeeperDep) -> AnalyzerHealth:
-    """Liveness; whether cycles run, this replica's role, whether Redis is reachable, and
-    whether housekeeping (rollups, partitions, retention) keeps up."""
+async def health(
+    loop: LoopDep, desk: DeskDep, housekeeper: HousekeeperDep, pool: PoolDep
+) -> AnalyzerHealth:
+    """Liveness; whether cycles run, this replica's role, whether PostgreSQL and Redis are
+    reachable, and whether housekeeping (rollups, partitions, retention) keeps up. Always 200:
+    `status` is `degraded` when anything is wrong, and says what."""
     stats, incidents, kept = loop.stats, desk.stats, housekeeper.stats
-    problems = [p for p in (stats.last_error, incidents.redis_error, kept.last_error) if p]
+    database = await database_status(pool)
+    problems = [
+        p for p in (database.error, stats.last_error, incidents.redis_error, kept.last_error) if p
+    ]
     return AnalyzerHealth(
         service="analyzer",
         status="degraded" if problems else "ok",
@@ -29,6 +62,7 @@ async def health(loop: LoopDep, desk: DeskDep, housekeeper: HousekeeperDep) -> A
         last_error=stats.last_error,
         fenced_writes=stats.fenced_writes,
         baselines=len(loop.state.baselines) if loop.state else None,
+        database=database,
         redis=RedisStatus(
             status="unreachable" if incidents.redis_error else "ok",
             error=incidents.redis_error,

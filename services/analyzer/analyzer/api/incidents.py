@@ -13,13 +13,19 @@ from aiops_api.common import error
 from aiops_engine.incidents import Incident, Status, TransitionError
 from analyzer import store
 
-from .dependencies import DeskDep, PoolDep
+from .dependencies import DatabaseDep, DeskDep
 
 router = APIRouter()
 
 INCIDENT_ID = r"^INC-[A-Za-z0-9-]{1,64}$"
 REDIS_DOWN = error(503, "Redis is unreachable: incidents cannot be read or changed right now")
 NOT_FOUND = error(404, "no such incident")
+# One 503 per route: /incidents/{id} reads the incident from Redis and its history from PostgreSQL.
+STORE_DOWN = error(
+    503,
+    "Redis or PostgreSQL is unreachable (or no connection was free in time): "
+    "the incident cannot be read right now",
+)
 
 IncidentId = Annotated[str, Path(pattern=INCIDENT_ID)]
 
@@ -52,14 +58,14 @@ async def list_incidents(
         raise _redis_unavailable(exc) from exc
 
 
-@router.get("/incidents/{incident_id}", responses=NOT_FOUND | REDIS_DOWN)
-async def get_incident(incident_id: IncidentId, desk: DeskDep, pool: PoolDep) -> IncidentDetail:
+@router.get("/incidents/{incident_id}", responses=NOT_FOUND | STORE_DOWN)
+async def get_incident(incident_id: IncidentId, desk: DeskDep, db: DatabaseDep) -> IncidentDetail:
     """One incident, with its history of changes from PostgreSQL."""
     try:
         incident = await desk.store.get(incident_id)
     except RedisError as exc:
         raise _redis_unavailable(exc) from exc
-    async with pool.acquire() as conn:
+    async with db.connection() as conn:
         rows = await store.incident_history.of_incident(conn, incident_id)
     history = [HistoryEntry.model_validate(row) for row in rows]
     if incident is None and not history:

@@ -12,17 +12,18 @@ from aiops_engine.detection import span_thresholds, typical_latencies
 from aiops_engine.rca import build_trees, find_origins
 from analyzer import store
 
-from .dependencies import PoolDep, SettingsDep
+from .dependencies import DatabaseDep, SettingsDep
+from .errors import DATABASE_DOWN
 
 router = APIRouter()
 
 TRACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # what the services accept in X-Trace-Id
 
 
-@router.get("/dependencies")
-async def dependencies(pool: PoolDep) -> Dependencies:
+@router.get("/dependencies", responses=DATABASE_DOWN)
+async def dependencies(db: DatabaseDep) -> Dependencies:
     """The service graph learned from client spans and the server spans they caused."""
-    async with pool.acquire() as conn:
+    async with db.connection() as conn:
         graph = await store.traces.load_dependencies(conn)
     return Dependencies(
         services=sorted(graph.services),
@@ -30,12 +31,15 @@ async def dependencies(pool: PoolDep) -> Dependencies:
     )
 
 
-@router.get("/traces/{trace_id}", responses=error(404, "no spans recorded for the trace (yet)"))
+TRACE_ERRORS = error(404, "no spans recorded for the trace (yet)") | DATABASE_DOWN
+
+
+@router.get("/traces/{trace_id}", responses=TRACE_ERRORS)
 async def trace(
-    trace_id: Annotated[str, Path(pattern=TRACE_ID)], pool: PoolDep, settings: SettingsDep
+    trace_id: Annotated[str, Path(pattern=TRACE_ID)], db: DatabaseDep, settings: SettingsDep
 ) -> Trace:
     """A trace as a tree with timings and statuses, and where its trouble starts, if anywhere."""
-    async with pool.acquire() as conn:
+    async with db.connection() as conn:
         spans = (await store.traces.trace_spans(conn, [trace_id])).get(trace_id, [])
         baselines = await store.baselines.load_baselines(conn)
     if not spans:

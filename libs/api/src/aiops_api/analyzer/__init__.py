@@ -21,7 +21,13 @@ from .anomalies import (
     Window,
 )
 from .dashboard import EndpointLatency, Latency, LatencyBaseline, LatencyPoint
-from .health import AnalyzerHealth, HistoryBacklog, HousekeepingStatus, RedisStatus
+from .health import (
+    AnalyzerHealth,
+    DatabaseStatus,
+    HistoryBacklog,
+    HousekeepingStatus,
+    RedisStatus,
+)
 from .incidents import INCIDENTS, HistoryEntry, IncidentDetail
 from .traces import Dependencies, DependencyEdge, Trace, TraceOrigin, TraceSpan
 
@@ -35,6 +41,7 @@ __all__ = [
     "BaselineRecord",
     "CycleRun",
     "CycleSkipped",
+    "DatabaseStatus",
     "Dependencies",
     "DependencyEdge",
     "EndpointLatency",

@@ -1,4 +1,4 @@
-"""GET /health: liveness, this replica's role, Redis, and housekeeping."""
+"""GET /health: liveness, this replica's role, PostgreSQL, Redis, and housekeeping."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ from datetime import datetime
 from typing import Literal
 
 from aiops_api.common import ApiModel
+
+
+class DatabaseStatus(ApiModel):
+    """Whether PostgreSQL answered a `SELECT 1` just now (within a second)."""
+
+    status: Literal["ok", "unreachable"]
+    error: str | None  # why it did not: the routes that read it answer 503 meanwhile
 
 
 class RedisStatus(ApiModel):
@@ -33,7 +40,8 @@ class HousekeepingStatus(ApiModel):
 
 
 class AnalyzerHealth(ApiModel):
-    """Liveness; whether cycles run, this replica's role, Redis, and housekeeping."""
+    """Liveness; whether cycles run, this replica's role, PostgreSQL, Redis, and
+    housekeeping."""
 
     service: str
     status: Literal["ok", "degraded"]
@@ -44,6 +52,7 @@ class AnalyzerHealth(ApiModel):
     last_error: str | None
     fenced_writes: int  # writes refused: a newer leader had taken over
     baselines: int | None  # None until this replica has loaded its state
+    database: DatabaseStatus
     redis: RedisStatus
     incident_history: HistoryBacklog
     housekeeping: HousekeepingStatus
