@@ -88,3 +88,19 @@ async def test_a_query_error_is_not_the_database_being_away(pool: asyncpg.Pool) 
             await conn.fetchval("SELECT * FROM no_such_table")
     assert not db.away
     assert await select_one(db) == 1
+
+
+async def test_a_query_past_its_timeout_is_not_the_database_being_away(
+    outage_postgres: ContainerPostgres,
+) -> None:
+    """A slow query (or a held lock) times out the caller alone; the next request still tries."""
+    pool = await asyncpg.create_pool(outage_postgres.dsn, min_size=1, max_size=2, timeout=5)
+    try:
+        db = Database(pool, acquire_timeout=5, retry_after=RETRY_AFTER, clock=Clock())
+        with pytest.raises(TimeoutError):
+            async with db.connection() as conn:
+                await conn.execute("SELECT pg_sleep(5)", timeout=0.2)
+        assert not db.away
+        assert await select_one(db) == 1
+    finally:
+        pool.terminate()

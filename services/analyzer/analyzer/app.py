@@ -20,6 +20,7 @@ from aiops_telemetry import (
     StartupError,
     StartupErrorReporter,
     apply_migrations,
+    close_pool,
     configure_logging_from,
     package_version,
     wait_for_pool,
@@ -134,7 +135,7 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
                     await asyncio.gather(*tasks)
         finally:
             await redis.aclose()
-            await asyncio.wait_for(pool.close(), 10)
+            await close_pool(pool)
 
     app = FastAPI(title="analyzer", version=package_version("aiops-analyzer"), lifespan=lifespan)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

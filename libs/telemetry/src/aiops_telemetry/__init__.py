@@ -36,7 +36,7 @@ injection) and `.chaos_api` (its HTTP API), `.otlp` (OTLP/JSON to span rows),
 `.retention` (deleting a service's old rows in batches) and `.stack_secrets`.
 """
 
-from ._db import DATABASE_UNAVAILABLE, Connection, wait_for_pool
+from ._db import DATABASE_UNAVAILABLE, Connection, close_pool, wait_for_pool
 from ._migrations import Migration, apply_migrations, load_migrations
 from ._settings import (
     AiopsSettings,
@@ -86,6 +86,7 @@ __all__ = [
     "TelemetrySink",
     "WorkDep",
     "apply_migrations",
+    "close_pool",
     "configure_logging",
     "configure_logging_from",
     "create_service_app",

@@ -145,3 +145,13 @@ async def create_pool(
         spans.watch(conn)
 
     return await wait_for_pool(dsn, password=password, wait=wait, init=instrument, **pool_options)
+
+
+async def close_pool(pool: asyncpg.Pool, timeout: float = 10.0) -> None:
+    """Close gracefully within `timeout` seconds, else terminate: shutdown never hangs on a
+    connection stuck in a query, and never leaves one open."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+    except TimeoutError:
+        logger.warning("the database pool did not close within %.0f s; terminated", timeout)
+        pool.terminate()

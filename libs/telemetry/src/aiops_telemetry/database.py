@@ -24,6 +24,12 @@ from fastapi import Depends, Request
 from ._db import DATABASE_UNAVAILABLE
 
 HEALTH_TIMEOUT_S = 1.0
+# A connection that broke under a query: the database (or the way to it) is gone.
+_CONNECTION_LOST: tuple[type[Exception], ...] = (
+    ConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,
+)
 
 
 class DatabaseAway(ConnectionError):
@@ -68,13 +74,17 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
         probe = self._admit()
+        checked_out = False
         try:
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
-                # Checked out: the database answers (a query's own error says nothing else).
-                self._away_until = None
+                checked_out = True
+                self._away_until = None  # it answers
                 yield conn
-        except DATABASE_UNAVAILABLE:
-            self._away_until = self._clock() + self.retry_after
+        except DATABASE_UNAVAILABLE as exc:
+            # Away when no connection came, or the one we had was lost; not when a query
+            # of the caller's ran past its command_timeout (a slow query, a held lock).
+            if not checked_out or isinstance(exc, _CONNECTION_LOST):
+                self._away_until = self._clock() + self.retry_after
             raise
         finally:
             if probe:

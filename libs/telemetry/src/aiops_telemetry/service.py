@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -14,7 +13,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from ._db import create_pool
+from ._db import close_pool, create_pool
 from ._migrations import apply_migrations
 from ._settings import ServiceSettings
 from ._sink import SinkStats, TelemetrySink
@@ -171,7 +170,7 @@ class Telemetry:
                 await apply_migrations(conn, component=migrations, package=migrations)
             yield Database(pool, acquire_timeout=timeout)
         finally:
-            await asyncio.wait_for(pool.close(), 10)
+            await close_pool(pool)
 
     async def __aenter__(self) -> Telemetry:
         await self._check_login()
