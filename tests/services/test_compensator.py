@@ -60,9 +60,10 @@ class FakeLedger(VoidLedger):
         self._check()
         return [v for order, v in self.rows.items() if order not in self.done][:limit]
 
-    async def pending_count(self) -> int:
+    async def pending_count(self, *, failed_only: bool = False) -> int:
         self._check()
-        return len(self.rows.keys() - self.done)
+        pending = [self.rows[order] for order in self.rows.keys() - self.done]
+        return sum(1 for v in pending if v.attempts > 0 or not failed_only)
 
 
 async def test_a_void_not_even_the_ledger_can_take_is_held_until_it_can() -> None:

@@ -143,10 +143,12 @@ class Compensator:
                 )  # fmt: skip
 
     async def status(self) -> str:
-        """For /health: "ok", or how many voids are pending."""
+        """For /health: "ok", or how many voids failed and wait for the retrier."""
         held = len(self._held)
         try:
-            pending = await asyncio.wait_for(self._ledger.pending_count(), HEALTH_TIMEOUT_S)
+            pending = await asyncio.wait_for(
+                self._ledger.pending_count(failed_only=True), HEALTH_TIMEOUT_S
+            )
         except _LEDGER_ERRORS as exc:
             return f"unknown: {type(exc).__name__}" + (f"; {held} held in memory" if held else "")
         if not pending and not held:

@@ -113,10 +113,14 @@ class VoidLedger:
             )
         return [PendingVoid(**dict(row)) for row in rows]
 
-    async def pending_count(self) -> int:
+    async def pending_count(self, *, failed_only: bool = False) -> int:
+        """Voids still to do; `failed_only`: those whose first attempt already failed (not one
+        being tried right now, which every failed order has for a moment)."""
         async with self.db.connection() as conn:
             count: int = await conn.fetchval(
-                "SELECT count(*) FROM checkout_payment_voids WHERE status = 'pending'"
+                "SELECT count(*) FROM checkout_payment_voids "
+                "WHERE status = 'pending' AND attempts >= $1",
+                1 if failed_only else 0,
             )
         return count
 

@@ -51,7 +51,7 @@ from ._startup import StartupError, StartupErrorReporter
 from ._work import SimulatedWork, WorkDep
 from .access_log import AccessLogMiddleware
 from .context import TRACE_ID_HEADER, current_span, current_trace_id, new_span_id, record_exception
-from .database import Database, DatabaseAway, DatabaseDep
+from .database import Database, DatabaseAway, DatabaseDep, unavailable_reason
 from .http_client import failure_kind
 from .limits import BodyLimitMiddleware
 from .logs import configure_logging, configure_logging_from
@@ -100,5 +100,6 @@ __all__ = [
     "parse_duration",
     "record_exception",
     "span_row",
+    "unavailable_reason",
     "wait_for_pool",
 ]

@@ -36,6 +36,15 @@ class DatabaseAway(ConnectionError):
     """Refused without trying: the last attempt to reach the database failed moments ago."""
 
 
+def unavailable_reason(exc: BaseException) -> str:
+    """Why the database could not be used, in a few words (a timeout's message is empty)."""
+    if isinstance(exc, DatabaseAway):
+        return "the last attempt to reach it failed moments ago"
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no connection or answer in time"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 class Database:
     """`connection()` checks out a pool connection within `acquire_timeout` seconds.
 
@@ -63,13 +72,18 @@ class Database:
         """Whether the last attempt failed (requests are being refused or a probe is out)."""
         return self._away_until is not None
 
-    async def status(self) -> str:
-        """For `/health`: "ok", or why the database is unavailable (within a second)."""
+    async def problem(self) -> str | None:
+        """For `/health`: None when a `SELECT 1` answers within a second, else why not."""
         try:
             await asyncio.wait_for(self.pool.fetchval("SELECT 1"), HEALTH_TIMEOUT_S)
         except Exception as exc:  # health reports every failure rather than raising it
-            return f"unavailable: {type(exc).__name__}"
-        return "ok"
+            return unavailable_reason(exc)
+        return None
+
+    async def status(self) -> str:
+        """For `/health`'s checks: "ok", or "unavailable: <why>"."""
+        problem = await self.problem()
+        return "ok" if problem is None else f"unavailable: {problem}"
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PoolConnectionProxy]:

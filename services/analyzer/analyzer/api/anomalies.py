@@ -23,10 +23,11 @@ from aiops_api.analyzer import (
 )
 from aiops_api.common import error
 from aiops_engine.detection import is_established
+from aiops_telemetry import DatabaseDep
 from analyzer import store
 from analyzer.loop import NotLeader
 
-from .dependencies import DatabaseDep, LoopDep, SettingsDep
+from .dependencies import LoopDep, SettingsDep
 from .errors import DATABASE_DOWN
 
 router = APIRouter()

@@ -18,9 +18,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from aiops_api.analyzer import EndpointLatency, Latency, LatencyBaseline, LatencyPoint
 from aiops_engine.detection import Baseline, DetectionConfig, is_established, latency_threshold
+from aiops_telemetry import DatabaseDep
 from analyzer import store
 
-from .dependencies import DatabaseDep, SettingsDep
+from .dependencies import SettingsDep
 from .errors import DATABASE_DOWN
 
 router = APIRouter()

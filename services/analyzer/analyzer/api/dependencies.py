@@ -7,7 +7,6 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
-from aiops_telemetry import Database
 from analyzer.housekeeping import Housekeeper
 from analyzer.incidents import IncidentDesk
 from analyzer.loop import AnalysisLoop
@@ -22,12 +21,6 @@ async def get_loop(request: Request) -> AnalysisLoop:
 async def get_pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.state.pool
     return pool
-
-
-async def get_database(request: Request) -> Database:
-    """The lifespan's pool behind a bounded wait, refusing at once while PostgreSQL is away."""
-    db: Database = request.state.db
-    return db
 
 
 async def get_desk(request: Request) -> IncidentDesk:
@@ -47,7 +40,6 @@ async def get_settings(request: Request) -> AnalyzerSettings:
 
 LoopDep = Annotated[AnalysisLoop, Depends(get_loop)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
 DeskDep = Annotated[IncidentDesk, Depends(get_desk)]
 HousekeeperDep = Annotated[Housekeeper, Depends(get_housekeeper)]
 SettingsDep = Annotated[AnalyzerSettings, Depends(get_settings)]

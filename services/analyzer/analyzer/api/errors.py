@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from aiops_api.common import ErrorDetail, error
-from aiops_telemetry import DATABASE_UNAVAILABLE, DatabaseAway
+from aiops_telemetry import DATABASE_UNAVAILABLE, unavailable_reason
 
 logger = logging.getLogger("analyzer.api")
 
@@ -24,18 +24,9 @@ DATABASE_DOWN = error(
 )
 
 
-def database_problem(exc: BaseException) -> str:
-    """Why PostgreSQL could not be used, in a few words (a timeout's message is empty)."""
-    if isinstance(exc, DatabaseAway):
-        return "the last attempt to reach it failed moments ago"
-    if isinstance(exc, TimeoutError) and not str(exc):
-        return "no connection or answer in time"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
 def database_unavailable_detail(exc: BaseException) -> str:
     return (
-        f"PostgreSQL is unreachable ({database_problem(exc)}); the analyzer retries by "
+        f"PostgreSQL is unreachable ({unavailable_reason(exc)}); the analyzer retries by "
         "itself: try again shortly, and if it lasts check `docker compose ps postgres` "
         "and AIOPS_DATABASE_URL."
     )
@@ -44,7 +35,7 @@ def database_unavailable_detail(exc: BaseException) -> str:
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # The access log has each 503 and the loop logs the outage itself; at DEBUG, a dashboard
     # polling through an outage does not double every line.
-    logger.debug("PostgreSQL unavailable, answered 503: %s", database_problem(exc))
+    logger.debug("PostgreSQL unavailable, answered 503: %s", unavailable_reason(exc))
     body = ErrorDetail(detail=database_unavailable_detail(exc))
     return JSONResponse(
         body.model_dump(mode="json"), status_code=status.HTTP_503_SERVICE_UNAVAILABLE

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
@@ -15,40 +12,24 @@ from aiops_api.analyzer import (
     HousekeepingStatus,
     RedisStatus,
 )
-from aiops_telemetry import DATABASE_UNAVAILABLE
+from aiops_telemetry import DatabaseDep
 from analyzer import metrics
 
-from .dependencies import DeskDep, HousekeeperDep, LoopDep, PoolDep
-from .errors import database_problem
+from .dependencies import DeskDep, HousekeeperDep, LoopDep
 
 router = APIRouter()
-
-# A probe answers within this, whatever PostgreSQL does: a hung one reads as unreachable.
-PROBE_TIMEOUT_S = 1.0
-# What the probe reports rather than raises: the database away, or refusing us (a login
-# or connection limit: reachable, but of no more use to the routes).
-PROBE_FAILURES: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
-
-
-async def database_status(pool: asyncpg.Pool) -> DatabaseStatus:
-    """`SELECT 1` on the pool within `PROBE_TIMEOUT_S`; a failure is reported, never raised."""
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S), pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
-    except PROBE_FAILURES as exc:
-        return DatabaseStatus(status="unreachable", error=database_problem(exc))
-    return DatabaseStatus(status="ok", error=None)
 
 
 @router.get("/health")
 async def health(
-    loop: LoopDep, desk: DeskDep, housekeeper: HousekeeperDep, pool: PoolDep
+    loop: LoopDep, desk: DeskDep, housekeeper: HousekeeperDep, db: DatabaseDep
 ) -> AnalyzerHealth:
     """Liveness; whether cycles run, this replica's role, whether PostgreSQL and Redis are
     reachable, and whether housekeeping (rollups, partitions, retention) keeps up. Always 200:
     `status` is `degraded` when anything is wrong, and says what."""
     stats, incidents, kept = loop.stats, desk.stats, housekeeper.stats
-    database = await database_status(pool)
+    problem = await db.problem()
+    database = DatabaseStatus(status="unreachable" if problem else "ok", error=problem)
     problems = [
         p for p in (database.error, stats.last_error, incidents.redis_error, kept.last_error) if p
     ]

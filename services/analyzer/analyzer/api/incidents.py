@@ -11,9 +11,10 @@ from redis.exceptions import RedisError
 from aiops_api.analyzer import HistoryEntry, IncidentDetail
 from aiops_api.common import error
 from aiops_engine.incidents import Incident, Status, TransitionError
+from aiops_telemetry import DatabaseDep
 from analyzer import store
 
-from .dependencies import DatabaseDep, DeskDep
+from .dependencies import DeskDep
 
 router = APIRouter()
 

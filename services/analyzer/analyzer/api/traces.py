@@ -10,9 +10,10 @@ from aiops_api.analyzer import Dependencies, DependencyEdge, Trace, TraceOrigin,
 from aiops_api.common import error
 from aiops_engine.detection import span_thresholds, typical_latencies
 from aiops_engine.rca import build_trees, find_origins
+from aiops_telemetry import DatabaseDep
 from analyzer import store
 
-from .dependencies import DatabaseDep, SettingsDep
+from .dependencies import SettingsDep
 from .errors import DATABASE_DOWN
 
 router = APIRouter()
