@@ -8,8 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
-from aiops_api import shop
+from aiops_api import chaos as chaos_api
+from aiops_api import common, shop
+from aiops_api import service as service_api
 from checkout.app import create_app as create_checkout
 from checkout.settings import CheckoutSettings
 from inventory.app import create_app as create_inventory
@@ -94,12 +98,65 @@ def test_every_operation_has_a_typed_success_and_its_errors_documented(service: 
             assert "detail" in schema.get("properties", {}), f"{where} {code}: {schema}"
 
 
+# FastAPI's own 422 body, the one answer no service declares (aiops_api.common's
+# ValidationErrors is how a reader parses it).
+FASTAPI_OWN = {"HTTPValidationError", "ValidationError"}
+API_MODULES = (shop, service_api, chaos_api, common)
+REF = "#/components/schemas/{model}"
+
+
+def aiops_api_classes() -> dict[str, type]:
+    """The classes aiops_api declares (not those its modules import), by name."""
+    return {
+        name: value
+        for module in API_MODULES
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__
+    }
+
+
+def outline(schema: dict[str, Any]) -> tuple[object, ...]:
+    """What tells one model from a look-alike, whatever details a FastAPI version renders:
+    its title, description, fields, required fields and enum values."""
+    keys = ("title", "description", "required", "enum")
+    return (*(schema.get(key) for key in keys), sorted(schema.get("properties", {})))
+
+
 @pytest.mark.parametrize("service", APPS)
 def test_shop_answers_are_the_shared_models(service: str) -> None:
-    """The success and error models are aiops_api.shop's, not re-declared per service."""
-    document = APPS[service]().openapi()
-    shared = {name for name, value in vars(shop).items() if isinstance(value, type)}
-    own = {"Health", "FaultCreated", "FaultList", "FaultsRemoved", "FaultView", "FaultKind"}
-    own |= {"SinkStats", "ChaosError", "HTTPValidationError", "ValidationError"}  # the kit's
-    named = set(document["components"]["schemas"])
-    assert named - shared - own == set(), "a shop model declared outside aiops_api.shop"
+    """Every model in the document, the kit's /health and chaos API included, is an
+    aiops_api class: none is declared by a service or by aiops_telemetry (a class of the
+    same name elsewhere would be qualified by its module; a look-alike's outline differs)."""
+    classes = aiops_api_classes()
+    schemas = APPS[service]().openapi()["components"]["schemas"]
+    assert set(schemas) - set(classes) - FASTAPI_OWN == set(), "a model outside aiops_api"
+    for name, schema in schemas.items():
+        if name not in FASTAPI_OWN:
+            modes: tuple[JsonSchemaMode, ...] = ("serialization", "validation")
+            own = [TypeAdapter(classes[name]).json_schema(mode=mode) for mode in modes]
+            assert outline(schema) in map(outline, own), f"{name} is not aiops_api's"
+
+
+def test_the_kit_answers_with_the_shared_models() -> None:
+    """/health answers ServiceHealth (its sink: SinkStatus) and the chaos API aiops_api.chaos's
+    models; a refusal is ErrorDetail."""
+    document = APPS["payment"]().openapi()
+    found = operations(document)
+
+    def answer(method: str, path: str, code: str) -> str:
+        schema = found[method, path]["responses"][code]["content"]["application/json"]["schema"]
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+
+    assert answer("GET", "/health", "200") == "ServiceHealth"
+    for kind in ("delay", "error", "hang", "exception"):
+        assert answer("POST", f"/simulate/{kind}", "201") == "FaultCreated"
+        assert answer("POST", f"/simulate/{kind}", "401") == "ErrorDetail"
+    assert answer("GET", "/simulate", "200") == "FaultList"
+    assert answer("DELETE", "/simulate", "200") == "FaultsRemoved"
+    assert answer("DELETE", "/simulate/{fault_id}", "200") == "FaultsRemoved"
+    assert answer("DELETE", "/simulate/{fault_id}", "404") == "ErrorDetail"
+    schemas = document["components"]["schemas"]
+    assert schemas["ServiceHealth"]["properties"]["telemetry"] == {
+        "$ref": REF.format(model="SinkStatus")
+    }
+    assert schemas["FaultView"]["properties"]["kind"] == {"$ref": REF.format(model="FaultKind")}

@@ -3,7 +3,8 @@
 Faults go through each shop service's chaos API (`/simulate`), container
 stops through `docker compose`, and incidents through the analyzer's API;
 telemetry is read from PostgreSQL directly, one query per run (and a cold
-start's few statements, `cold_start.py`).
+start's few statements, `cold_start.py`). Every answer is parsed with the
+service's own model (`aiops_api`); one that does not fit is a `StackError`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from aiops_api.analyzer import (
     BaselineRecord,
     Incident,
 )
+from aiops_api.chaos import FaultCreated, FaultList, FaultsRemoved
+from aiops_api.common import ErrorDetail, ValidationErrors
+from aiops_api.service import ServiceHealth
 
 from .results import Sample
 from .scenarios import Fault
@@ -35,6 +39,8 @@ from .stack_settings import HOST, NOT_RUNNING, StackError, StackSettings
 __all__ = ["SERVICES", "SHOP", "Stack", "StackError", "StackSettings"]
 
 T = TypeVar("T")
+# What a refusal carries: a sentence (HTTPException), or FastAPI's 422 field errors.
+REFUSAL: TypeAdapter[ErrorDetail | ValidationErrors] = TypeAdapter(ErrorDetail | ValidationErrors)
 
 SHOP: tuple[str, ...] = ("checkout", "payment", "inventory")  # the services with a chaos API
 SERVICES: tuple[str, ...] = (*SHOP, "analyzer")
@@ -55,21 +61,32 @@ GROUP BY 1, 2 ORDER BY 1, 2
 
 
 class Stack:
-    """An HTTP client for the stack's services; use as `async with Stack(settings) as stack`."""
+    """An HTTP client for the stack's services; use as `async with Stack(settings) as stack`.
 
-    def __init__(self, settings: StackSettings, *, timeout_s: float = 10.0) -> None:
+    `http` is a client to use instead of its own (one of an app served in-process, say),
+    left open on exit: its owner closes it.
+    """
+
+    def __init__(
+        self,
+        settings: StackSettings,
+        *,
+        timeout_s: float = 10.0,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
         self.settings = settings
         self._timeout_s = timeout_s
+        self._given = http
         self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Stack:
-        self._http = httpx.AsyncClient(timeout=self._timeout_s)
+        self._http = self._given or httpx.AsyncClient(timeout=self._timeout_s)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._http is not None:
+        if self._http is not None and self._http is not self._given:
             await self._http.aclose()
-            self._http = None
+        self._http = None
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -101,6 +118,8 @@ class Stack:
             await asyncio.sleep(0.5)
 
     async def _health_problem(self, service: str) -> str | None:
+        """What is wrong with `service` (it does not answer, or not 200, or not its /health),
+        or None. A degraded one is up: its `status` is the health's business, not ours."""
         url = f"{self.settings.url(service)}/health"
         try:
             response = await self.http.get(url, timeout=5.0)
@@ -108,6 +127,11 @@ class Stack:
             return f"{service} does not answer at {url} ({type(exc).__name__})"
         if response.status_code != 200:
             return f"{service} is unhealthy ({response.status_code}: {response.text[:200]})"
+        shape = AnalyzerHealth if service == "analyzer" else ServiceHealth
+        try:
+            _parse(service, "GET", "/health", response, shape)
+        except StackError as exc:
+            return str(exc)
         return None
 
     # Chaos: faults injected through each shop service's /simulate API.
@@ -118,13 +142,22 @@ class Stack:
                   "jitter": fault.jitter_ms, "rate": fault.rate, "status": fault.status,
                   "ttl": max(1, round(ttl_s))}  # fmt: skip
         params = {name: value for name, value in values.items() if value is not None}
-        response = await self._chaos("POST", fault.service, f"/simulate/{fault.kind}", params)
-        return str(response.json()["fault"]["id"])
+        path = f"/simulate/{fault.kind}"
+        response = await self._chaos("POST", fault.service, path, params)
+        return _parse(fault.service, "POST", path, response, FaultCreated).fault.id
+
+    async def faults(self, service: str) -> FaultList:
+        """The faults active on `service`, with when each expires."""
+        response = await self._chaos("GET", service, "/simulate")
+        return _parse(service, "GET", "/simulate", response, FaultList)
 
     async def remove_fault(self, service: str, fault_id: str) -> bool:
         """Remove one fault; False if it was already gone (expired)."""
         path = f"/simulate/{fault_id}"
-        return (await self._chaos("DELETE", service, path, missing_ok=True)).status_code != 404
+        response = await self._chaos("DELETE", service, path, missing_ok=True)
+        if response.status_code == 404:
+            return False
+        return _parse(service, "DELETE", path, response, FaultsRemoved).removed > 0
 
     async def clear_faults(self, services: tuple[str, ...] = SHOP) -> dict[str, int]:
         """Remove every fault on every service (tries them all); faults removed per service."""
@@ -132,9 +165,10 @@ class Stack:
         failures: list[str] = []
         for service in services:
             try:
-                removed[service] = (await self._chaos("DELETE", service, "/simulate")).json()[
-                    "removed"
-                ]
+                response = await self._chaos("DELETE", service, "/simulate")
+                removed[service] = _parse(
+                    service, "DELETE", "/simulate", response, FaultsRemoved
+                ).removed
             except StackError as exc:
                 failures.append(str(exc))
         if failures:
@@ -248,14 +282,7 @@ class Stack:
             raise StackError(
                 f"the analyzer answered {method} {path} with {status}: {_detail(response)}"
             )
-        adapter = shape if isinstance(shape, TypeAdapter) else TypeAdapter(shape)
-        try:
-            return adapter.validate_json(response.content)
-        except ValidationError as exc:
-            raise StackError(
-                f"the analyzer's answer to {method} {path} is not what this tool reads ({exc}); "
-                "is the stack of the same version (`make up` rebuilds it)?"
-            ) from exc
+        return _parse("the analyzer", method, path, response, shape)
 
     # Telemetry.
 
@@ -282,13 +309,29 @@ class Stack:
         return [Sample(*(row[name] for name in fields)) for row in rows]
 
 
-def _detail(response: httpx.Response) -> str:
-    """FastAPI's `detail`: a sentence, or a list of field errors (422)."""
+def _parse(
+    who: str, method: str, path: str, response: httpx.Response, shape: type[T] | TypeAdapter[T]
+) -> T:
+    """`response`'s body as `shape` (a service's answer model); StackError when it is not."""
+    adapter = shape if isinstance(shape, TypeAdapter) else TypeAdapter(shape)
     try:
-        detail = response.json().get("detail", response.text)
-    except (ValueError, AttributeError):
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'the body'}: {e['msg']}" for e in exc.errors()[:3]
+        )
+        raise StackError(
+            f"{who} answered {method} {path} with what this tool does not read ({problems}): "
+            "is the stack of the same version (`make up` rebuilds it), on the stack's port?"
+        ) from exc
+
+
+def _detail(response: httpx.Response) -> str:
+    """FastAPI's `detail`: a sentence, or a list of field errors (422); else the body."""
+    try:
+        refusal = REFUSAL.validate_json(response.content)
+    except ValidationError:
         return response.text[:300]
-    if not isinstance(detail, list):
-        return str(detail)[:300]
-    items = [item if isinstance(item, dict) else {"msg": item} for item in detail]
-    return "; ".join(f"{'.'.join(map(str, i.get('loc', [])))}: {i.get('msg')}" for i in items)
+    if isinstance(refusal, ErrorDetail):
+        return refusal.detail[:300]
+    return "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in refusal.detail)

@@ -1,4 +1,4 @@
-"""What every service's API shares: the error body, and the telemetry sink's state."""
+"""What every service's API shares: the error bodies, and the telemetry sink's state."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ApiModel", "ErrorDetail", "SinkStatus", "error"]
+__all__ = ["ApiModel", "ErrorDetail", "FieldError", "SinkStatus", "ValidationErrors", "error"]
 
 
 class ApiModel(BaseModel):
@@ -21,6 +21,20 @@ class ErrorDetail(ApiModel):
     """FastAPI's error body (`HTTPException`): one sentence that says what to do next."""
 
     detail: str
+
+
+class FieldError(ApiModel):
+    """One entry of FastAPI's 422 body: where in the request (`loc`) and what is wrong."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+
+
+class ValidationErrors(ApiModel):
+    """FastAPI's own 422 body (`HTTPValidationError` in the OpenAPI documents), as a reader
+    parses it: the request's invalid parameters or fields."""
+
+    detail: tuple[FieldError, ...]
 
 
 def error(status: int, meaning: str) -> dict[int | str, dict[str, Any]]:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import asyncpg
 
@@ -24,6 +25,7 @@ logger = logging.getLogger("aiops_telemetry.sink")
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 OnConnect = Callable[[asyncpg.Connection], Awaitable[None]]
+SinkState = Literal["ok", "retrying", "closed"]
 
 # Errors that no retry can fix: the rows themselves are unwritable.
 _POISON = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
@@ -31,9 +33,10 @@ _POISON = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 @dataclass(frozen=True, slots=True)
 class SinkStats:
-    """What `/health` reports about the pipeline."""
+    """The sink's counters, read as often as a caller likes (a plain dataclass, no
+    validation); `/health` answers them as `aiops_api.common.SinkStatus`."""
 
-    state: str  # "ok", "retrying" or "closed"
+    state: SinkState
     buffered: int
     written: int
     dropped: int
@@ -107,6 +110,7 @@ class TelemetrySink:
         return max(0, self._max_buffered - len(self._buffer) - self._in_flight)
 
     def stats(self) -> SinkStats:
+        state: SinkState
         if self._closed:
             state = "closed"
         elif self._backing_off:

@@ -17,10 +17,11 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from aiops_api.chaos import FaultKind as FaultKind  # declared with the answers naming it
 
 from ._routes import RouteTemplates
 from .context import record_exception
@@ -28,13 +29,6 @@ from .context import record_exception
 CHAOS_PREFIX = "/simulate"
 ANY_ENDPOINT = "*"
 MAX_HELD = 1_000  # requests one service holds for hangs at once; beyond it they get a 504
-
-
-class FaultKind(StrEnum):
-    DELAY = "delay"  # wait, then serve the request
-    ERROR = "error"  # answer with an error status instead of serving
-    HANG = "hang"  # hold the request unanswered until the fault expires
-    EXCEPTION = "exception"  # serve the request as usual, its span failed by an exception
 
 
 @dataclass(frozen=True, slots=True)

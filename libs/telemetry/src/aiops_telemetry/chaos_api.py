@@ -3,19 +3,22 @@
 Seed-compatible (`POST /simulate/delay?endpoint=/payment&duration=3000`,
 `POST /simulate/error?endpoint=/payment&rate=1.0`) plus hangs, exceptions
 that leave the status alone, jitter, status codes, partial rates, expiry,
-listing and clearing.
+listing and clearing. Its answers are `aiops_api.chaos`'s models, which the chaos tools
+parse; a refusal is `aiops_api.common.ErrorDetail`.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, status
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
-from .chaos import CHAOS_PREFIX, Fault, FaultBook, FaultKind
+from aiops_api import common
+from aiops_api.chaos import FaultCreated, FaultKind, FaultList, FaultsRemoved, FaultView
+
+from .chaos import CHAOS_PREFIX, Fault, FaultBook
 
 # A path or route template (letters, digits, / _ - . { }), or `*` for every endpoint.
 ENDPOINT_PATTERN = r"^(\*|/[A-Za-z0-9_./{}-]{0,200})$"
@@ -32,45 +35,10 @@ Ttl = Annotated[
 ]
 
 
-class FaultView(BaseModel):
-    """An active fault, as the chaos API shows it."""
-
-    id: str
-    kind: FaultKind
-    endpoint: str
-    rate: float
-    duration_ms: float
-    jitter_ms: float
-    status: int
-    created_at: datetime
-    expires_at: datetime
-
-
-class FaultCreated(BaseModel):
-    service: str
-    fault: FaultView
-
-
-class FaultList(BaseModel):
-    service: str
-    max_ttl_s: float
-    faults: list[FaultView]
-
-
-class FaultsRemoved(BaseModel):
-    service: str
-    removed: int
-
-
-class ChaosError(BaseModel):
-    detail: str
-
-
 # Every chaos call may be refused; the 422 of a bad parameter FastAPI documents itself.
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ChaosError, "description": "no X-Chaos-Token header"},
-    403: {"model": ChaosError, "description": "a wrong token, or chaos is disabled"},
-}
+REFUSALS = common.error(401, "no X-Chaos-Token header") | common.error(
+    403, "a wrong token, or chaos is disabled"
+)
 
 
 def _view(fault: Fault) -> FaultView:
@@ -161,9 +129,7 @@ def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None)
         """Remove every fault, or those set on `endpoint`."""
         return FaultsRemoved(service=service_name, removed=book.clear(endpoint))
 
-    @router.delete(
-        "/{fault_id}", responses={404: {"model": ChaosError, "description": "no such fault"}}
-    )
+    @router.delete("/{fault_id}", responses=common.error(404, "no such fault"))
     async def remove(fault_id: Annotated[str, Path(max_length=64)]) -> FaultsRemoved:
         """Remove one fault."""
         if not book.remove(fault_id):

@@ -6,17 +6,19 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 import httpx
 from fastapi import APIRouter, FastAPI, Request
-from pydantic import BaseModel, Field
+
+from aiops_api.common import SinkStatus
+from aiops_api.service import ServiceHealth
 
 from ._db import close_pool, create_pool
 from ._migrations import apply_migrations
 from ._settings import ServiceSettings
-from ._sink import SinkStats, TelemetrySink
+from ._sink import TelemetrySink
 from ._startup import StartupErrorReporter, database_login_error
 from .access_log import AccessLogMiddleware
 from .chaos import CHAOS_PREFIX, ChaosMiddleware, FaultBook
@@ -29,16 +31,6 @@ from .middleware import TelemetryMiddleware
 logger = logging.getLogger("aiops_telemetry.service")
 
 HealthCheck = Callable[[Request], Awaitable[str]]
-
-
-class Health(BaseModel):
-    """What `GET /health` answers (always 200: `status` says whether all is well)."""
-
-    service: str
-    version: str
-    status: Literal["ok", "degraded"]
-    checks: dict[str, str] = Field(description='each check\'s result: "ok", or what is wrong')
-    telemetry: SinkStats
 
 
 def package_version(distribution: str) -> str:
@@ -121,17 +113,17 @@ class Telemetry:
         router = APIRouter()
 
         @router.get("/health", tags=["health"])
-        async def health(request: Request) -> Health:
+        async def health(request: Request) -> ServiceHealth:
             """Liveness, version, and the state of the telemetry pipeline."""
             results = {name: await check(request) for name, check in checks.items()}
             stats = self.sink.stats()
             healthy = stats.state == "ok" and all(r == "ok" for r in results.values())
-            return Health(
+            return ServiceHealth(
                 service=self.service_name,
                 version=self.version,
                 status="ok" if healthy else "degraded",
                 checks=results,
-                telemetry=stats,
+                telemetry=SinkStatus.model_validate(stats, from_attributes=True),
             )
 
         return router
