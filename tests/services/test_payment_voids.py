@@ -27,6 +27,7 @@ from payment.app import create_app as create_payment
 from payment.settings import PaymentSettings
 from tests.support.asgi import lifespan_client
 from tests.support.containers import ContainerPostgres
+from tests.support.telemetry_rows import connection
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +45,8 @@ async def payment(payment_db_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def db(payment_db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn: asyncpg.Connection = await asyncpg.connect(payment_db_url)
-    try:
+    async with connection(payment_db_url) as conn:
         yield conn
-    finally:
-        await conn.close()
 
 
 def new_order() -> str:

@@ -35,19 +35,26 @@ async def migrate(conn: asyncpg.Connection) -> None:
 
 
 @asynccontextmanager
+async def connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain connection to `database_url`, closed afterwards."""
+    conn: asyncpg.Connection = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
 async def schema_connection(
     database_url: str, *, analyzer: bool = False
 ) -> AsyncIterator[asyncpg.Connection]:
     """A connection to `database_url` with the telemetry schema applied, and the analyzer's
     too if asked; closed afterwards."""
-    conn: asyncpg.Connection = await asyncpg.connect(database_url)
-    try:
+    async with connection(database_url) as conn:
         await migrate(conn)
         if analyzer:
             await apply_migrations(conn, component="analyzer", package="analyzer")
         yield conn
-    finally:
-        await conn.close()
 
 
 @asynccontextmanager

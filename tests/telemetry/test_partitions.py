@@ -18,7 +18,7 @@ from aiops_telemetry import (
     apply_migrations,
     load_migrations,
 )
-from tests.support.telemetry_rows import connector, span
+from tests.support.telemetry_rows import connection, connector, span
 
 DAY = timedelta(days=1)
 
@@ -29,11 +29,8 @@ def spans(at: datetime, n: int = 1, *, service: str = "partition-test") -> list[
 
 @pytest.fixture
 async def fresh(fresh_database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn: asyncpg.Connection = await asyncpg.connect(fresh_database_url)
-    try:
+    async with connection(fresh_database_url) as conn:
         yield conn
-    finally:
-        await conn.close()
 
 
 async def unpartitioned_schema(conn: asyncpg.Connection) -> None:
