@@ -4,7 +4,7 @@ outlives a failed checkout.
 
 The shop here has a database of its own, so no other checkout's retrier (they
 all share their database's ledger, as replicas do) voids what a test expects
-to find pending. The compensator alone, on a ledger in memory, is in
+to find pending. The compensator alone, with its real ledger and payment, is in
 test_compensator.py; payment's side of the voids in test_payment_voids.py.
 """
 

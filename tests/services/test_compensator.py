@@ -31,6 +31,7 @@ from tests.support.containers import ContainerPostgres, Containers
 from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.tcp_proxy import tcp_proxy
+from tests.support.telemetry_rows import connection
 
 POLICY = RetryPolicy(interval_s=0.05, initial_s=0.05, max_s=0.2, batch_size=10, lease_s=1)
 TOKEN = "compensator-chaos-token"
@@ -47,12 +48,9 @@ class Stack:
 
 async def fetch(url: str, query: str, *args: object) -> list[asyncpg.Record]:
     """Rows of `query`, on a connection of its own (one from before an outage is gone)."""
-    conn: asyncpg.Connection = await asyncpg.connect(url)
-    try:
+    async with connection(url) as conn:
         rows: list[asyncpg.Record] = await conn.fetch(query, *args)
         return rows
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +154,9 @@ def stalled(*, reset: bool) -> Call:
     """The call while payment's table is locked, its authorization waiting in the INSERT:
     the call times out, or its connection (a load balancer's, say) breaks."""
 
-    async def waiting(stack: Stack) -> bool:  # a connection of its own: a transaction would
-        rows = await fetch(  # see one snapshot of pg_stat_activity
+    # On a connection of its own: within the lock's transaction, one snapshot of it.
+    async def waiting(stack: Stack) -> bool:
+        rows = await fetch(
             stack.url,
             "SELECT FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO payment_authorizations%'",
@@ -165,18 +164,15 @@ def stalled(*, reset: bool) -> Call:
         return len(rows) == 1
 
     async def call(stack: Stack, client: httpx.AsyncClient, order_id: str) -> None:
-        lock: asyncpg.Connection = await asyncpg.connect(stack.url)
-        try:
-            async with lock.transaction(), tcp_proxy(stack.payment.port) as lb:
-                await lock.execute("LOCK TABLE payment_authorizations IN SHARE MODE")
+        async with connection(stack.url) as lock, lock.transaction():
+            await lock.execute("LOCK TABLE payment_authorizations IN SHARE MODE")
+            async with tcp_proxy(stack.payment.port) as lb:
                 url = f"http://127.0.0.1:{lb.port}"
                 sent = asyncio.create_task(pay(url, order_id, timeout=5 if reset else 0.5))
                 await eventually(lambda: waiting(stack), within=10, what="the authorization")
                 if reset:
                     lb.retarget(free_port())
                 await sent
-        finally:
-            await lock.close()
 
     return call
 
