@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from aiops_api.common import SinkStatus
 from aiops_api.ingest import IngestHealth, SpanCounts
 from aiops_telemetry import (
     AccessLogMiddleware,
@@ -55,7 +54,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             service=telemetry.service_name,
             version=telemetry.version,
             status="ok" if stats.state == "ok" else "degraded",
-            telemetry=SinkStatus.model_validate(stats, from_attributes=True),
+            telemetry=stats,
             spans=SpanCounts(accepted=receiver.accepted_spans, rejected=receiver.rejected_spans),
             refused_requests={str(k): v for k, v in sorted(receiver.refused.items())},
         )

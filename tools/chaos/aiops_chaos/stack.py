@@ -13,11 +13,10 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TypeVar
 
 import asyncpg
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from aiops_api.analyzer import (
     BASELINES,
@@ -29,18 +28,14 @@ from aiops_api.analyzer import (
     Incident,
 )
 from aiops_api.chaos import FaultCreated, FaultList, FaultsRemoved
-from aiops_api.common import ErrorDetail, ValidationErrors
 from aiops_api.service import ServiceHealth
 
+from .answers import T, parse_answer, refusal_detail
 from .results import Sample
 from .scenarios import Fault
 from .stack_settings import HOST, NOT_RUNNING, StackError, StackSettings
 
 __all__ = ["SERVICES", "SHOP", "Stack", "StackError", "StackSettings"]
-
-T = TypeVar("T")
-# What a refusal carries: a sentence (HTTPException), or FastAPI's 422 field errors.
-REFUSAL: TypeAdapter[ErrorDetail | ValidationErrors] = TypeAdapter(ErrorDetail | ValidationErrors)
 
 SHOP: tuple[str, ...] = ("checkout", "payment", "inventory")  # the services with a chaos API
 SERVICES: tuple[str, ...] = (*SHOP, "analyzer")
@@ -129,7 +124,7 @@ class Stack:
             return f"{service} is unhealthy ({response.status_code}: {response.text[:200]})"
         shape = AnalyzerHealth if service == "analyzer" else ServiceHealth
         try:
-            _parse(service, "GET", "/health", response, shape)
+            parse_answer(service, "GET", "/health", response, shape)
         except StackError as exc:
             return str(exc)
         return None
@@ -144,12 +139,12 @@ class Stack:
         params = {name: value for name, value in values.items() if value is not None}
         path = f"/simulate/{fault.kind}"
         response = await self._chaos("POST", fault.service, path, params)
-        return _parse(fault.service, "POST", path, response, FaultCreated).fault.id
+        return parse_answer(fault.service, "POST", path, response, FaultCreated).fault.id
 
     async def faults(self, service: str) -> FaultList:
         """The faults active on `service`, with when each expires."""
         response = await self._chaos("GET", service, "/simulate")
-        return _parse(service, "GET", "/simulate", response, FaultList)
+        return parse_answer(service, "GET", "/simulate", response, FaultList)
 
     async def remove_fault(self, service: str, fault_id: str) -> bool:
         """Remove one fault; False if it was already gone (expired)."""
@@ -157,7 +152,7 @@ class Stack:
         response = await self._chaos("DELETE", service, path, missing_ok=True)
         if response.status_code == 404:
             return False
-        return _parse(service, "DELETE", path, response, FaultsRemoved).removed > 0
+        return parse_answer(service, "DELETE", path, response, FaultsRemoved).removed > 0
 
     async def clear_faults(self, services: tuple[str, ...] = SHOP) -> dict[str, int]:
         """Remove every fault on every service (tries them all); faults removed per service."""
@@ -166,7 +161,7 @@ class Stack:
         for service in services:
             try:
                 response = await self._chaos("DELETE", service, "/simulate")
-                removed[service] = _parse(
+                removed[service] = parse_answer(
                     service, "DELETE", "/simulate", response, FaultsRemoved
                 ).removed
             except StackError as exc:
@@ -195,7 +190,7 @@ class Stack:
         status = response.status_code
         if status < 400 or (missing_ok and status == 404):
             return response
-        detail = _detail(response)
+        detail = refusal_detail(response)
         if status in (401, 403):
             raise StackError(
                 f"{service} refused the chaos token ({status}: {detail}): the stack runs with "
@@ -280,9 +275,9 @@ class Stack:
         if response.status_code >= 400:
             status = response.status_code
             raise StackError(
-                f"the analyzer answered {method} {path} with {status}: {_detail(response)}"
+                f"the analyzer answered {method} {path} with {status}: {refusal_detail(response)}"
             )
-        return _parse("the analyzer", method, path, response, shape)
+        return parse_answer("the analyzer", method, path, response, shape)
 
     # Telemetry.
 
@@ -307,31 +302,3 @@ class Stack:
             rows = await conn.fetch(SAMPLES_SQL, start, end)
         fields = ("at", "endpoint", "requests", "errors", "p50_ms")
         return [Sample(*(row[name] for name in fields)) for row in rows]
-
-
-def _parse(
-    who: str, method: str, path: str, response: httpx.Response, shape: type[T] | TypeAdapter[T]
-) -> T:
-    """`response`'s body as `shape` (a service's answer model); StackError when it is not."""
-    adapter = shape if isinstance(shape, TypeAdapter) else TypeAdapter(shape)
-    try:
-        return adapter.validate_json(response.content)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'the body'}: {e['msg']}" for e in exc.errors()[:3]
-        )
-        raise StackError(
-            f"{who} answered {method} {path} with what this tool does not read ({problems}): "
-            "is the stack of the same version (`make up` rebuilds it), on the stack's port?"
-        ) from exc
-
-
-def _detail(response: httpx.Response) -> str:
-    """FastAPI's `detail`: a sentence, or a list of field errors (422); else the body."""
-    try:
-        refusal = REFUSAL.validate_json(response.content)
-    except ValidationError:
-        return response.text[:300]
-    if isinstance(refusal, ErrorDetail):
-        return refusal.detail[:300]
-    return "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in refusal.detail)

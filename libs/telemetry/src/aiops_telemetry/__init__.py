@@ -45,7 +45,7 @@ from ._settings import (
     ServiceSettings,
     parse_duration,
 )
-from ._sink import SinkStats, TelemetrySink
+from ._sink import TelemetrySink
 from ._span import CLIENT, COLUMNS, INTERNAL, SERVER, SpanRow, span_row
 from ._startup import StartupError, StartupErrorReporter
 from ._work import SimulatedWork, WorkDep
@@ -78,7 +78,6 @@ __all__ = [
     "Migration",
     "ServiceSettings",
     "SimulatedWork",
-    "SinkStats",
     "SpanRow",
     "StartupError",
     "StartupErrorReporter",

@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 import asyncpg
+
+from aiops_api.common import SinkStatus
 
 from ._span import COLUMNS, SpanRow, describe_error
 
@@ -25,26 +26,9 @@ logger = logging.getLogger("aiops_telemetry.sink")
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 OnConnect = Callable[[asyncpg.Connection], Awaitable[None]]
-SinkState = Literal["ok", "retrying", "closed"]
 
 # Errors that no retry can fix: the rows themselves are unwritable.
 _POISON = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
-
-
-@dataclass(frozen=True, slots=True)
-class SinkStats:
-    """The sink's counters, read as often as a caller likes (a plain dataclass, no
-    validation); `/health` answers them as `aiops_api.common.SinkStatus`."""
-
-    state: SinkState
-    buffered: int
-    written: int
-    dropped: int
-    failed_flushes: int
-    max_buffered: int
-    last_flush_at: datetime | None
-    last_flush_error: str | None
-    last_flush_error_at: datetime | None
 
 
 class TelemetrySink:
@@ -109,15 +93,16 @@ class TelemetrySink:
             return 0
         return max(0, self._max_buffered - len(self._buffer) - self._in_flight)
 
-    def stats(self) -> SinkStats:
-        state: SinkState
+    def stats(self) -> SinkStatus:
+        """Its counters, as `/health` answers them."""
+        state: Literal["ok", "retrying", "closed"]
         if self._closed:
             state = "closed"
         elif self._backing_off:
             state = "retrying"
         else:
             state = "ok"
-        return SinkStats(
+        return SinkStatus(
             state=state,
             buffered=len(self._buffer) + self._in_flight,
             written=self._written,

@@ -15,13 +15,14 @@ import contextlib
 import math
 import random
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aiops_api.chaos import FaultKind as FaultKind  # declared with the answers naming it
+# A fault is held as the chaos API answers it: one model, the book's and the wire's.
+from aiops_api.chaos import FaultKind as FaultKind
+from aiops_api.chaos import FaultView as Fault
 
 from ._routes import RouteTemplates
 from .context import record_exception
@@ -29,32 +30,6 @@ from .context import record_exception
 CHAOS_PREFIX = "/simulate"
 ANY_ENDPOINT = "*"
 MAX_HELD = 1_000  # requests one service holds for hangs at once; beyond it they get a 504
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    id: str
-    kind: FaultKind
-    endpoint: str  # a path, a route template (`/inventory/{sku}`), or `*`
-    rate: float  # share of matching requests affected, 0 < rate <= 1
-    duration_ms: float  # delay
-    jitter_ms: float  # delay: uniform ± around duration_ms
-    status: int  # error
-    created_at: datetime
-    expires_at: datetime
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "kind": self.kind.value,
-            "endpoint": self.endpoint,
-            "rate": self.rate,
-            "duration_ms": self.duration_ms,
-            "jitter_ms": self.jitter_ms,
-            "status": self.status,
-            "created_at": self.created_at.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
-        }
 
 
 class FaultBook:

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from aiops_api import common
 from aiops_api.chaos import FaultCreated, FaultKind, FaultList, FaultsRemoved, FaultView
 
-from .chaos import CHAOS_PREFIX, Fault, FaultBook
+from .chaos import CHAOS_PREFIX, FaultBook
 
 # A path or route template (letters, digits, / _ - . { }), or `*` for every endpoint.
 ENDPOINT_PATTERN = r"^(\*|/[A-Za-z0-9_./{}-]{0,200})$"
@@ -39,10 +39,6 @@ Ttl = Annotated[
 REFUSALS = common.error(401, "no X-Chaos-Token header") | common.error(
     403, "a wrong token, or chaos is disabled"
 )
-
-
-def _view(fault: Fault) -> FaultView:
-    return FaultView.model_validate(fault, from_attributes=True)
 
 
 def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None) -> APIRouter:
@@ -71,8 +67,8 @@ def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None)
         prefix=CHAOS_PREFIX, tags=["chaos"], dependencies=[Depends(authorized)], responses=REFUSALS
     )
 
-    def created(fault: Fault) -> FaultCreated:
-        return FaultCreated(service=service_name, fault=_view(fault))
+    def created(fault: FaultView) -> FaultCreated:
+        return FaultCreated(service=service_name, fault=fault)
 
     @router.post("/delay", status_code=status.HTTP_201_CREATED)
     async def delay(
@@ -119,7 +115,7 @@ def chaos_router(book: FaultBook, *, service_name: str, token: SecretStr | None)
         return FaultList(
             service=service_name,
             max_ttl_s=book.max_ttl_s,
-            faults=[_view(f) for f in book.active()],
+            faults=book.active(),
         )
 
     @router.delete("")

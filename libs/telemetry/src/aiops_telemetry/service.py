@@ -12,7 +12,6 @@ import asyncpg
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 
-from aiops_api.common import SinkStatus
 from aiops_api.service import ServiceHealth
 
 from ._db import close_pool, create_pool
@@ -123,7 +122,7 @@ class Telemetry:
                 version=self.version,
                 status="ok" if healthy else "degraded",
                 checks=results,
-                telemetry=SinkStatus.model_validate(stats, from_attributes=True),
+                telemetry=stats,
             )
 
         return router
