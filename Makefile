@@ -114,3 +114,8 @@ bench: .venv ## Benchmarks as ratios (needs wrk); writes bench/results and docs/
 .PHONY: benchmark-rca
 benchmark-rca: .venv ## Root causes on 200+ simulated faults, engine vs two rankers (bench/results/rca.*)
 	$(RUN) python -m bench.rca $(ARGS)
+
+# `make benchmark-detect ARGS="--family dip --no-readme"`: any option of `python -m bench.detect`.
+.PHONY: benchmark-detect
+benchmark-detect: .venv ## Metric anomalies on 78 labelled streams, engine vs three references (bench/results/detect.*)
+	$(RUN) python -m bench.detect $(ARGS)

@@ -21,6 +21,7 @@ from . import (
     hop,
     ingest,
     ingest_sustained,
+    metric_watch,
     middleware,
     month,
     otlp_ingest,
@@ -135,6 +136,8 @@ def _plan(config: Config) -> list[tuple[tuple[str, ...], Runner]]:
         plan.append((("L",), lambda ctx: [month.run(ctx)]))
     if "M" in wanted:
         plan.append((("M",), lambda ctx: [partition_span.run(ctx)]))
+    if "N" in wanted:
+        plan.append((("N",), lambda ctx: [metric_watch.run(ctx)]))
     return plan
 
 

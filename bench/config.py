@@ -26,6 +26,7 @@ SECTIONS = {
     "K": "analyzer cycle time vs keys",
     "L": "30 simulated days",
     "M": "partition span",
+    "N": "analyzer cycle time vs metric series",
 }
 
 
@@ -49,10 +50,11 @@ class Config:
     sustained_max: int  # ... up to this
     sustained_seconds: int  # J: length of each step
     cycle_keys: tuple[int, ...]  # K: key counts to time the analyzer cycle at
-    cycle_rounds: int  # K: measured cycles per key count, after the warm-up
+    cycle_rounds: int  # K, N: measured cycles per size, after the warm-up
     month_days: int  # L: simulated days
     month_rate: float  # L: checkouts per second (six spans each)
     span_rate: float  # M: checkouts per second over the 7 days partitioned both ways
+    metric_series: tuple[int, ...]  # N: metric series to time the analyzer cycle at
     sections: tuple[str, ...]
 
     @classmethod
@@ -79,11 +81,12 @@ class Config:
             sustained_start=_positive_int(env, "BENCH_SUSTAINED_START", 10_000),
             sustained_max=_positive_int(env, "BENCH_SUSTAINED_MAX", 320_000),
             sustained_seconds=_positive_int(env, "BENCH_SUSTAINED_SECONDS", 10),
-            cycle_keys=_key_counts(env, "BENCH_CYCLE_KEYS", (1_000, 3_000, 10_000)),
+            cycle_keys=_sizes(env, "BENCH_CYCLE_KEYS", (1_000, 3_000, 10_000), step=5),
             cycle_rounds=_positive_int(env, "BENCH_CYCLE_ROUNDS", 10),
             month_days=_positive_int(env, "BENCH_MONTH_DAYS", 30),
             month_rate=float(_positive_int(env, "BENCH_MONTH_RATE", 10)),
             span_rate=float(_positive_int(env, "BENCH_SPAN_RATE", 2)),
+            metric_series=_sizes(env, "BENCH_METRIC_SERIES", (1_000, 10_000), step=1),
             sections=tuple(s for s in SECTIONS if not only or s in only),
         )
 
@@ -111,6 +114,7 @@ class Config:
             "month_days": self.month_days,
             "month_rate": self.month_rate,
             "span_rate": self.span_rate,
+            "metric_series": list(self.metric_series),
             "sections": list(self.sections),
         }
 
@@ -129,8 +133,11 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _key_counts(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
-    """`1000,3000,10000`: ascending, each a whole number of 5-key services (section K)."""
+def _sizes(
+    env: Mapping[str, str], name: str, default: tuple[int, ...], *, step: int
+) -> tuple[int, ...]:
+    """`1000,3000,10000`: ascending, each at least 10 and a multiple of `step` (section K: a
+    whole number of 5-key services)."""
     raw = env.get(name, "").replace(",", " ").split()
     if not raw:
         return default
@@ -138,8 +145,10 @@ def _key_counts(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> 
         values = tuple(sorted({int(value) for value in raw}))
     except ValueError:
         raise ConfigError(f"{name} must be whole numbers, e.g. 1000,10000; got {raw}") from None
-    if any(value < 10 or value % 5 for value in values):
-        raise ConfigError(f"{name}: each count must be a multiple of 5, at least 10; got {values}")
+    if any(value < 10 or value % step for value in values):
+        raise ConfigError(
+            f"{name}: each count must be a multiple of {step}, at least 10; got {values}"
+        )
     return values
 
 

@@ -1,4 +1,5 @@
-"""Where a profiled analyzer cycle spent its time, as the cycle-keys section (K) notes it."""
+"""Where a profiled analyzer cycle spent its time, as sections K (keys) and N (metric series)
+note it."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ import pstats
 PROFILED = ("judge_window", "conclude_window", "count_bars", "window_stats", "learn", "detect")
 
 
-def profile_lines(profiler: cProfile.Profile, n: int = 8) -> list[str]:
-    """The engine's entry points (cumulative), then where Python spent its own time."""
+def profile_lines(
+    profiler: cProfile.Profile, n: int = 8, named: tuple[str, ...] = PROFILED
+) -> list[str]:
+    """The entry points `named` (cumulative), then where Python spent its own time."""
     stats = pstats.Stats(profiler, stream=io.StringIO())
     entries = stats.stats  # type: ignore[attr-defined]  # pstats keeps them untyped
     lines = [
         f"{file.rsplit('/', 1)[-1]} {name}: {cum * 1000:.0f} ms cumulative"
         for (file, _, name), (_, _, _, cum, _) in entries.items()
-        if name in PROFILED
+        if name in named
     ]
     mine = sorted(entries.items(), key=lambda item: -item[1][2])[:n]
     lines += [

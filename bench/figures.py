@@ -5,7 +5,8 @@
 | `bench` (the table), `bench-<KEY>` (a section) | bench/results/bench.json | `make bench` |
 | `evaluate` | bench/results/scorecard.json | `make evaluate` (bench.scorecard) |
 | `benchmark-rca` | bench/results/rca.json | `make benchmark-rca` |
-| `headline` (README) | all three | each of the three |
+| `benchmark-detect` | bench/results/detect.json | `make benchmark-detect` |
+| `headline` (README) | all four | each of the four |
 
 A command writes its report, then renders its blocks from the report on disk
 (`write`), so what a document says is what a report holds: a test renders
@@ -32,8 +33,9 @@ from .report import Goal, Section
 BENCH = Path("bench/results/bench.json")
 SCORECARD = Path("bench/results/scorecard.json")
 RCA = Path("bench/results/rca.json")
+DETECT = Path("bench/results/detect.json")
 # The `make bench` sections the README's headline shows; docs/performance.md has them all.
-HEADLINE_SECTIONS = ("A", "C", "H", "J", "K", "L")
+HEADLINE_SECTIONS = ("A", "C", "H", "J", "K", "L", "N")
 _START = re.compile(r"<!-- ([\w-]+):start -->")
 
 
@@ -126,6 +128,18 @@ class Reports:
 
         return headline(*load(self.root / RCA))
 
+    @cached_property
+    def detect_headline(self) -> str:
+        from .detect.markdown import headline
+
+        return headline(self._json(DETECT))
+
+    @cached_property
+    def detect_block(self) -> str:
+        from .detect.markdown import readme_block  # plain JSON in, Markdown out
+
+        return readme_block(self._json(DETECT))
+
 
 # -- what each block says ------------------------------------------------------------------
 
@@ -145,6 +159,7 @@ def renderers(reports: Reports) -> dict[str, tuple[str, Render]]:
         "bench": ("bench", lambda r: table(r.bench.values())),
         "evaluate": ("evaluate", lambda r: scorecard(r.scorecard)),
         "benchmark-rca": ("benchmark-rca", lambda r: r.rca_block),
+        "benchmark-detect": ("benchmark-detect", lambda r: r.detect_block),
     }
     keys = reports.bench if (reports.root / BENCH).exists() else SECTIONS
     for key in keys:
@@ -209,6 +224,7 @@ def headline(reports: Reports) -> str:
     rows = [
         _or_missing(lambda: evaluate_headline(reports.scorecard), "make evaluate"),
         _or_missing(lambda: reports.rca_headline, "make benchmark-rca"),
+        _or_missing(lambda: reports.detect_headline, "make benchmark-detect"),
     ]
     try:
         sections = reports.bench

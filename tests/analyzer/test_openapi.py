@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -20,6 +21,8 @@ from pydantic import TypeAdapter
 from aiops_api.analyzer import (
     BASELINES,
     INCIDENTS,
+    METRIC_POINTS,
+    METRIC_SERIES,
     AnalyzeResult,
     AnalyzerHealth,
     Anomalies,
@@ -27,15 +30,17 @@ from aiops_api.analyzer import (
     Incident,
     IncidentDetail,
     Latency,
+    NewNormalRequested,
     Trace,
 )
 from aiops_api.common import ErrorDetail
 from aiops_engine.detection import Anomaly, AnomalyType, Baseline, SeriesKey
 from aiops_engine.incidents.lifecycle import changes
+from aiops_engine.metrics import MetricConfig, judge
 from aiops_telemetry import CLIENT, COLUMNS, SERVER, apply_migrations, span_row
 from analyzer.app import create_app
 from analyzer.settings import AnalyzerSettings
-from analyzer.store import anomalies, baselines, incident_history
+from analyzer.store import anomalies, baselines, incident_history, metric_judgements, metric_states
 from tests.support.asgi import lifespan_client
 from tests.support.containers import ContainerRedis
 from tests.support.polling import eventually
@@ -62,7 +67,11 @@ ERRORS = {
     ("/dependencies", "get"): {"503"},
     ("/traces/{trace_id}", "get"): {"404", "422", "503"},
     ("/latency", "get"): {"422", "503"},
+    ("/metric-series", "get"): {"503"},
+    ("/metric-series/{series}/points", "get"): {"404", "422", "503"},
+    ("/metric-series/{series}/new-normal", "post"): {"404", "422", "503"},
 }
+SERIES = "openapi:{}/x{{route=/a/{{id}}}}"  # a metric series' name holds `:`, `/`, `{}`, `=`
 # Those that read PostgreSQL: their 503 says so.
 READS_POSTGRES = {
     ("/anomalies", "get"),
@@ -72,6 +81,9 @@ READS_POSTGRES = {
     ("/dependencies", "get"),
     ("/traces/{trace_id}", "get"),
     ("/latency", "get"),
+    ("/metric-series", "get"),
+    ("/metric-series/{series}/points", "get"),
+    ("/metric-series/{series}/new-normal", "post"),
 }
 
 
@@ -206,6 +218,11 @@ async def seed(conn: asyncpg.Connection, redis_url: str) -> tuple[Incident, Inci
     learned = Baseline(key=key, level_ms=9.0, spread_ms=1.0, rate_per_s=10.0, error_rate=0.0,
                        samples=400, windows=40, updated_at=now)  # fmt: skip
     await baselines.save_baselines(conn, {key: learned})
+    series = SERIES.format(trace_id)  # a metric series, with a first (learning) point
+    state, first = judge(None, series, now, 1.0, MetricConfig())
+    assert state is not None
+    await metric_states.save_states(conn, {series: state}, {series: (name, "both")})
+    await metric_judgements.save_judgements(conn, [first])
     return incident, expired, trace_id
 
 
@@ -215,6 +232,7 @@ Call = tuple[str, str, dict[str, str], int, type[Any] | TypeAdapter[Any] | None]
 
 def calls(served: Served) -> list[Call]:
     incident = {"incident_id": served.incident.id}
+    series = {"series": quote(SERIES.format(served.trace_id), safe="")}
     return [
         ("GET", "/health", {}, 200, AnalyzerHealth),
         ("GET", "/metrics", {}, 200, None),
@@ -237,6 +255,12 @@ def calls(served: Served) -> list[Call]:
         ("GET", "/traces/{trace_id}", {"trace_id": "no-such-trace"}, 404, ErrorDetail),
         ("GET", "/latency", {}, 200, Latency),
         ("GET", "/latency?minutes=0", {}, 422, None),
+        ("GET", "/metric-series", {}, 200, METRIC_SERIES),
+        ("GET", "/metric-series/{series}/points", series, 200, METRIC_POINTS),
+        ("GET", "/metric-series/{series}/points", {"series": "openapi:none"}, 404, ErrorDetail),
+        ("GET", "/metric-series/{series}/points?limit=0", series, 422, None),
+        ("POST", "/metric-series/{series}/new-normal", series, 202, NewNormalRequested),
+        ("POST", "/metric-series/{series}/new-normal", {"series": "x:none"}, 404, ErrorDetail),
     ]  # fmt: skip
 
 

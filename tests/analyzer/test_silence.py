@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from aiops_engine.detection import AnomalyType, Baseline, detect_silence, system_load
+from aiops_engine.detection import AnomalyType, Baseline, SeriesKey, detect_silence, system_load
 
 from .synthetic import CHECKOUT, CONFIG, PAYMENT, Run, at, lognormal, poisson, steady_run, window_of
 
@@ -138,3 +138,31 @@ def test_a_whole_system_gone_quiet_is_silence_from_its_second_empty_window() -> 
         (AnomalyType.SILENCE, PAYMENT),
         (AnomalyType.SILENCE, CHECKOUT),
     }
+
+
+def test_a_key_that_only_carries_traffic_in_bursts_is_not_silent_after_each_one() -> None:
+    """Checkout writes its void ledger only while a downstream fails: five bursts of two busy
+    windows, a few minutes apart, while payment and checkout carry their steady traffic. The
+    ledger's rate is learned over the busy system's time, empty windows included, not over
+    its bursts alone, so the quiet after the last burst (its baseline established by then)
+    is its usual, not an hour of silence; while the whole system is quiet, nothing is
+    learned."""
+    ledger = SeriesKey.edge("checkout", "postgres")
+    rng = random.Random(14)
+    run = two_keys(rng, 20)
+    index = 20
+    for _ in range(5):
+        for busy in [True] * 2 + [False] * 18:
+            windows = [
+                window_of(lognormal(rng, 100.0, 100), index=index),
+                window_of(lognormal(rng, 30.0, 100), index=index, key=CHECKOUT),
+            ]
+            if busy:
+                windows.append(window_of(lognormal(rng, 5.0, 60), index=index, key=ledger))
+            assert run.cycle(windows, index=index) == [], index
+            index += 1
+    assert run.baselines[ledger].windows >= CONFIG.min_windows
+    assert run.baselines[ledger].rate_per_s < 1.0  # 6/s while busy, a tenth of the time
+    rate = run.baselines[ledger].rate_per_s
+    assert run.cycle([], index=index) == []
+    assert run.baselines[ledger].rate_per_s == rate  # the whole system quiet: nothing learned

@@ -19,7 +19,7 @@ import pytest
 from bench import figures
 from bench.config import REPO_ROOT
 
-REPORTS = (figures.BENCH, figures.SCORECARD, figures.RCA)
+REPORTS = (figures.BENCH, figures.SCORECARD, figures.RCA, figures.DETECT)
 
 
 def test_the_reports_the_figures_are_rendered_from_are_there() -> None:
@@ -54,6 +54,7 @@ def checkout(tmp_path: Path) -> Path:
         ("docs/scaling.md", "bench-J"),
         ("docs/evaluation.md", "evaluate"),
         ("docs/evaluation.md", "benchmark-rca"),
+        ("docs/benchmark-detect.md", "benchmark-detect"),
     ],
 )
 def test_a_figure_edited_by_hand_is_caught(checkout: Path, doc: str, block: str) -> None:
@@ -83,12 +84,17 @@ def _rca(report: dict[str, Any]) -> None:
     report["wall_s"] = 1800.0
 
 
+def _detect(report: dict[str, Any]) -> None:
+    report["detectors"]["zscore"]["splits"]["holdout"]["score"] = 12.5
+
+
 @pytest.mark.parametrize(
     ("report", "change", "command", "blocks"),
     [
         (figures.BENCH, _bench, "bench", {"headline", "bench", "bench-A"}),
         (figures.SCORECARD, _scorecard, "evaluate", {"headline", "evaluate"}),
         (figures.RCA, _rca, "benchmark-rca", {"benchmark-rca"}),
+        (figures.DETECT, _detect, "benchmark-detect", {"benchmark-detect"}),
     ],
 )
 def test_a_report_measured_again_is_caught_until_its_command_writes_the_docs(

@@ -36,6 +36,7 @@ UIDS = {
     "baselines": "aiops-baselines",
     "incidents": "aiops-incidents",
     "trace-lookup": "aiops-trace-lookup",
+    "metric-series": "aiops-metric-series",
 }
 
 
@@ -180,7 +181,8 @@ def checkout_trace(origin: datetime, second: int, tag: str) -> list[SpanRow]:
 @pytest.fixture(scope="module")
 async def scene(database_url: str) -> AsyncIterator[Scene]:
     """90 s of checkouts (every 10th payment fails, 60-70 s are slow), a baseline,
-    a latency anomaly and an incident opened and resolved; all in year 2000."""
+    a latency anomaly, an incident opened and resolved and two judged metric series;
+    all in year 2000."""
     tag = uuid.uuid4().hex[:8]
     origin = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(minutes=uuid.uuid4().int % 500_000)
     traces = [checkout_trace(origin, second, tag) for second in range(90)]
@@ -190,9 +192,15 @@ async def scene(database_url: str) -> AsyncIterator[Scene]:
         await conn.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
         await roll_up_range(conn, origin, origin + timedelta(minutes=2))
         await write_analyzer_rows(conn, tag, origin, slow_trace[0][7])
+        series = await write_metric_judgements(conn, tag, origin)
         yield Scene(
             time_range=TimeRange(origin - timedelta(seconds=30), origin + timedelta(seconds=120)),
-            choices={"service": payment, "endpoint": "/payment", "trace_id": slow_trace[0][7]},
+            choices={
+                "service": payment,
+                "endpoint": "/payment",
+                "trace_id": slow_trace[0][7],
+                "series": series,
+            },
             trace_spans=[row[8] for row in sorted(slow_trace, key=lambda row: (row[0], row[8]))],
         )
 
@@ -239,6 +247,38 @@ async def write_analyzer_rows(
             (incident, at(95), "resolved", "resolved", "critical", payment),
         ],
     )
+
+
+# The scene's watched series: judged each second, learning for the first 10 s,
+# anomalous 60-70 s (the slow window), a new normal adopted at 80 s (held since 75 s).
+METRIC_LEARNING_S, METRIC_ANOMALOUS_S, METRIC_NEW_NORMAL_S = 10, range(60, 70), 80
+
+
+async def write_metric_judgements(conn: asyncpg.Connection, tag: str, origin: datetime) -> str:
+    """Judgements of two series as the analyzer writes them; the name of the one to chart,
+    a name with the braces, dots, `=` and `/` that metric series names carry."""
+    chosen = f"checkout-{tag}:http.server.request.duration.p95{{http.route=/checkout}}"
+
+    def judgement(series: str, second: int, level: float) -> tuple[object, ...]:
+        at = origin + timedelta(seconds=second)
+        learning, anomalous = second < METRIC_LEARNING_S, second in METRIC_ANOMALOUS_S
+        value = level * (13 if anomalous else 1) * (1 + (second % 3) / 50)
+        expected = (None, None, None) if learning else (level, level * 0.8, level * 1.2)
+        since = at - timedelta(seconds=5) if second == METRIC_NEW_NORMAL_S else None
+        why = f"{series}: {value:.3g} is {value / level:.1f}x the expected {level:.3g}"
+        return (series, at, value, *expected, 0.99 if anomalous else 0.1, anomalous, since, why)
+
+    await conn.executemany(
+        """INSERT INTO analyzer_metric_judgements (series, "time", value, expected, lower,
+               upper, score, anomalous, new_normal_since, explanation)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        [
+            judgement(series, second, level)
+            for series, level in ((chosen, 0.2), (f"checkout-{tag}:conversion", 0.031))
+            for second in range(90)
+        ],
+    )
+    return chosen
 
 
 async def resolve_variables(
@@ -330,3 +370,54 @@ async def test_a_query_on_a_column_our_schema_lacks_fails(
     )
     with pytest.raises(asyncpg.UndefinedColumnError):
         await db.fetch(sql)
+
+
+async def test_the_metric_series_panel_draws_value_expected_band_and_anomalies(
+    reader: asyncpg.Connection, scene: Scene
+) -> None:
+    """Per judgement (a 1 s interval): value, expected and the band's bounds, empty while
+    learning; the band is the fill from upper down to lower; a red point per anomalous
+    judgement, explained by an annotation; the new normal marked where it was adopted."""
+    board = DASHBOARDS["metric-series"]
+    [panel] = [p for p in board["panels"] if p["type"] == "timeseries"]
+    overrides = {
+        o["matcher"]["options"]: {p["id"]: p["value"] for p in o["properties"]}
+        for o in panel["fieldConfig"]["overrides"]
+    }
+    assert overrides["upper"]["custom.fillBelowTo"] == "lower"
+    assert overrides["anomaly"]["custom.drawStyle"] == "points"
+    variables = await resolve_variables(reader, board, scene)
+    assert variables["series"] == Variable(scene.choices["series"])
+
+    async def run(sql: str) -> list[asyncpg.Record]:
+        return list(await reader.fetch(expand(sql, scene.time_range, variables, interval="1s")))
+
+    values, anomalies = [await run(target["rawSql"]) for target in panel["targets"]]
+    assert [list(row.keys()) for row in values[:1]] == [
+        ["time", "value", "expected", "lower", "upper"]
+    ]
+    assert len(values) == 90
+    learning, judged = values[:METRIC_LEARNING_S], values[METRIC_LEARNING_S:]
+    assert all(row["expected"] is row["lower"] is row["upper"] is None for row in learning)
+    assert all(row["lower"] < row["expected"] < row["upper"] for row in judged)
+    assert len(anomalies) == len(METRIC_ANOMALOUS_S)
+    assert all(row["anomaly"] > row_upper(values, row["time"]) for row in anomalies)
+
+    notes = {
+        a["name"]: a["target"]["rawSql"] for a in board["annotations"]["list"] if "target" in a
+    }
+    explained = await run(notes["Anomaly explanations"])
+    assert [row["time"] for row in explained] == [row["time"] for row in anomalies]
+    assert all("x the expected" in row["text"] for row in explained)
+    [adopted] = await run(notes["New normal adopted"])
+    origin = scene.time_range.start + timedelta(seconds=30)
+    assert adopted["time"] == origin + timedelta(seconds=METRIC_NEW_NORMAL_S)
+    held = origin + timedelta(seconds=METRIC_NEW_NORMAL_S - 5)
+    assert f"held since {held:%Y-%m-%d %H:%M:%S} UTC" in adopted["text"]
+
+
+def row_upper(values: list[asyncpg.Record], moment: datetime) -> float:
+    """The band's upper bound at `moment` in the values query's rows (epoch-second times)."""
+    [upper] = [row["upper"] for row in values if as_epoch(row["time"]) == moment.timestamp()]
+    assert isinstance(upper, float)
+    return upper

@@ -42,17 +42,21 @@ def test_every_operation_documents_its_answer_and_its_refusals() -> None:
     assert health["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/IngestHealth"
     }
-    export = spec["paths"]["/v1/traces"]["post"]["responses"]
-    assert set(export) == {"200", "400", "413", "415", "503"}
-    assert export["200"]["content"] == {
-        "application/json": {"schema": {"$ref": "#/components/schemas/ExportTraceAnswer"}},
-        "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
-    }
-    for status in ("400", "413", "415", "503"):
-        assert export[status]["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/ErrorDetail"
+    for path, answer in (
+        ("/v1/traces", "ExportTraceAnswer"),
+        ("/v1/metrics", "ExportMetricsAnswer"),
+    ):
+        export = spec["paths"][path]["post"]["responses"]
+        assert set(export) == {"200", "400", "413", "415", "503"}
+        assert export["200"]["content"] == {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{answer}"}},
+            "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
         }
-    assert set(spec["paths"]) == {"/health", "/v1/traces"}
+        for status in ("400", "413", "415", "503"):
+            assert export[status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorDetail"
+            }
+    assert set(spec["paths"]) == {"/health", "/v1/traces", "/v1/metrics"}
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ from .loop import AnalysisLoop
 from .roles import enable_reader_login
 from .settings import AnalyzerSettings
 from .store import SESSION_SETTINGS
+from .store.metric_judgements import retention_tasks
 
 logger = logging.getLogger("analyzer.app")
 
@@ -110,11 +111,18 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
                     settings.rca(),
                     interval=settings.analysis_interval,
                     heartbeat=settings.leader_ttl / 3,
+                    metrics=settings.metric_watch(),
                 )
                 housekeeper = Housekeeper(
                     pool,
                     settings.retention(),
                     maintains_partitions=settings.partition_maintenance,
+                )
+                db = Database(pool, acquire_timeout=settings.db_timeout)
+                judgements, hours = retention_tasks(
+                    db,
+                    judgements=settings.metric_judgement_retention,
+                    season_days=settings.metric_watch().config.season_days,
                 )
                 stop = asyncio.Event()
                 tasks = [
@@ -122,14 +130,15 @@ def create_app(settings: AnalyzerSettings | None = None) -> FastAPI:
                     asyncio.create_task(housekeeper.run(stop), name="housekeeping"),
                 ]
                 try:
-                    yield {
-                        "settings": settings,
-                        "pool": pool,
-                        "db": Database(pool, acquire_timeout=settings.db_timeout),
-                        "loop": loop,
-                        "desk": desk,
-                        "housekeeper": housekeeper,
-                    }
+                    async with judgements.running(), hours.running():
+                        yield {
+                            "settings": settings,
+                            "pool": pool,
+                            "db": db,
+                            "loop": loop,
+                            "desk": desk,
+                            "housekeeper": housekeeper,
+                        }
                 finally:
                     stop.set()
                     await asyncio.gather(*tasks)

@@ -4,6 +4,9 @@ Thin on purpose: all judgement lives in the engine (`aiops_engine`, pure
 functions; `aiops_engine.step` is the window step `aiops replay` runs too);
 this module only chooses the window, moves data between PostgreSQL and
 those functions, and keeps the state that carries from one cycle to the next.
+Metric series are judged alongside (`metric_cycle`), among them the shop's business
+metrics of this very window's spans; their anomalies join the window's before root
+causes are sought.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from aiops_engine.detection import (
     WindowStats,
     count_bars,
 )
+from aiops_engine.metrics import MetricConfig
 from aiops_engine.rca import DependencyGraph, Finding, RcaConfig
 from aiops_engine.step import SAMPLE_TRACES, conclude_window, judge_window, traces_to_follow
 from aiops_telemetry import Connection
 
-from . import store
+from . import metric_cycle, store
 from .leader import Fence, claim_fence
+from .metric_cycle import MetricMemory, MetricOutcome, MetricWatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +49,13 @@ class Timing:
 
 @dataclass
 class AnalysisState:
-    """What one cycle hands the next: baselines, the dependency graph, the last window's end."""
+    """What one cycle hands the next: baselines, the dependency graph, the last window's end,
+    and the metric series' states."""
 
     baselines: dict[SeriesKey, Baseline] = field(default_factory=dict)
     graph: DependencyGraph = field(default_factory=DependencyGraph)
     last_end: datetime | None = None
+    metrics: MetricMemory = field(default_factory=MetricMemory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +67,16 @@ class CycleReport:
     findings: tuple[Finding, ...]
     seconds: float  # wall time the cycle took
     skipped: Mapping[SeriesKey, str] = field(default_factory=dict)  # keys not judged, and why
+    metrics: MetricOutcome | None = None  # the metric window, if one was judged
 
     @property
     def rows(self) -> int:
         return sum(window.count for window in self.windows)
+
+    @property
+    def new_normals(self) -> Mapping[str, datetime]:
+        """Metric series that took a new normal this cycle, and since when."""
+        return self.metrics.new_normals if self.metrics else {}
 
 
 def next_window(
@@ -94,6 +107,7 @@ async def run_cycle(
     now: datetime,
     rca: RcaConfig = RcaConfig(),  # frozen, so one shared default is safe
     fence: Fence | None = None,
+    metric_watch: MetricWatch = MetricWatch(),
 ) -> CycleReport | None:
     """Analyse the next window; persist what was learned and found; advance `state`.
 
@@ -113,7 +127,13 @@ async def run_cycle(
         bars=count_bars(state.baselines, config),
     )
     judged = judge_window(windows, state.baselines, config, now=end)
-    anomalies = judged.anomalies
+    # The business metrics of this very window, judged with its spans' anomalies (they
+    # explain each other); a window of a handful of checkouts gives none.
+    sales = await store.business.business_points(conn, start, end, min_attempts=config.min_samples)
+    metrics = await metric_cycle.judge_metrics(
+        conn, state.metrics, metric_watch, now=now, business_points=sales
+    )
+    anomalies = [*judged.anomalies, *(metrics.anomalies if metrics else ())]
     observed = await store.traces.window_dependencies(conn, start=start, end=end)
     traces = await store.traces.trace_spans(conn, traces_to_follow(anomalies)) if anomalies else {}
     outcome = conclude_window(
@@ -136,6 +156,10 @@ async def run_cycle(
         await store.anomalies.save_anomalies(conn, anomalies, detected_at=now)
         await store.traces.save_dependencies(conn, observed)
         await store.windows.save_progress(conn, end)
+        if metrics is not None:
+            await metric_cycle.save_metrics(conn, state.metrics, metrics)
+    if metrics is not None:
+        metric_cycle.advance(state.metrics, metrics)
     state.baselines = learned
     state.graph = outcome.graph
     state.last_end = end
@@ -146,12 +170,15 @@ async def run_cycle(
         anomalies=tuple(anomalies),
         findings=outcome.findings,
         seconds=time.perf_counter() - began,
-        skipped={**judged.skipped, **outcome.skipped},
+        skipped={**judged.skipped, **outcome.skipped, **(metrics.skipped if metrics else {})},
+        metrics=metrics,
     )
 
 
 async def restore_state(
-    conn: Connection, config: DetectionConfig = DetectionConfig()
+    conn: Connection,
+    config: DetectionConfig = DetectionConfig(),
+    metric_config: MetricConfig = MetricConfig(),
 ) -> AnalysisState:
     """State after a restart or a change of leader: what was persisted, nothing relearned.
 
@@ -170,4 +197,5 @@ async def restore_state(
         baselines=baselines,
         graph=await store.traces.load_dependencies(conn),
         last_end=last_end,
+        metrics=await metric_cycle.restore_metrics(conn, metric_config),
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from .store import metric_points
 from .store.retention import RetentionPolicy, RetentionReport, maintain_partitions
 from .store.rollups import CHUNK_MINUTES, roll_up
 
@@ -28,6 +29,7 @@ class HousekeepingStats:
     """For `/metrics`."""
 
     minutes_rolled_up: int = 0
+    metric_minutes_rolled_up: int = 0
     partitions_created: int = 0
     partitions_dropped: int = 0
     evidence_spans_kept: int = 0
@@ -58,7 +60,7 @@ class Housekeeper:
         Rollups first: retention drops no raw day the rollups have not passed.
         """
         now = now or datetime.now(UTC)
-        minutes = 0
+        minutes = metric_minutes = 0
         report = RetentionReport()
         async with self._pool.acquire() as conn:
             for _ in range(_CATCH_UP_CHUNKS):
@@ -67,22 +69,34 @@ class Housekeeper:
                 self.stats.minutes_rolled_up += rolled
                 if rolled < CHUNK_MINUTES:  # caught up (or another replica is at it)
                     break
+            for _ in range(_CATCH_UP_CHUNKS):
+                rolled = await metric_points.roll_up_metrics(
+                    conn, now=now, first=self._policy.metric_points
+                )
+                metric_minutes += rolled
+                self.stats.metric_minutes_rolled_up += rolled
+                if rolled < metric_points.CHUNK_MINUTES:
+                    break
             if partitions:
                 report = await maintain_partitions(conn, self._policy, now=now)
         self.stats.partitions_created += report.created
         self.stats.partitions_dropped += len(report.dropped)
         self.stats.evidence_spans_kept += report.evidence_spans
-        did_something = minutes or report.created or report.dropped or report.evidence_spans
+        did_something = (
+            minutes or metric_minutes or report.created or report.dropped or report.evidence_spans
+        )
         logger.log(
             logging.INFO if did_something else logging.DEBUG,
-            "housekeeping: %d minutes rolled up, %d partitions created, %d dropped, "
-            "%d evidence spans kept",
+            "housekeeping: %d minutes of spans and %d of metrics rolled up, %d partitions "
+            "created, %d dropped, %d evidence spans kept",
             minutes,
+            metric_minutes,
             report.created,
             len(report.dropped),
             report.evidence_spans,
             extra={
                 "minutes_rolled_up": minutes,
+                "metric_minutes_rolled_up": metric_minutes,
                 "partitions_created": report.created,
                 "partitions_dropped": len(report.dropped),
                 "evidence_spans_kept": report.evidence_spans,

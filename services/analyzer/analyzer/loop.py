@@ -19,6 +19,7 @@ from .cycle import AnalysisState, CycleReport, Timing, restore_state, run_cycle
 from .incidents import IncidentDesk
 from .leader import Fence, FencedOut, LeaderLock, claim_fence
 from .loop_stats import LoopStats, log_cycle
+from .metric_cycle import MetricWatch
 
 logger = logging.getLogger("analyzer.loop")
 
@@ -58,6 +59,7 @@ class AnalysisLoop:
         *,
         interval: float,
         heartbeat: float,
+        metrics: MetricWatch = MetricWatch(),
     ) -> None:
         self._pool = pool
         self._desk = desk
@@ -65,6 +67,7 @@ class AnalysisLoop:
         self._config = config
         self._timing = timing
         self._rca = rca
+        self._metrics = metrics
         self._interval = interval
         self._heartbeat = heartbeat
         self._lock = asyncio.Lock()  # one cycle at a time: windows must not overlap
@@ -138,7 +141,7 @@ class AnalysisLoop:
         """
         async with self._pool.acquire() as conn:
             fence = None if token is None else await self._claim(conn, Fence(token, self.identity))
-            self.state = await restore_state(conn, self._config)
+            self.state = await restore_state(conn, self._config, self._metrics.config)
         self.fence, self.leading = fence, True
         logger.info(
             "leading as %s under token %s (%d baselines)",
@@ -176,6 +179,7 @@ class AnalysisLoop:
                     now=now,
                     rca=self._rca,
                     fence=self.fence,
+                    metric_watch=self._metrics,
                 )
         except FencedOut:
             raise  # not a failure: handled by analyze_now
@@ -189,7 +193,11 @@ class AnalysisLoop:
             # The window is persisted as analysed, so no other replica will
             # find these again: the desk writes them while our fence holds.
             events = await self._desk.process(
-                report.findings, now=now, graph=state.graph, fence=self.fence
+                report.findings,
+                now=now,
+                graph=state.graph,
+                fence=self.fence,
+                new_normals=report.new_normals,
             )
             log_cycle(report, events, milliseconds=(time.perf_counter() - began) * 1000.0)
         return report

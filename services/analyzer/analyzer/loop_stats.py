@@ -42,6 +42,8 @@ class LoopStats:
     last_cycle_at: datetime | None = None
     last_error: str | None = None
     fenced_writes: int = 0  # writes refused because a newer leader had taken over
+    metric_points_judged: int = 0
+    metric_points_refused: Counter[str] = field(default_factory=Counter)  # reason -> points
 
     def record(self, report: CycleReport) -> None:
         """Count a cycle that ran, and log what it found and what it could not judge."""
@@ -56,6 +58,12 @@ class LoopStats:
             logger.warning("anomaly: %s", anomaly.explanation)
         for finding in report.findings:
             logger.warning("root cause %s: %s", finding.root_cause, finding.explanation)
+        if report.metrics is not None:
+            judged = report.metrics.watched
+            self.metric_points_judged += sum(j.refused is None for j in judged.judgements)
+            self.metric_points_refused.update(judged.refused)
+        for series, since in report.new_normals.items():
+            logger.warning("%s: new normal since %s", series, since.isoformat())
         self.keys_skipped += len(report.skipped)
         for key, reason in report.skipped.items():
             logger.error("%s not judged this cycle (%s); every other key was", key, reason)

@@ -13,9 +13,15 @@ def _metric(name: str, kind: str, help_text: str, *samples: str) -> list[str]:
     return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
 
 
+def _label(value: str) -> str:
+    """A label value as the exposition format escapes it."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def render(loop: AnalysisLoop, desk: IncidentDesk, housekeeper: Housekeeper) -> str:
     stats, incidents, kept = loop.stats, desk.stats, housekeeper.stats
     baselines = len(loop.state.baselines) if loop.state else 0
+    series = len(loop.state.metrics.states) if loop.state else 0
     lines = [
         *_metric(
             "aiops_analyzer_cycles_total", "counter", "Analysis cycles completed.",
@@ -52,6 +58,23 @@ def render(loop: AnalysisLoop, desk: IncidentDesk, housekeeper: Housekeeper) -> 
             "aiops_analyzer_keys_skipped_total", "counter",
             "Series a cycle could not judge (logged with the reason); the others were judged.",
             f"aiops_analyzer_keys_skipped_total {stats.keys_skipped}",
+        ),
+        *_metric(
+            "aiops_analyzer_metric_points_judged_total", "counter",
+            "Metric points judged (OTLP metrics and business metrics).",
+            f"aiops_analyzer_metric_points_judged_total {stats.metric_points_judged}",
+        ),
+        *_metric(
+            "aiops_analyzer_metric_points_refused_total", "counter",
+            "Metric points not judged, by reason (not a finite number, out of order).",
+            *(
+                f'aiops_analyzer_metric_points_refused_total{{reason="{_label(reason)}"}} {n}'
+                for reason, n in sorted(stats.metric_points_refused.items())
+            ),
+        ),
+        *_metric(
+            "aiops_analyzer_metric_series", "gauge", "Metric series watched (leader only).",
+            f"aiops_analyzer_metric_series {series}",
         ),
         *_metric(
             "aiops_analyzer_baselines", "gauge", "Series with a learned baseline (leader only).",

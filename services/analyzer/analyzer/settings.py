@@ -10,12 +10,14 @@ from pydantic_settings import NoDecode
 
 from aiops_engine.detection import DetectionConfig
 from aiops_engine.incidents import IncidentPolicy
+from aiops_engine.metrics import MetricConfig
 from aiops_engine.rca import RcaConfig
 from aiops_telemetry import AiopsSettings, Duration
 from aiops_telemetry import parse_duration as parse_duration  # re-exported: tests read it here
 
 from .cycle import Timing
 from .incidents import WebhookTarget, parse_targets
+from .metric_cycle import MetricWatch
 from .store.retention import RetentionPolicy
 
 # Comma-separated in the environment: AIOPS_WEBHOOK_URLS=http://a/hook,http://b/hook
@@ -47,6 +49,13 @@ class AnalyzerSettings(AiopsSettings):
     # How long telemetry and its rollups are kept (whole day partitions are dropped).
     telemetry_retention: Duration = Field(timedelta(days=7), ge=timedelta(hours=1))
     rollup_retention: Duration = Field(timedelta(days=90), ge=timedelta(days=1))
+    # OTLP metric points (metric_points); unset, as long as telemetry.
+    metrics_retention: Duration | None = Field(None, ge=timedelta(hours=1))
+    # Metric series (OTLP metrics, business metrics): how far behind now their window ends,
+    # how long a level must hold to become the new normal, how long judgements are kept.
+    metrics_lateness: float = Field(15.0, ge=0, le=600, description="seconds behind now")
+    metric_new_normal_after: Duration = Field(timedelta(hours=2), ge=timedelta(minutes=1))
+    metric_judgement_retention: Duration = Field(timedelta(days=7), ge=timedelta(hours=1))
     # Off when something else (pg_partman, Citus's create_time_partitions) manages them.
     partition_maintenance: bool = True
     # Root cause and incidents.
@@ -103,6 +112,13 @@ class AnalyzerSettings(AiopsSettings):
         # Tumbling windows as long as the interval: each cycle reads what arrived since the last.
         return Timing(window_s=self.analysis_interval, ingest_lag_s=self.ingest_lag)
 
+    def metric_watch(self) -> MetricWatch:
+        # The engine keeps at least 8 days: a weekday's hour needs the last week's.
+        config = MetricConfig(
+            new_normal_after=self.metric_new_normal_after, season_days=max(self.season_days, 8)
+        )
+        return MetricWatch(config=config, lateness_s=self.metrics_lateness)
+
     def rca(self) -> RcaConfig:
         return RcaConfig(correlation_window_s=self.correlation_window)
 
@@ -112,7 +128,11 @@ class AnalyzerSettings(AiopsSettings):
         )
 
     def retention(self) -> RetentionPolicy:
-        return RetentionPolicy(telemetry=self.telemetry_retention, rollups=self.rollup_retention)
+        return RetentionPolicy(
+            telemetry=self.telemetry_retention,
+            rollups=self.rollup_retention,
+            metrics=self.metrics_retention,
+        )
 
     def secret_values(self) -> list[str]:
         """The passwords and also the webhook URLs: their paths are tokens (Slack's are)."""

@@ -1,7 +1,7 @@
 """The OTLP/HTTP receiver: `uvicorn --factory ingest.app:create_app`.
 
 Stateless: any number of replicas may run behind one address, each with its
-own bounded sink writing to the same telemetry table.
+own bounded sinks writing to the same telemetry and metric_points tables.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from aiops_telemetry import (
 )
 
 from .body import WireLimit
+from .metrics_receiver import MetricsReceiver, metric_sink, metrics_router
 from .receiver import Receiver, traces_router
 from .settings import IngestSettings
 
@@ -32,10 +33,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     # receiver's own requests are not traced (they would double every span it stores).
     telemetry = Telemetry(settings, version=package_version("aiops-ingest"))
     receiver = Receiver(telemetry.sink, settings)
+    metrics = MetricsReceiver(receiver, metric_sink(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with telemetry:
+        async with telemetry, metrics.sink:
             yield
 
     app = FastAPI(title="ingest", version=telemetry.version, lifespan=lifespan)
@@ -45,17 +47,21 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
     app.add_middleware(AccessLogMiddleware, quiet_paths=settings.telemetry_exclude_paths)
     app.include_router(traces_router(receiver))
+    app.include_router(metrics_router(metrics))
 
     @app.get("/health", tags=["health"])
     async def health() -> IngestHealth:
-        """Liveness, the sink's state, and what the receiver took and refused."""
+        """Liveness, the sinks' state, and what the receiver took and refused."""
         stats = telemetry.sink.stats()
+        points = metrics.counts()
+        healthy = stats.state == "ok" and points.sink.state == "ok"
         return IngestHealth(
             service=telemetry.service_name,
             version=telemetry.version,
-            status="ok" if stats.state == "ok" else "degraded",
+            status="ok" if healthy else "degraded",
             telemetry=stats,
             spans=SpanCounts(accepted=receiver.accepted_spans, rejected=receiver.rejected_spans),
+            metrics=points,
             refused_requests={str(k): v for k, v in sorted(receiver.refused.items())},
         )
 

@@ -87,6 +87,8 @@ def failed_result(scenario: Scenario, exc: BaseException, began: datetime) -> Sc
         false_positives=0,
         false_negatives=len(scenario.expected),
         notes=[f"{FAILED_NOTE}{type(exc).__name__}: {exc}"],
+        expected_business_metric=scenario.expect.business_metric,
+        business_metric_linked=None if scenario.expect.business_metric is None else False,
     )
 
 

@@ -36,6 +36,8 @@ class ScenarioJson(TypedDict):
     rca_top3_correct: bool | None
     false_positives: int
     false_negatives: int
+    expected_business_metric: str | None  # a series the root cause's incident must hold
+    business_metric_linked: bool | None  # ... and whether it did (None: none expected)
     incidents: list[IncidentSummary]
     notes: list[str]
 
@@ -98,6 +100,8 @@ def _scenario_json(r: ScenarioResult) -> ScenarioJson:
         "rca_top3_correct": r.rca_top3_correct,
         "false_positives": r.false_positives,
         "false_negatives": r.false_negatives,
+        "expected_business_metric": r.expected_business_metric,
+        "business_metric_linked": r.business_metric_linked,
         "incidents": [
             {"id": i.id, "root_cause": _incident_cause(i), "confidence": i.confidence}
             for i in r.incidents

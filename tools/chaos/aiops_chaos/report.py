@@ -10,6 +10,7 @@ from typing import Final
 
 from aiops_api.analyzer import Incident
 
+from .business_metric import metric_evidence
 from .results import RootCause, ScenarioResult
 from .summary import NA, Summary, failed, is_control, seconds_text, summarize
 
@@ -21,6 +22,7 @@ COLUMNS: Final = (
     "RCA top-3",
     "false pos.",
     "false neg.",
+    "business metric",  # the expected business-metric anomaly in the root cause's incident
 )
 
 
@@ -85,6 +87,7 @@ def _row(r: ScenarioResult) -> list[str]:
         _yes_no(r.rca_top3_correct),
         str(r.false_positives),
         NA if control else str(r.false_negatives),
+        _yes_no(r.business_metric_linked),
     ]
 
 
@@ -100,11 +103,25 @@ def _paragraph(r: ScenarioResult) -> str:
             parts.append(f"Detected {seconds_text(r.time_to_detect_s)} after the fault ({ranks}).")
         else:
             parts.append("**Not detected.**")
+        parts.append(_business_sentence(r))
     if not r.incidents:
         parts.append("The analyzer opened no incident.")
     for incident in r.incidents:
         parts.append(_incident_sentence(incident, r.expected_root_cause))
     return " ".join(p for p in parts if p)
+
+
+def _business_sentence(r: ScenarioResult) -> str:
+    """What became of the business-metric anomaly the scenario expects (nothing if none)."""
+    series = r.expected_business_metric
+    if series is None:
+        return ""
+    since = r.fault_at or r.started_at
+    found = metric_evidence(r.expected_root_cause, series, r.incidents, since=since)
+    if found is None:
+        return f"**No `{series}` anomaly in the root cause's incident.**"
+    explanation = found.explanation.strip().rstrip(".")
+    return f"Its business impact is in the root cause's incident: {explanation}."
 
 
 def _incident_sentence(incident: Incident, expected: Sequence[RootCause]) -> str:

@@ -55,3 +55,5 @@ class ScenarioResult:
     incidents: list[Incident] = field(default_factory=list)  # as the analyzer returned them
     samples: list[Sample] = field(default_factory=list)  # the timeline's data
     notes: list[str] = field(default_factory=list)
+    expected_business_metric: str | None = None  # a series whose anomaly the cause's incident holds
+    business_metric_linked: bool | None = None  # ... and whether it did (None: none expected)

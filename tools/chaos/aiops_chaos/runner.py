@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from aiops_api.analyzer import Incident
 
 from ._types import Log
+from .business_metric import metric_linked, missed_note
 from .cold_start import LearnedState, restore_learned_state, start_cold
 from .load import LoadConfig, run_load
 from .prepare import Traffic, await_baselines, pause, quiet_start, resolve_all
@@ -38,7 +39,9 @@ from .stack import SHOP, Stack, StackError
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     poll_s: float = 0.5  # between looks at the open incidents
-    stop_early: bool = True  # end the observation once every expected cause is named ...
+    # End the observation once every expected cause is named (with its expected business-metric
+    # anomaly, if any) ...
+    stop_early: bool = True
     hold_polls: int = 4  # ... for this many polls in a row ...
     settle_s: float = 10.0  # ... and the last fault has been in place this long (for timelines)
     baseline_timeout_s: float = 120.0  # traffic at most this long for baselines to establish
@@ -89,6 +92,11 @@ async def run_scenario(
     )
     within, ttd = scenario.expect.detect_within_s, scored.time_to_detect_s
     notes = observed.notes + verdict_notes(within, bool(scenario.faults), ttd, scored.incidents)
+    series = scenario.expect.business_metric
+    since = observed.fault_at or started_at
+    linked = metric_linked(scenario.expected, series, scored.incidents, since=since)
+    if series is not None and linked is False:
+        notes.append(missed_note(series, scenario.expected))
     try:
         samples = await stack.samples(started_at, ended_at)
     except StackError as exc:
@@ -111,6 +119,8 @@ async def run_scenario(
         incidents=scored.incidents,
         samples=samples,
         notes=notes,
+        expected_business_metric=series,
+        business_metric_linked=linked,
     )
     for incident in result.incidents:
         log(describe_incident(incident))
@@ -201,6 +211,10 @@ async def _fault_phase(
         observed.first_seen = seen
         observed.incidents = merge_incidents(observed.incidents, incidents)
         named = not pending and all_named(scenario.expected, incidents, since=since)
+        # ... and the business impact it expects linked to it, or the report would miss it.
+        series = scenario.expect.business_metric
+        linked = metric_linked(scenario.expected, series, incidents, since=since)
+        named = named and linked is not False
         held = held + 1 if named else 0
         settled = elapsed - last_fault >= options.settle_s
         if options.stop_early and settled and held >= options.hold_polls:

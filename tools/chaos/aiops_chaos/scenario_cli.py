@@ -110,7 +110,7 @@ def scenario_table(scenarios: list[Scenario]) -> str:
     header = ("scenario", "faults", "expected root cause")
     rows = [
         (s.name, s.fault_lines() or ["none"],
-         ", ".join(map(str, s.expected)) or "none (control)", s.description)
+         (", ".join(map(str, s.expected)) or "none (control)") + _impact(s), s.description)
         for s in scenarios
     ]  # fmt: skip
     name_w = max(len(header[0]), *(len(r[0]) for r in rows))
@@ -128,3 +128,9 @@ def scenario_table(scenarios: list[Scenario]) -> str:
             description, DESCRIPTION_WIDTH, initial_indent=indent, subsequent_indent=indent
         )
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _impact(scenario: Scenario) -> str:
+    """The business-metric anomaly the root cause's incident must hold, if any."""
+    series = scenario.expect.business_metric
+    return f", with a {series} anomaly" if series else ""

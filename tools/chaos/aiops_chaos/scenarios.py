@@ -2,13 +2,16 @@
 
 A scenario is traffic (a warm-up, then an observation period), the faults
 injected during it, and the root causes the analyzer is expected to name.
-A scenario without faults is a control: it expects no incident at all. A
-later fault of the same kind on the same service and endpoint replaces the
-earlier one, so a ramp (500 ms, then 1500 ms) is two faults. A cold start
-(`cold_start = true`) runs against an analyzer that has learned nothing
-(see `cold_start.py`), its warm-up counted from the first request.
-Validation happens here, before anything touches the stack, so a typo fails
-in a second with the file and field named instead of after a minute of traffic.
+It may also expect the fault's business impact (`expect.business_metric`,
+e.g. `checkout:conversion`): an anomaly on that series in the incident that
+names the root cause. A scenario without faults is a control: it expects no
+incident at all. A later fault of the same kind on the same service and
+endpoint replaces the earlier one, so a ramp (500 ms, then 1500 ms) is two
+faults. A cold start (`cold_start = true`) runs against an analyzer that
+has learned nothing (see `cold_start.py`), its warm-up counted from the
+first request. Validation happens here, before anything touches the stack,
+so a typo fails in a second with the file and field named instead of after
+a minute of traffic.
 """
 
 from __future__ import annotations
@@ -129,6 +132,14 @@ class ExpectedCause(_Strict):
 class Expectation(_Strict):
     root_causes: list[ExpectedCause]  # [] for a control
     detect_within_s: float = Field(30.0, gt=0, description="the target time to detect")
+    # What the fault costs the business must reach the incident that explains it: an anomaly
+    # on this series (kind `metric`) in an incident naming an expected root cause.
+    business_metric: str | None = Field(
+        None,
+        pattern=r"^[^:\s]+:\S",
+        max_length=300,
+        description="a metric series (service:name, e.g. checkout:conversion)",
+    )
 
 
 class Scenario(_Strict):
@@ -162,6 +173,11 @@ class Scenario(_Strict):
         if not self.faults and causes:
             raise ValueError(
                 "a control (no [[faults]]) expects no root cause: set expect.root_causes = []"
+            )
+        if not self.faults and self.expect.business_metric is not None:
+            raise ValueError(
+                "a control (no [[faults]]) expects no business-metric anomaly: "
+                "drop expect.business_metric"
             )
         if self.faults and not causes:
             raise ValueError(

@@ -189,11 +189,17 @@ def missing_baselines(
 
 
 def passed(result: ScenarioResult) -> bool:
-    """A fault scenario passes when detected, blamed right and nothing else was blamed; a
-    control when no incident opened."""
+    """A fault scenario passes when detected, blamed right, nothing else was blamed and the
+    business-metric anomaly it expects (if any) is in the root cause's incident; a control
+    when no incident opened."""
     if not result.expected_root_cause:
         return not result.detected and result.false_positives == 0
-    return result.detected and result.rca_top1_correct is True and result.false_positives == 0
+    return (
+        result.detected
+        and result.rca_top1_correct is True
+        and result.false_positives == 0
+        and result.business_metric_linked is not False
+    )
 
 
 def summary_line(result: ScenarioResult) -> str:
@@ -205,6 +211,7 @@ def summary_line(result: ScenarioResult) -> str:
         f"time to detect {ttd}, top-1 {_yes_no(result.rca_top1_correct)}, "
         f"top-3 {_yes_no(result.rca_top3_correct)}, false positives {result.false_positives}, "
         f"false negatives {result.false_negatives}, incidents {len(result.incidents)}"
+        + _metric_text(result)
     )
 
 
@@ -246,6 +253,12 @@ def _seen_at(view: IncidentView, reference: datetime, seen: Mapping[str, datetim
 
 def _version(incident: Incident) -> tuple[datetime, int]:
     return incident.updated_at, incident.version
+
+
+def _metric_text(result: ScenarioResult) -> str:
+    series = result.expected_business_metric
+    linked = _yes_no(result.business_metric_linked)
+    return f", {series} anomaly in the root cause's incident {linked}" if series else ""
 
 
 def _yes_no(value: bool | None) -> str:

@@ -40,6 +40,8 @@ class Summary(TypedDict):
     false_positives: int
     false_positives_control: int
     false_negatives: int
+    business_metrics_expected: int  # fault scenarios expecting a business-metric anomaly
+    business_metrics_linked: int  # ... that found it in their root cause's incident
     targets: list[Target]
     all_targets_met: bool
 
@@ -68,6 +70,8 @@ def summarize(results: Sequence[ScenarioResult]) -> Summary:
     control_fp = sum(_control_incidents(r) for r in controls)
     # A control that crashed saw no incident only because it never ran: that is no pass.
     control_ok = control_fp == 0 and not any(failed(r) for r in controls)
+    expecting = [r for r in faults if r.expected_business_metric]
+    linked = sum(r.business_metric_linked is True for r in expecting)
     n = len(faults)
     targets = [
         _target("every fault scenario detected", f"{detected}/{n}", bool(faults), detected == n),
@@ -83,6 +87,12 @@ def summarize(results: Sequence[ScenarioResult]) -> Summary:
             seconds_text(worst),
             bool(faults),
             worst is not None and worst <= WORST_TTD_TARGET_S,
+        ),
+        _target(
+            "business-metric anomaly in the root cause's incident",
+            f"{linked}/{len(expecting)}",
+            bool(expecting),
+            linked == len(expecting),
         ),
         _target(
             "zero incidents during the no-fault control",
@@ -104,6 +114,8 @@ def summarize(results: Sequence[ScenarioResult]) -> Summary:
         "false_positives": sum(r.false_positives for r in results),
         "false_positives_control": control_fp,
         "false_negatives": sum(r.false_negatives for r in faults),
+        "business_metrics_expected": len(expecting),
+        "business_metrics_linked": linked,
         "targets": targets,
         "all_targets_met": all_targets_met(targets),
     }

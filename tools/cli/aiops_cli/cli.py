@@ -13,19 +13,23 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from aiops_api.analyzer import (
     INCIDENTS,
+    METRIC_POINTS,
+    METRIC_SERIES,
     AnalyzerHealth,
     Anomalies,
     Dependencies,
     Incident,
     IncidentDetail,
+    NewNormalRequested,
     Trace,
 )
 
-from . import export, replay, simulate, views
+from . import export, metric_views, replay, simulate, views
 from .client import Analyzer, CliError
 
 DEFAULT_URL = "http://127.0.0.1:8004"
@@ -76,6 +80,23 @@ def _anomalies(args: argparse.Namespace, api: Analyzer) -> Output:
 def _deps(args: argparse.Namespace, api: Analyzer) -> Output:
     answer = api.get("/dependencies", Dependencies)
     return Output(answer.json, views.dependencies(answer.value))
+
+
+def _metrics(args: argparse.Namespace, api: Analyzer) -> Output:
+    answer = api.get("/metric-series", METRIC_SERIES)
+    return Output(answer.json, metric_views.metric_series(answer.value))
+
+
+def _metric_show(args: argparse.Namespace, api: Analyzer) -> Output:
+    since = datetime.now(UTC) - timedelta(minutes=args.minutes)
+    path = f"/metric-series/{_segment(args.series)}/points"
+    answer = api.get(path, METRIC_POINTS, since=since.isoformat(), limit=args.limit)
+    return Output(answer.json, metric_views.metric_points(args.series, answer.value))
+
+
+def _metric_accept(args: argparse.Namespace, api: Analyzer) -> Output:
+    answer = api.post(f"/metric-series/{_segment(args.series)}/new-normal", NewNormalRequested)
+    return Output(answer.json, metric_views.new_normal(answer.value))
 
 
 def _health(args: argparse.Namespace, api: Analyzer) -> Output:
@@ -141,8 +162,24 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     recent.add_argument("--limit", type=int, default=100, help="at most this many (100)")
     recent.add_argument("--active", action="store_true", help="only the active ones")
     command("deps", _deps, "the learned dependency graph: caller → callee, calls, errors")
+    series = command("metrics", _metrics, "metric series watched, with their last point")
+    actions = series.add_subparsers(title="actions", metavar="ACTION")
+    show = actions.add_parser(
+        "show", parents=[common], help="a series' recent points against their normal band"
+    )
+    show.set_defaults(func=_metric_show)
+    show.add_argument("series", help="the series, as `aiops metrics` lists it")
+    show.add_argument("--minutes", type=float, default=60, help="how far back (60)")
+    show.add_argument("--limit", type=int, default=30, help="at most the newest this many (30)")
+    accept = actions.add_parser(
+        "accept", parents=[common], help="accept a series' current level as its new normal"
+    )
+    accept.set_defaults(func=_metric_accept)
+    accept.add_argument("series", help="the series, as `aiops metrics` lists it")
     command("health", _health, "the analyzer's health; exit 1 when degraded")
-    replay.add_arguments(command("replay", _replay, "recorded spans through detection and RCA"))
+    replay.add_arguments(
+        command("replay", _replay, "recorded spans, or metric points, through the engine")
+    )
     export.add_arguments(command("export", _export, export.SUMMARY))
     simulate.add_arguments(command("simulate", _simulate, simulate.SUMMARY))
     return parser

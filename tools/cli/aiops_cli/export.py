@@ -104,9 +104,8 @@ def run(args: argparse.Namespace) -> tuple[ExportSummary, str]:
 
 def parse_time(text: str, now: datetime) -> datetime:
     """`30m`, `2h`, `1d12h`, `90s` back from `now`, or an ISO-8601 time (UTC unless it says)."""
-    spec = text.strip().lower()
-    if spec and _DURATION.sub("", spec).strip() == "":
-        seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(spec))
+    seconds = parse_duration(text)
+    if seconds is not None:
         return now - timedelta(seconds=seconds)
     try:
         moment = datetime.fromisoformat(text.strip())
@@ -115,6 +114,15 @@ def parse_time(text: str, now: datetime) -> datetime:
             f"{text!r} is neither a duration (90s, 30m, 2h, 1d) nor an ISO-8601 time"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_duration(text: str) -> float | None:
+    """`90s`, `30m`, `2h`, `1d12h` in seconds (as the AIOPS_* durations are written); None if
+    `text` is not one."""
+    spec = text.strip().lower()
+    if not spec or _DURATION.sub("", spec).strip():
+        return None
+    return sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(spec))
 
 
 def database_url(given: str | None, environ: Mapping[str, str] | None = None) -> str:

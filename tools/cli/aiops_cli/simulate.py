@@ -5,6 +5,7 @@ fault per --kind, or --hours without any) is generated and written as
 OUT_DIR/spans.jsonl.gz, OTLP JSON lines made by `aiops export`'s own
 functions (so replay reads back the very records generated), and
 OUT_DIR/truth.json, the faults injected. docs/simulate.md has the details.
+With --metrics it writes labelled metric streams instead (simulate_metrics).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiops_simulate import TOPOLOGIES, FaultKind, Scenario, generate, plan_case,
 from aiops_simulate.faults import MAGNITUDES
 from aiops_simulate.traffic import SHAPES
 
+from . import simulate_metrics
 from .client import CliError
 from .export import _AtomicText
 from .export_otlp import export_request
@@ -56,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate-scale", type=positive, default=1.0, help="x the topology's traffic (1.0)"
     )
     parser.add_argument("--list", action="store_true", help="list topologies and fault kinds")
+    simulate_metrics.add_arguments(parser)
 
 
 class Recording(TypedDict):
@@ -86,12 +89,16 @@ class Listing(TypedDict):
     kinds: dict[str, str]
 
 
-def run(args: argparse.Namespace) -> tuple[Recording | Listing, str]:
+def run(
+    args: argparse.Namespace,
+) -> tuple[Recording | Listing | simulate_metrics.MetricsRecording, str]:
     """The `simulate` command: what it wrote, as data and as a paragraph."""
     if args.list:
         return listing()
     if args.out_dir is None:
         raise CliError("simulate: OUT_DIR is required (or --list)")
+    if args.metrics:
+        return simulate_metrics.run(args)
     scenario = _scenario(args)
     began = time.perf_counter()
     spans = write_recording(scenario, args.out_dir)

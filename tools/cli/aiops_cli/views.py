@@ -91,7 +91,8 @@ def _closing(found: Incident) -> list[tuple[str, str]]:
     if found.acknowledged_at:
         pairs.append(("acknowledged", f"{when(found.acknowledged_at)} UTC"))
     if found.resolved_at:
-        pairs.append(("resolved", f"{when(found.resolved_at)} UTC by {found.resolved_by}"))
+        why = f": {found.resolution}" if found.resolution else ""
+        pairs.append(("resolved", f"{when(found.resolved_at)} UTC by {found.resolved_by}{why}"))
     if found.reopen_count:
         pairs.append(("reopened", f"{found.reopen_count} times"))
     return pairs

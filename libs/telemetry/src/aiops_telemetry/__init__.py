@@ -8,14 +8,16 @@ What a service needs to be instrumented is exported here:
   clients whose calls are recorded as client spans; `async with telemetry:`
   runs the COPY sink.
 - `record_exception(exc)` marks the request being served as failed by an
-  exception it handled; `current_trace_id()` / `current_span()` read the
+  exception it handled; `annotate(key, value)` adds an attribute to its span
+  (checkout's `order.amount`); `current_trace_id()` / `current_span()` read the
   trace context.
 - `configure_logging(...)`: the one structured logging setup every service uses
   (`aiops_telemetry.logs`; docs/logging.md), and `AccessLogMiddleware`, its
   access line per request (`instrument(app)` adds it; apps without tracing add
   it themselves).
 - Span rows (`SpanRow`, `span_row`, `COLUMNS`, kinds) and the `TelemetrySink`
-  that writes them, for ingest paths that are not a FastAPI request.
+  that writes them, for ingest paths that are not a FastAPI request; `CopySink`,
+  the same bounded COPY writer for another table (ingest's metric points).
 - `create_service_app(settings, name=...)` (`aiops_telemetry.service_app`): a shop
   service's app wired as every one is (logging, the kit, its own migrated `Database`
   and its health check, a 503 while that database is unavailable, retention), its
@@ -33,6 +35,7 @@ The building blocks have their own public modules: `aiops_telemetry.context`
 logging setup and its processors), `.access_log`, `.http_client`
 (the tracing httpx transport), `.limits` (request body limits), `.chaos` (fault
 injection) and `.chaos_api` (its HTTP API), `.otlp` (OTLP/JSON to span rows),
+`.otlp_metrics` (OTLP metrics to metric point rows: `.metric_rows`, `.histograms`),
 `.retention` (deleting a service's old rows in batches) and `.stack_secrets`.
 """
 
@@ -45,12 +48,19 @@ from ._settings import (
     ServiceSettings,
     parse_duration,
 )
-from ._sink import TelemetrySink
+from ._sink import CopySink, TelemetrySink
 from ._span import CLIENT, COLUMNS, INTERNAL, SERVER, SpanRow, span_row
 from ._startup import StartupError, StartupErrorReporter
 from ._work import SimulatedWork, WorkDep
 from .access_log import AccessLogMiddleware
-from .context import TRACE_ID_HEADER, current_span, current_trace_id, new_span_id, record_exception
+from .context import (
+    TRACE_ID_HEADER,
+    annotate,
+    current_span,
+    current_trace_id,
+    new_span_id,
+    record_exception,
+)
 from .database import Database, DatabaseAway, DatabaseDep, unavailable_reason
 from .http_client import failure_kind
 from .limits import BodyLimitMiddleware
@@ -69,6 +79,7 @@ __all__ = [
     "AiopsSettings",
     "BodyLimitMiddleware",
     "Connection",
+    "CopySink",
     "Database",
     "DatabaseAway",
     "DatabaseDep",
@@ -84,6 +95,7 @@ __all__ = [
     "Telemetry",
     "TelemetrySink",
     "WorkDep",
+    "annotate",
     "apply_migrations",
     "close_pool",
     "configure_logging",

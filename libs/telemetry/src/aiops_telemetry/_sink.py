@@ -5,6 +5,9 @@ One background task owns the database connection and writes what is
 buffered with binary COPY, in chunks, every flush interval. When PostgreSQL is unreachable the
 rows stay buffered and the task retries with capped exponential backoff;
 only rows beyond `max_buffered` are dropped, and every drop is counted.
+
+`CopySink` is the machinery for any table and row type (ingest writes
+metric points with it too); `TelemetrySink` is it for span rows.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Generic, Literal, Self, TypeVar
 
 import asyncpg
 
@@ -30,9 +33,11 @@ OnConnect = Callable[[asyncpg.Connection], Awaitable[None]]
 # Errors that no retry can fix: the rows themselves are unwritable.
 _POISON = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
+Row = TypeVar("Row", bound=tuple[Any, ...])
 
-class TelemetrySink:
-    """Buffer span rows and write them to `table` in the background."""
+
+class CopySink(Generic[Row]):
+    """Buffer rows (tuples in `columns` order) and write them to `table` in the background."""
 
     def __init__(
         self,
@@ -40,6 +45,7 @@ class TelemetrySink:
         *,
         on_connect: OnConnect | None = None,
         table: str = "telemetry",
+        columns: Sequence[str] = COLUMNS,
         max_buffered: int = 100_000,
         batch_size: int = 5_000,
         copy_chunk: int = 1_000,
@@ -50,6 +56,7 @@ class TelemetrySink:
         self._connect = connect
         self._on_connect = on_connect
         self._table = table
+        self._columns = tuple(columns)
         self._max_buffered = max_buffered
         self._batch_size = batch_size
         self._copy_chunk = copy_chunk
@@ -57,7 +64,7 @@ class TelemetrySink:
         self._max_backoff = max_backoff
         self._write_timeout = write_timeout
 
-        self._buffer: list[SpanRow] = []
+        self._buffer: list[Row] = []
         self._in_flight = 0
         self._consumed = 0  # rows of the current flush written or dropped, a prefix
         self._written = 0
@@ -73,7 +80,7 @@ class TelemetrySink:
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def record(self, row: SpanRow) -> None:
+    def record(self, row: Row) -> None:
         """Queue one row. Never blocks, never raises; counts it if it must drop it."""
         if self._closed or len(self._buffer) + self._in_flight >= self._max_buffered:
             self._dropped += 1
@@ -128,7 +135,7 @@ class TelemetrySink:
             self._note_error(exc)
             logger.warning("telemetry store not reachable at start, will retry: %s", exc)
             await self._disconnect()
-        self._task = asyncio.create_task(self._run(), name="telemetry-sink")
+        self._task = asyncio.create_task(self._run(), name=f"{self._table}-sink")
 
     async def close(self, timeout: float = 10.0) -> None:
         """Flush what is buffered (one last try, within `timeout`) and stop."""
@@ -148,7 +155,7 @@ class TelemetrySink:
             logger.error("%d telemetry rows could not be written before shutdown", lost)
         await self._disconnect()
 
-    async def __aenter__(self) -> TelemetrySink:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -210,11 +217,11 @@ class TelemetrySink:
         self._last_flush_at = datetime.now(UTC)
         return True
 
-    async def _copy(self, conn: asyncpg.Connection, rows: list[SpanRow]) -> None:
+    async def _copy(self, conn: asyncpg.Connection, rows: list[Row]) -> None:
         """COPY `rows`; if the table rejects some, bisect so only those are dropped and counted."""
         try:
             await conn.copy_records_to_table(
-                self._table, records=rows, columns=COLUMNS, timeout=self._write_timeout
+                self._table, records=rows, columns=self._columns, timeout=self._write_timeout
             )
         except _POISON as exc:
             if len(rows) > 1:
@@ -247,3 +254,7 @@ class TelemetrySink:
                 await asyncio.wait_for(conn.close(), 2.0)
             except Exception:  # a dead connection cannot be closed politely
                 conn.terminate()
+
+
+class TelemetrySink(CopySink[SpanRow]):
+    """Span rows into `telemetry` (or another table of its columns)."""

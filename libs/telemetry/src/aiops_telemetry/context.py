@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import re
 import traceback
@@ -24,9 +25,16 @@ _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
 
 
+# What a handler may attach to its server span (`annotate`).
+AttributeValue = str | int | float | bool
+MAX_ANNOTATIONS = 64  # keys one span takes from its handler; more are ignored
+_MAX_KEY, _MAX_TEXT = 256, 1_024  # characters kept of a key, of a string value
+
+
 @dataclass(slots=True)
 class SpanOutcome:
-    """A failure recorded on a server span while its request is served (`record_exception`).
+    """What a request's handler adds to its server span while it is served: a failure
+    (`record_exception`) and attributes (`annotate`).
 
     Mutable and shared, not a ContextVar of its own: a handler may run in a
     copied context (sync code in the thread pool), where setting a variable
@@ -35,6 +43,7 @@ class SpanOutcome:
 
     error_kind: str | None = None
     error_message: str | None = None
+    attributes: dict[str, AttributeValue] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,42 @@ def record_exception(exc: BaseException) -> bool:
         outcome.error_kind = "exception"
         outcome.error_message = error_text("".join(traceback.format_exception(exc)))
     return True
+
+
+def annotate(key: str, value: AttributeValue) -> bool:
+    """Add `key = value` to the server span of the request being served: its telemetry row's
+    `attributes` (jsonb), as an OpenTelemetry handler sets a span attribute.
+
+    For what only the business code knows: an order's amount (checkout's `order.amount`,
+    which the analyzer sums into revenue per minute), a customer's tier. A key set twice
+    keeps the last value. Strings are bounded and made storable (no NUL, no lone
+    surrogate) and a number that is not finite is kept as its name (jsonb has none), so a
+    row is never refused for an annotation. Returns False, recording nothing, outside a
+    request the middleware serves, or for a new key past MAX_ANNOTATIONS.
+    """
+    span = current_span.get()
+    outcome = span.outcome if span is not None else None
+    if outcome is None:
+        return False
+    if outcome.attributes is None:
+        outcome.attributes = {}
+    key = _storable_text(key, _MAX_KEY)
+    if key not in outcome.attributes and len(outcome.attributes) >= MAX_ANNOTATIONS:
+        return False
+    outcome.attributes[key] = _storable(value)
+    return True
+
+
+def _storable(value: AttributeValue) -> AttributeValue:
+    if isinstance(value, str):
+        return _storable_text(value, _MAX_TEXT)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _storable_text(text: str, limit: int) -> str:
+    return error_text(text.encode("utf-8", "replace").decode("utf-8"), limit)
 
 
 # Ids must be unique, not secret: the module's Mersenne Twister (seeded from

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -129,8 +130,16 @@ class TelemetryMiddleware:
                         kind=SERVER,
                         peer_service=None,
                         error_kind=error_kind,
+                        attributes=_attributes(outcome),
                     )
                 )
+
+
+def _attributes(outcome: SpanOutcome) -> str | None:
+    """What the handler annotated (`annotate`), as the row's JSON text."""
+    if not outcome.attributes:
+        return None
+    return json.dumps(outcome.attributes, ensure_ascii=False, separators=(",", ":"))
 
 
 def _internal_error(trace_id: str, exc: Exception) -> JSONResponse:

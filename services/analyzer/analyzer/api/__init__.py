@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from . import anomalies, dashboard, health, incidents, traces
+from . import anomalies, dashboard, health, incidents, metric_series, traces
 from .errors import register_error_handlers
 
 router = APIRouter()
@@ -11,5 +11,6 @@ router.include_router(anomalies.router, tags=["anomalies"])
 router.include_router(incidents.router, tags=["incidents"])
 router.include_router(traces.router, tags=["traces"])
 router.include_router(dashboard.router, tags=["dashboard"])
+router.include_router(metric_series.router, tags=["metric series"])
 
 __all__ = ["register_error_handlers", "router"]

@@ -1,9 +1,9 @@
-"""The analyzer's own dashboard: `GET /` (one page, two assets) and the latency it charts.
+"""The analyzer's own dashboard: `GET /` (one page, four assets) and the latency it charts.
 
 The page is static and polls the JSON API (/health, /incidents,
-/dependencies, /latency, /traces/{id}), so it needs nothing but this
-process: no CDN, no build step, no framework. The assets are package files,
-read once at import, and only those names are served.
+/dependencies, /latency, /traces/{id}, /metric-series), so it needs nothing
+but this process: no CDN, no build step, no framework. The assets are package
+files, read once at import, and only those names are served.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ _PAGE = _PACKAGE.joinpath("index.html").read_text(encoding="utf-8")
 _ASSETS = {
     "dashboard.js": ("text/javascript; charset=utf-8", _PACKAGE.joinpath("dashboard.js")),
     "dashboard.css": ("text/css; charset=utf-8", _PACKAGE.joinpath("dashboard.css")),
+    "metric_chart.js": ("text/javascript; charset=utf-8", _PACKAGE.joinpath("metric_chart.js")),
+    "metric_chart.css": ("text/css; charset=utf-8", _PACKAGE.joinpath("metric_chart.css")),
 }
 _ASSET_BYTES = {name: (media, path.read_bytes()) for name, (media, path) in _ASSETS.items()}
 
@@ -56,7 +58,8 @@ async def page() -> HTMLResponse:
 
 @router.get("/static/{name}", include_in_schema=False)
 async def asset(name: str) -> Response:
-    """dashboard.js or dashboard.css; any other name is a 404, never a file lookup."""
+    """dashboard.js, dashboard.css or the metric chart's; any other name is a 404, never a
+    file lookup."""
     if name not in _ASSET_BYTES:
         raise HTTPException(404, f"no asset {name!r}; there are {sorted(_ASSET_BYTES)}")
     media, body = _ASSET_BYTES[name]

@@ -9,10 +9,11 @@ what waits, since this replica may no longer write it, and reaches the loop.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +24,6 @@ from aiops_engine.incidents.lifecycle import (
     IncidentPolicy,
     absorb,
     acknowledge,
-    auto_resolve,
     changes,
     match,
     new_incident_id,
@@ -31,6 +31,7 @@ from aiops_engine.incidents.lifecycle import (
     resolve,
 )
 from aiops_engine.incidents.model import EventKind, Incident, IncidentEvent
+from aiops_engine.incidents.new_normal import settle
 from aiops_engine.rca import DependencyGraph, Finding
 from analyzer.leader import Fence, FencedOut
 from analyzer.store import incident_history
@@ -85,8 +86,10 @@ class IncidentDesk:
         now: datetime,
         graph: DependencyGraph,
         fence: Fence | None = None,
+        new_normals: Mapping[str, datetime] | None = None,
     ) -> list[IncidentEvent]:
-        """Fold this cycle's findings into incidents, resolve the quiet ones, refresh TTLs.
+        """Fold this cycle's findings into incidents, resolve the quiet ones and those whose
+        metric series took a new normal (`new_normals`: series -> since), refresh TTLs.
 
         Raises FencedOut if a newer leader has taken over, after recording
         the changes made before that.
@@ -103,15 +106,13 @@ class IncidentDesk:
             while self._pending:
                 events += await self._apply_one(self._pending[0], incidents, now, graph, fence)
                 self._pending.popleft()
+            settled = functools.partial(
+                settle, now=now, policy=self.policy, new_normals=new_normals or {}
+            )
             for incident in list(incidents):
-                if auto_resolve(incident, now=now, policy=self.policy) == incident:
+                if settled(incident) == incident:
                     continue  # still active: no round trip
-                events += await self._change(
-                    incident.id,
-                    incidents,
-                    lambda i: auto_resolve(i, now=now, policy=self.policy),
-                    fence,
-                )
+                events += await self._change(incident.id, incidents, settled, fence)
             await self.store.refresh(incidents, fence=fence)
         except RedisError as exc:
             self.redis_failed(exc)

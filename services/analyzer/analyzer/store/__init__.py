@@ -11,13 +11,18 @@ are created by `analyzer/migrations/`, applied with
 - `incident_history`: every incident change, appended
 - `dashboard`: the dashboard's latency chart
 - `rollups` and `retention`: per-minute rollups and day partitions, kept by housekeeping
+- `metric_states`, `metric_judgements` and `business`: metric series (their learned
+  states and hours, every point judged) and the business metrics from checkout's spans
 """
 
 from . import (
     anomalies,
     baselines,
+    business,
     dashboard,
     incident_history,
+    metric_judgements,
+    metric_states,
     retention,
     rollups,
     seasons,
@@ -35,8 +40,11 @@ __all__ = [
     "SESSION_SETTINGS",
     "anomalies",
     "baselines",
+    "business",
     "dashboard",
     "incident_history",
+    "metric_judgements",
+    "metric_states",
     "retention",
     "rollups",
     "seasons",

@@ -1,10 +1,10 @@
 """Day partitions ahead of time, and retention by dropping whole partitions.
 
-`telemetry` and `telemetry_minutes` are partitioned by day (migrations
-telemetry/0004 and analyzer/0009). Each run creates the coming days'
-partitions and drops those wholly older than the retention horizon — a
-`DROP TABLE`, so no row-by-row DELETE bloats the table or stalls the
-analyzer. Before a telemetry day goes, the spans of the traces anomalies
+`telemetry`, `telemetry_minutes`, `metric_points` and `metric_minutes` are
+partitioned by day (migrations telemetry/0004, 0005 and analyzer/0009, 0010).
+Each run creates the coming days' partitions and drops those wholly older
+than the retention horizon — a `DROP TABLE`, so no row-by-row DELETE bloats
+the table or stalls the analyzer. Before a telemetry day goes, the spans of the traces anomalies
 cited are copied to `telemetry_evidence`, so an old incident's evidence
 still opens. Every step is idempotent; replicas take turns on an advisory lock.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiops_telemetry import COLUMNS, Connection
 
@@ -25,6 +25,8 @@ _LOCK_KEY = 0x41494F5052  # "AIOPR"
 # holds one); on timeout the run is retried next time, while writers queue
 # behind a waiting DDL statement only this long.
 _LOCK_TIMEOUT = "3s"
+
+_KEEP_ALL = datetime(1970, 1, 1, tzinfo=UTC)  # a horizon before any OTLP time
 
 _SPAN_COLUMNS = ", ".join(f'"{column}"' for column in ("id", *COLUMNS))
 
@@ -56,6 +58,11 @@ class RetentionPolicy:
     rollups: timedelta = timedelta(days=90)  # AIOPS_ROLLUP_RETENTION
     partition_span: timedelta = timedelta(days=1)
     ahead: timedelta = timedelta(days=2)  # partitions exist this far ahead of now
+    metrics: timedelta | None = None  # AIOPS_METRICS_RETENTION; None: as telemetry
+
+    @property
+    def metric_points(self) -> timedelta:
+        return self.metrics if self.metrics is not None else self.telemetry
 
 
 @dataclass
@@ -73,9 +80,15 @@ async def maintain_partitions(
     report = RetentionReport()
     # Raw days go once rolled up: after downtime, the minutes behind the rollups' mark wait.
     rolled: datetime | None = await conn.fetchval("SELECT through FROM telemetry_rollup_progress")
+    # Metric days likewise, and none before their first rollup (housekeeping rolls up first).
+    metrics_rolled: datetime | None = await conn.fetchval(
+        "SELECT through FROM metric_rollup_progress"
+    )
     horizons = {
         "telemetry": min(now - policy.telemetry, rolled or now),
         "telemetry_minutes": now - policy.rollups,
+        "metric_points": min(now - policy.metric_points, metrics_rolled or _KEEP_ALL),
+        "metric_minutes": now - policy.rollups,
     }
     async with conn.transaction():
         if not await _lock(conn):

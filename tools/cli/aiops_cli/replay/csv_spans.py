@@ -12,24 +12,21 @@ in another service (that service is its callee), else internal work.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from aiops_cli.client import CliError
 from aiops_telemetry import SpanRow
 
+from .columns import UNITS, Layout
 from .inputs import Rejections
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIELDS = (
     "trace_id", "span_id", "parent_span_id", "service", "start", "end", "duration", "endpoint",
     "kind", "status", "error", "peer_service", "method",
 )  # fmt: skip
-REQUIRED = ("trace_id", "span_id", "service", "start")
-UNITS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}  # to milliseconds
+# Each group needs a column for one of its fields (columns.Layout.of).
+REQUIRED = (("trace_id",), ("span_id",), ("service",), ("start",), ("end", "duration"))
 KINDS = {
     "server": "server", "consumer": "server", "2": "server", "5": "server",
     "client": "client", "producer": "client", "3": "client", "4": "client",
@@ -37,84 +34,6 @@ KINDS = {
 }  # fmt: skip
 OK = {"", "ok", "unset", "0", "1", "false", "no", "status_code_ok", "status_code_unset"}
 ERROR = {"error", "err", "2", "true", "yes", "status_code_error", "failed", "failure"}
-csv.field_size_limit(1 << 24)  # a stack trace in a cell is long; the default is 128 kB
-
-
-def parse_columns(spec: str | None) -> dict[str, str]:
-    """`field=Column,...` as {field: column}; unknown fields are a usage error."""
-    mapping: dict[str, str] = {}
-    for part in (spec or "").split(","):
-        if not part.strip():
-            continue
-        name, equals, column = part.partition("=")
-        name = name.strip()
-        if not equals or not column.strip():
-            raise CliError(f"--columns: {part.strip()!r} is not field=Column")
-        if name not in FIELDS:
-            raise CliError(f"--columns: unknown field {name!r} (fields: {', '.join(FIELDS)})")
-        mapping[name] = column.strip()
-    return mapping
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """Which position of a CSV row holds each field (None: absent)."""
-
-    positions: dict[str, int]
-
-    @classmethod
-    def of(cls, header: list[str], mapping: Mapping[str, str]) -> Layout:
-        where = {name.strip(): n for n, name in enumerate(header)}
-        positions: dict[str, int] = {}
-        for name in FIELDS:
-            column = mapping.get(name, name)
-            if column in where:
-                positions[name] = where[column]
-            elif name in mapping:
-                raise CliError(
-                    f"--columns: {name}={column}: no column {column!r} in the header "
-                    f"(columns: {', '.join(header)})"
-                )
-        missing = [n for n in REQUIRED if n not in positions]
-        if "end" not in positions and "duration" not in positions:
-            missing.append("end or duration")
-        if missing:
-            raise CliError(
-                f"CSV: no column for {', '.join(missing)} (columns: {', '.join(header)}); "
-                "map them with --columns field=Column,..."
-            )
-        return cls(positions)
-
-    def get(self, row: list[str], name: str) -> str:
-        at = self.positions.get(name)
-        return row[at].strip() if at is not None and at < len(row) else ""
-
-    def has(self, name: str) -> bool:
-        return name in self.positions
-
-
-def parse_time(text: str) -> tuple[datetime, str | None]:
-    """A moment, and the unit it was given in (None for ISO 8601). ValueError if neither."""
-    if text.lstrip("-").isdigit():
-        number = int(text)
-        size = abs(number)
-        unit = _unit(size)
-        micros = {"ns": number // 1000, "us": number, "ms": number * 1000, "s": number * 10**6}
-        return EPOCH + timedelta(microseconds=micros[unit]), unit
-    try:
-        value = float(text)
-    except ValueError:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), None
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is not a time")
-    unit = _unit(abs(value))
-    return EPOCH + timedelta(milliseconds=value * UNITS[unit]), unit
-
-
-def _unit(size: float) -> str:
-    # Unix time in each unit has had this many digits since 1973 (and until 2286).
-    return "ns" if size >= 1e17 else "us" if size >= 1e14 else "ms" if size >= 1e11 else "s"
 
 
 class CsvSpans:
@@ -154,7 +73,7 @@ class CsvSpans:
         parent = get(line, "parent_span_id") or None
         if parent in {"0", "0" * 16, "-1", "null", "None"}:
             parent = None
-        start, unit = _time(line, self.layout, "start")
+        start, unit = self.layout.moment(line, "start")
         latency = self._latency(line, start, unit)
         status_code, error_kind = self._status(line)
         kind, peer = self._kind(line, trace, span, parent, service)
@@ -167,7 +86,7 @@ class CsvSpans:
 
     def _latency(self, line: list[str], start: datetime, unit: str | None) -> float:
         if self.layout.has("end") and (text := self.layout.get(line, "end")):
-            end, _ = _time(line, self.layout, "end")
+            end, _ = self.layout.moment(line, "end")
             latency = (end - start) / timedelta(milliseconds=1)
         else:
             text = self.layout.get(line, "duration")
@@ -211,16 +130,6 @@ class CsvSpans:
         if above is None or above[0] != service:
             return "server", None
         return ("client", peer or callee) if callee or peer else ("internal", None)
-
-
-def _time(line: list[str], layout: Layout, name: str) -> tuple[datetime, str | None]:
-    text = layout.get(line, name)
-    try:
-        return parse_time(text)
-    except (ValueError, OverflowError):
-        raise ValueError(
-            f"column {name}: {text!r} is not a time (Unix s, ms, µs or ns, or ISO 8601)"
-        ) from None
 
 
 Family = dict[tuple[str, str], tuple[str, str | None]]

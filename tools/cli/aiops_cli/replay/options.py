@@ -116,6 +116,11 @@ def settings_json(config: ReplayConfig) -> Settings:
 
 def load_truth(path: Path) -> list[Fault]:
     """A JSON list of {start, end, service, endpoint?, kind?}; times ISO 8601 or Unix seconds."""
+    return [_fault(path, n, entry) for n, entry in enumerate(truth_entries(path))]
+
+
+def truth_entries(path: Path) -> list[Any]:
+    """A truth file's JSON list, each entry still to check; a CliError saying what is wrong."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -124,7 +129,7 @@ def load_truth(path: Path) -> list[Fault]:
         raise CliError(f"truth file {path}: not JSON ({exc})") from None
     if not isinstance(raw, list):
         raise CliError(f"truth file {path}: expected a JSON list of faults")
-    return [_fault(path, n, entry) for n, entry in enumerate(raw)]
+    return raw
 
 
 def _fault(path: Path, n: int, entry: Any) -> Fault:
@@ -134,7 +139,7 @@ def _fault(path: Path, n: int, entry: Any) -> Fault:
     service = entry.get("service")
     if not isinstance(service, str) or not service:
         raise CliError(f"{where}: 'service' must be a non-empty string")
-    start, end = _moment(where, entry, "start"), _moment(where, entry, "end")
+    start, end = truth_moment(where, entry, "start"), truth_moment(where, entry, "end")
     if end < start:
         raise CliError(f"{where}: 'end' is before 'start'")
     optional = {k: entry.get(k) for k in ("endpoint", "kind")}
@@ -144,7 +149,8 @@ def _fault(path: Path, n: int, entry: Any) -> Fault:
     return Fault(start, end, service, optional["endpoint"], optional["kind"])
 
 
-def _moment(where: str, entry: dict[str, Any], key: str) -> datetime:
+def truth_moment(where: str, entry: dict[str, Any], key: str) -> datetime:
+    """`entry[key]` as a moment (ISO 8601, no zone: UTC; or Unix seconds), else a CliError."""
     value = entry.get(key)
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):

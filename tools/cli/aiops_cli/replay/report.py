@@ -38,8 +38,8 @@ def build_report(
         "late_spans": counts.late,
         "unjudged_spans": counts.unjudged,
         "keys_skipped": counts.keys_skipped,
-        "started_at": _iso(counts.first_at),
-        "ended_at": _iso(counts.last_at),
+        "started_at": iso(counts.first_at),
+        "ended_at": iso(counts.last_at),
         "duration_s": round(counts.duration_s, 3),
         "wall_s": round(run.wall_s, 3),
         "spans_per_s": round(counts.spans / run.wall_s) if run.wall_s > 0 else None,
@@ -64,8 +64,8 @@ def _anomaly(a: Anomaly) -> AnomalyJson:
         "baseline": a.baseline,
         "threshold": a.threshold,
         "score": round(a.score, 4),
-        "window_start": _iso(a.window_start),
-        "window_end": _iso(a.window_end),
+        "window_start": iso(a.window_start),
+        "window_end": iso(a.window_end),
         "sample_count": a.sample_count,
         "sample_trace_ids": list(a.sample_trace_ids),
         "explanation": a.explanation,
@@ -91,7 +91,7 @@ def _scorecard(card: Scorecard) -> ScorecardJson:
                 "service": s.fault.service,
                 "endpoint": s.fault.endpoint,
                 "kind": s.fault.kind,
-                "detected_at": _iso(s.detected_at),
+                "detected_at": iso(s.detected_at),
                 "ttd_s": s.ttd_s,
                 "rank": s.rank,
                 "incidents": list(s.incident_ids),
@@ -107,16 +107,15 @@ def _stamp(moment: datetime) -> str:
     return text
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
+    """A time as the report writes it (ISO 8601), or None."""
     return moment.isoformat() if moment else None
 
 
 def write_report(report: ReplayReport, run: ReplayRun, path: Path) -> list[str]:
     """JSON at `path`, Markdown and PNG beside it; notes on what could not be written."""
     notes = []
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report_json(report), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    write_json(path, report_json(report))
     png = path.with_suffix(".png")
     try:
         draw_png(report, run, png)
@@ -127,6 +126,13 @@ def write_report(report: ReplayReport, run: ReplayRun, path: Path) -> list[str]:
         png_name = png.name
     path.with_suffix(".md").write_text(markdown(report, png_name), encoding="utf-8")
     return notes
+
+
+def write_json(path: Path, data: object) -> None:
+    """`data` as indented JSON at `path`, its folder made first (a report's main file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def draw_png(report: ReplayReport, run: ReplayRun, path: Path) -> None:
@@ -160,7 +166,7 @@ def draw_png(report: ReplayReport, run: ReplayRun, path: Path) -> None:
 
 def markdown(report: ReplayReport, png: str | None) -> str:
     lines = [f"# Replay of `{Path(report['source']).name}`", ""]
-    lines += _table(
+    lines += md_table(
         ["spans", "rejected", "late", "simulated", "wall", "spans/s", "anomalies", "incidents"],
         [
             [
@@ -180,7 +186,7 @@ def markdown(report: ReplayReport, png: str | None) -> str:
         lines += [f"- {reason}" for reason in report["rejections"]]
     if card := report.get("scorecard"):
         lines += ["", "## Scorecard", ""]
-        lines += _table(
+        lines += md_table(
             ["faults", "detected", "AC@1", "AC@3", "Avg@5", "TTD median", "false", "per hour"],
             [
                 [
@@ -189,21 +195,21 @@ def markdown(report: ReplayReport, png: str | None) -> str:
                     f"{card['ac_at_1']:.2f}",
                     f"{card['ac_at_3']:.2f}",
                     f"{card['avg_at_5']:.2f}",
-                    _seconds(card["ttd_median_s"]),
+                    fmt_seconds(card["ttd_median_s"]),
                     str(card["false_incidents"]),
-                    _number(card["false_incidents_per_hour"]),
+                    fmt_number(card["false_incidents_per_hour"]),
                 ]
             ],
         )
         lines += ["", f"Fault windows include a {card['grace_s']:.0f} s grace period.", ""]
-        lines += _table(
+        lines += md_table(
             ["fault", "from", "to", "detected after", "service rank", "incidents"],
             [
                 [
                     f"{f['service']} {f['endpoint'] or ''} {f['kind'] or ''}".strip(),
                     f["start"],
                     f["end"],
-                    _seconds(f["ttd_s"]),
+                    fmt_seconds(f["ttd_s"]),
                     str(f["rank"] or "—"),
                     ", ".join(f["incidents"]) or "—",
                 ]
@@ -222,7 +228,7 @@ def markdown(report: ReplayReport, png: str | None) -> str:
         for i in report["incidents"]
     ]
     header = ["id", "opened", "status", "root cause", "top candidates"]
-    lines += _table(header, rows) if rows else ["none"]
+    lines += md_table(header, rows) if rows else ["none"]
     if png:
         lines += ["", f"![timeline]({png})"]
     return "\n".join(lines) + "\n"
@@ -245,7 +251,7 @@ def summary(report: ReplayReport, written: Path | None, notes: Sequence[str]) ->
         lines.append(
             f"scorecard: {card['detected']}/{card['faults']} detected, AC@1 {card['ac_at_1']:.2f}, "
             f"AC@3 {card['ac_at_3']:.2f}, Avg@5 {card['avg_at_5']:.2f}, "
-            f"TTD median {_seconds(card['ttd_median_s'])}, "
+            f"TTD median {fmt_seconds(card['ttd_median_s'])}, "
             f"{card['false_incidents']} false incidents"
         )
     if report["late_spans"] > report["spans"] // 100:
@@ -256,15 +262,16 @@ def summary(report: ReplayReport, written: Path | None, notes: Sequence[str]) ->
     return "\n".join(lines)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table's lines, `|` in a cell escaped."""
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     escaped = [[cell.replace("|", "\\|") for cell in row] for row in rows]
     return out + ["| " + " | ".join(row) + " |" for row in escaped]
 
 
-def _seconds(value: float | None) -> str:
+def fmt_seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} s"
 
 
-def _number(value: float | None) -> str:
+def fmt_number(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"

@@ -18,7 +18,8 @@ from aiops_engine.incidents.book import Touch
 from aiops_engine.replay import Replay, ReplayConfig, WindowResult
 from aiops_telemetry import SpanRow
 
-from .csv_spans import CsvSpans, Layout, family_of, parse_columns
+from .columns import Layout, parse_columns
+from .csv_spans import FIELDS, REQUIRED, CsvSpans, family_of
 from .inputs import Rejections, Source, otlp_batches
 
 CSV_BATCH = 2_000  # rows per feed: amortizes the window checks, bounds memory
@@ -104,7 +105,7 @@ def _batches(
 ) -> Iterator[list[SpanRow]]:
     if fmt == "otlp":
         return otlp_batches(source, rejections)
-    return _csv_batches(source, rejections, parse_columns(columns), unit)
+    return _csv_batches(source, rejections, parse_columns(columns, FIELDS), unit)
 
 
 def _csv_batches(
@@ -114,7 +115,7 @@ def _csv_batches(
     header = next(reader, None)
     if header is None:
         raise CliError(f"{source.path}: empty CSV (no header line)")
-    layout = Layout.of(header, mapping)
+    layout = Layout.of(header, mapping, FIELDS, REQUIRED)
     family = None
     if not (layout.has("kind") and layout.has("peer_service")):
         # Kinds or callees are inferred from parents and children: one pass to learn them.

@@ -29,11 +29,20 @@ from .health import (
     RedisStatus,
 )
 from .incidents import INCIDENTS, HistoryEntry, IncidentDetail
+from .metric_series import (
+    METRIC_POINTS,
+    METRIC_SERIES,
+    MetricPointJudged,
+    MetricSeries,
+    NewNormalRequested,
+)
 from .traces import Dependencies, DependencyEdge, Trace, TraceOrigin, TraceSpan
 
 __all__ = [
     "BASELINES",
     "INCIDENTS",
+    "METRIC_POINTS",
+    "METRIC_SERIES",
     "AnalyzeResult",
     "AnalyzerHealth",
     "Anomalies",
@@ -55,6 +64,9 @@ __all__ = [
     "Latency",
     "LatencyBaseline",
     "LatencyPoint",
+    "MetricPointJudged",
+    "MetricSeries",
+    "NewNormalRequested",
     "RedisStatus",
     "SeasonState",
     "Trace",

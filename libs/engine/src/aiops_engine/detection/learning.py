@@ -43,7 +43,40 @@ def learn(
             learned[window.key] = dataclasses.replace(
                 taught, season=fold(taught.season, window, config)
             )
+    _learn_absences(learned, windows, flagged, config)
     return _with_drop_runs(learned, baselines, windows, anomalies, config)
+
+
+def _learn_absences(
+    learned: dict[SeriesKey, Baseline],
+    windows: list[WindowStats],
+    flagged: set[SeriesKey],
+    config: DetectionConfig,
+) -> None:
+    """Keys with no request in a cycle where the system carried traffic learn their absence:
+    a key's rate is its traffic over the time the system is busy, not over the windows it
+    happened to appear in. Learned from the latter alone, a key that only carries traffic in
+    bursts (a compensation ledger written only while a downstream fails) takes a burst's rate
+    for its steady one, and is reported silent for an hour after each burst.
+
+    Not learned: a key an anomaly names (a silence: a service that stopped stays reported,
+    as in every window), any key while the whole system is quiet (users went away: load, not
+    a fault), and a key past `silence_forget_s` or too quiet to matter (no rewrite for ever).
+    """
+    busy = [window for window in windows if window.count > 0]
+    if not busy:
+        return
+    present = {window.key for window in busy}
+    end = max(window.end for window in busy)
+    seconds = max(window.seconds for window in busy)
+    for key, baseline in list(learned.items()):
+        if key in present or key in flagged or baseline.rate_per_s * seconds < 1e-3:
+            continue
+        if (end - baseline.updated_at).total_seconds() > config.silence_forget_s:
+            continue
+        known = max(baseline.traffic_windows, baseline.windows)
+        alpha = max(config.ewma_alpha, 1.0 / (known + 1))
+        learned[key] = dataclasses.replace(baseline, rate_per_s=baseline.rate_per_s * (1 - alpha))
 
 
 def _with_drop_runs(

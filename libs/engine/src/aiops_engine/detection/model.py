@@ -13,6 +13,7 @@ class KeyKind(StrEnum):
 
     ENDPOINT = "endpoint"  # server spans: requests a service served on one route
     EDGE = "edge"  # client spans: calls one service made to another
+    METRIC = "metric"  # any other series: a custom or business metric (aiops_engine.metrics)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -202,6 +203,7 @@ class AnomalyType(StrEnum):
     ERROR_SPIKE = "error_spike"
     SILENCE = "silence"
     TIMEOUT = "timeout"
+    METRIC = "metric"  # a metric series away from its expected band (aiops_engine.metrics)
 
 
 @dataclass(frozen=True, slots=True)

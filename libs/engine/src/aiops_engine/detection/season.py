@@ -40,8 +40,8 @@ from .model import Anomaly, AnomalyType, Hour, Season, WindowStats
 from .scoring import binomial_upper_tail
 
 HOUR_S = 3600
-_DAY_H, _WEEK_H = 24, 168
-_WEEKS = 2  # weeks back a weekday's hour is looked up in
+DAY_H, WEEK_H = 24, 168
+WEEKS = 2  # weeks back a weekday's hour is looked up in
 _FULL = 0.9  # an hour with fewer windows than this share of its length had empty ones
 _MIN_WINDOWS, _MIN_REQUESTS = 3, 20  # what an hour needs to have a range
 _Z = 2.0  # standard errors a handful of requests' median may stray by chance
@@ -73,7 +73,7 @@ def fold(season: Season, window: WindowStats, config: DetectionConfig) -> Season
         return season
     if current is None or hour > current.hour:
         if current is not None:
-            kept = hour - config.season_days * _DAY_H
+            kept = hour - config.season_days * DAY_H
             hours = (*hours[bisect.bisect_left(hours, kept, key=_hour_key) :], current)
         current = Hour(hour)
     return Season(hours, _added(current, window))
@@ -171,11 +171,11 @@ def usual_range(season: Season, at: datetime, config: DetectionConfig) -> Range 
         return _widest(found) if found else None
 
     candidates = []
-    days = [r for d in range(1, 8) if (r := back(d * _DAY_H))]
+    days = [r for d in range(1, 8) if (r := back(d * DAY_H))]
     if len(days) >= config.seasonal_min_days:
         candidates.append(_typical(days))
-    weeks = [r for w in range(1, _WEEKS + 1) if (r := back(w * _WEEK_H))]
-    if len(weeks) == _WEEKS:  # both weeks: one is an accident, two a weekday's habit
+    weeks = [r for w in range(1, WEEKS + 1) if (r := back(w * WEEK_H))]
+    if len(weeks) == WEEKS:  # both weeks: one is an accident, two a weekday's habit
         candidates.append(_common(weeks))
     return _widest(candidates) if candidates else None
 

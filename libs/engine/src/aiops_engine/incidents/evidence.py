@@ -18,6 +18,7 @@ _WORDS = {
     AnomalyType.TIMEOUT: "timing out",
     AnomalyType.LATENCY: "slow",
     AnomalyType.SILENCE: "silent",
+    AnomalyType.METRIC: "off its usual level",
 }
 
 

@@ -180,6 +180,7 @@ def absorb(
             "status": Status.OPEN,
             "resolved_at": None,
             "resolved_by": None,
+            "resolution": None,
             "acknowledged_at": None,
             "reopen_count": incident.reopen_count + 1,
         }
@@ -241,7 +242,8 @@ def changes(before: Incident | None, after: Incident, *, now: datetime) -> list[
         elif after.status is Status.ACKNOWLEDGED:
             events.append(event(EventKind.ACKNOWLEDGED, "acknowledged"))
         else:
-            events.append(event(EventKind.RESOLVED, f"resolved by {after.resolved_by}"))
+            why = f": {after.resolution}" if after.resolution else ""
+            events.append(event(EventKind.RESOLVED, f"resolved by {after.resolved_by}{why}"))
     if before.severity is not after.severity:
         events.append(
             event(EventKind.SEVERITY_CHANGED, f"severity {before.severity} → {after.severity}")

@@ -113,7 +113,9 @@ class Incident(_Frozen):
     last_anomaly_at: datetime  # end of the latest window with an anomaly
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
-    resolved_by: str | None = None  # "auto" (clear long enough) or "user"
+    resolved_by: str | None = None  # "auto" (clear long enough), "user" or "new_normal"
+    # Why it resolved, when more than who: "checkout:conversion: new normal since ..."
+    resolution: str | None = None
     reopen_count: int = 0
     version: int = 1  # bumped by every change, so concurrent writers can tell
 
