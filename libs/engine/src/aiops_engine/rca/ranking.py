@@ -23,7 +23,6 @@ from .config import RcaConfig
 from .explain import RUNNER_UP, describe_evidence, explain_root
 from .model import (
     Candidate,
-    Dependency,
     DependencyGraph,
     Finding,
     Origin,
@@ -31,7 +30,7 @@ from .model import (
     Suspect,
 )
 from .origins import find_origins, relevant_origins
-from .traces import TraceNode, build_trees
+from .traces import TraceNode, build_trees, observed_dependencies
 
 
 def correlate(anomalies: Iterable[Anomaly], window_s: float) -> list[list[Anomaly]]:
@@ -61,7 +60,7 @@ def analyse(
     what `typical_latencies` gives (a span's own delay is judged with it).
     """
     # The traces show calls too, which a young graph may not have learned yet.
-    below = functools.cache(graph.merge(_observed_dependencies(traces.values())).downstream)
+    below = functools.cache(graph.merge(observed_dependencies(traces.values())).downstream)
     trees: dict[str, tuple[list[TraceNode], list[Origin]]] = {}
 
     def explaining(anomaly: Anomaly, trace_id: str) -> list[Origin]:
@@ -104,6 +103,8 @@ def _findings(
             suspect = voted
         elif anomaly.type is AnomalyType.SILENCE:
             suspect = group.silence_cause(anomaly, group_votes)
+        elif anomaly.type is AnomalyType.METRIC:  # no trace of its own
+            suspect = group.traced_below(_implicated(anomaly), group_votes)
         else:
             suspect = group.suspect_for(group.lowest_below(_implicated(anomaly)))
         members.setdefault(suspect, []).append(index)
@@ -157,6 +158,13 @@ class _Group:
         above = [s for s in silent if s != service and service in self.below(s)]
         tops = [s for s in above if not any(s in self.below(t) for t in silent - {s})]
         return self.suspect_for(min(tops or above or [service]))
+
+    def traced_below(self, service: str, votes: Mapping[Suspect, float]) -> Suspect:
+        """A traceless anomaly's cause: the most voted suspect at or below `service` (a
+        conversion drop on checkout goes where most failing checkouts' traces fail, not to a
+        query one or two of them found slow further down), else the lowest anomalous one."""
+        own = {s: v for s, v in votes.items() if s.service in self.below(service) | {service}}
+        return _top(own, self.below) if own else self.suspect_for(self.lowest_below(service))
 
     def suspect_for(self, service: str) -> Suspect:
         """The suspect naming a service picked by the graph: its traced one if any."""
@@ -245,26 +253,6 @@ class _Group:
         extra = sorted((s for s in implicated if s not in named), key=self.is_lowest, reverse=True)
         extra = extra[: max(config.max_candidates - len(named), 0)]
         return [Candidate(self.suspect_for(s), 0.0, 0, RUNNER_UP) for s in extra]
-
-
-def _observed_dependencies(traces: Iterable[Sequence[Span]]) -> list[Dependency]:
-    """The caller→callee edges the traces' client spans show."""
-    calls: dict[tuple[str, str], list[Span]] = {}
-    for spans in traces:
-        for span in spans:
-            if not span.is_server and span.peer_service is not None:
-                calls.setdefault((span.service, span.peer_service), []).append(span)
-    return [
-        Dependency(
-            caller=caller,
-            callee=callee,
-            calls=len(spans),
-            errors=sum(span.failed for span in spans),
-            first_seen=min(span.start for span in spans),
-            last_seen=max(span.start for span in spans),
-        )
-        for (caller, callee), spans in calls.items()
-    ]
 
 
 def _tally(per_trace: Iterable[Sequence[Origin]]) -> defaultdict[Suspect, float]:

@@ -13,11 +13,11 @@ deep trace cannot exhaust the recursion limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .model import Span
+from .model import Dependency, Span
 
 _Id = tuple[str, str]  # (trace_id, span_id): span ids need only be unique within a trace
 
@@ -105,3 +105,23 @@ def _cut_cycles(parent_of: dict[_Id, _Id | None], by_id: dict[_Id, Span]) -> Non
             on_path.add(current)
             current = parent_of[current]
         done.update(path)
+
+
+def observed_dependencies(traces: Iterable[Sequence[Span]]) -> list[Dependency]:
+    """The caller→callee edges the traces' client spans show."""
+    calls: dict[tuple[str, str], list[Span]] = {}
+    for spans in traces:
+        for span in spans:
+            if not span.is_server and span.peer_service is not None:
+                calls.setdefault((span.service, span.peer_service), []).append(span)
+    return [
+        Dependency(
+            caller=caller,
+            callee=callee,
+            calls=len(spans),
+            errors=sum(span.failed for span in spans),
+            first_seen=min(span.start for span in spans),
+            last_seen=max(span.start for span in spans),
+        )
+        for (caller, callee), spans in calls.items()
+    ]
